@@ -1,0 +1,1 @@
+"""Understanding and answering: local intents, LLMs, and the one executor they share."""
