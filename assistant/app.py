@@ -1,0 +1,83 @@
+"""Builds the assistant's parts from a config. The CLI, the service and the tests start here."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant.brain.types import Action, ActionResult, Answer, Executor
+from assistant.config import Config
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class ObservedExecutor:
+    """The shared executor, with listeners told after every device change (latency, LEDs)."""
+
+    def __init__(self, inner: Executor):
+        self.inner = inner
+        self.listeners: list[Callable[[ActionResult], None]] = []
+
+    def run(self, action: Action) -> ActionResult:
+        result = self.inner.run(action)
+        if result.ok and action.action != "query":
+            for listener in self.listeners:
+                listener(result)
+        return result
+
+
+@dataclass
+class Home:
+    """Devices and everything that acts on them, without audio."""
+
+    config: Config
+    registry: Any
+    executor: ObservedExecutor
+    intents: Any
+    brain: Any
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def close(self) -> None:
+        self.registry.close()
+
+
+def build_home(config: Config, *, no_cloud: bool = False, pin_factory: Any = None) -> Home:
+    from assistant.brain.actions import DeviceExecutor
+    from assistant.brain.intents import LocalIntents
+    from assistant.brain.local import LocalBrain
+    from assistant.devices.factory import make_pin_factory
+    from assistant.devices.registry import DeviceRegistry
+    from assistant.devices.state import StateStore
+
+    factory = pin_factory if pin_factory is not None else make_pin_factory(config.gpio.pin_factory)
+    registry = DeviceRegistry.from_config(config, factory, StateStore(config.state.path))
+    executor = ObservedExecutor(DeviceExecutor(registry))
+    intents = LocalIntents(config)
+    local = LocalBrain(intents, executor)
+    brain = _build_router(config, local, executor, no_cloud=no_cloud)
+    return Home(config, registry, executor, intents, brain)
+
+
+def _build_router(config: Config, local: Any, executor: Executor, *, no_cloud: bool) -> Any:
+    try:
+        from assistant.brain.router import build_router
+    except ImportError:  # the LLM chain is optional; local intents always work
+        return _LocalOnly(local)
+    return build_router(config, local, executor, no_cloud=no_cloud)
+
+
+class _LocalOnly:
+    """Local intents, then an apology: the chain when no LLM path is available."""
+
+    def __init__(self, local: Any):
+        self.local = local
+
+    def answer(self, text: str, say: Callable[[str], None]) -> Answer:
+        answer = self.local.handle(text)
+        if answer is None:
+            answer = Answer(text=text, handled_by="fallback", reply="Sorry, I can't help with that.")
+        if answer.reply:
+            say(answer.reply)
+        return answer

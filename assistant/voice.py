@@ -1,0 +1,109 @@
+"""Assembles the audio pipeline (source, stages, sink) around a Home."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant.app import Home
+from assistant.config import Config
+from assistant.events import EventBus
+from assistant.pipeline import Pipeline, Stages
+
+_LOGGER = logging.getLogger(__name__)
+
+DEMO_WAV = Path(__file__).parent / "data" / "demo.wav"
+
+
+@dataclass
+class Voice:
+    pipeline: Pipeline
+    source: Any
+    sink: Any
+
+    def run(self) -> None:
+        try:
+            self.pipeline.run(self.source)
+        finally:
+            for part in (self.source, self.sink):
+                close = getattr(part, "close", None)
+                if close is not None:
+                    close()
+
+
+def build_voice(
+    config: Config,
+    home: Home,
+    bus: EventBus,
+    *,
+    input_wav: str | None = None,
+    output_wav: str | None = None,
+    realtime: bool = False,
+) -> Voice:
+    from assistant.stt import make_transcriber
+    from assistant.tts import PiperSynthesizer
+    from assistant.vad import Endpointer, MicroVadScorer
+    from assistant.wake import Refractory, make_wake_detector
+
+    source, sink, paced = _audio_edges(config, input_wav, output_wav, realtime)
+    intents = home.intents
+    stages = Stages(
+        wake=make_wake_detector(config.wake),
+        vad=MicroVadScorer(),
+        transcriber=make_transcriber(config.stt),
+        brain=home.brain,
+        synthesizer=PiperSynthesizer(config.tts.voice, config.tts.length_scale),
+        sink=sink,
+        make_endpointer=lambda: Endpointer(config.endpoint),
+        is_complete_command=intents.is_complete_command,
+        normalize=_normalizer(),
+        stt_prompt=_stt_prompt(intents),
+    )
+    pipeline = Pipeline(
+        stages,
+        bus,
+        Refractory(config.wake.refractory_s),
+        vad_threshold=config.endpoint.vad_threshold,
+        realtime=paced,
+    )
+    home.executor.listeners.append(lambda _result: pipeline.note_action())
+    return Voice(pipeline, source, sink)
+
+
+def _audio_edges(
+    config: Config, input_wav: str | None, output_wav: str | None, realtime: bool
+) -> tuple[Any, Any, bool]:
+    from assistant.audio.files import WavSink, WavSource
+
+    if input_wav is not None:
+        source: Any = WavSource(input_wav, realtime=realtime)
+        paced = realtime
+    else:
+        from assistant.audio.sound import MicSource
+
+        source = MicSource(config.audio)
+        paced = True
+    if output_wav is not None:
+        sink: Any = WavSink(output_wav)
+    else:
+        from assistant.audio.sound import SpeakerSink
+
+        sink = SpeakerSink(config.audio)
+    return source, sink, paced
+
+
+def _normalizer() -> Any:
+    from assistant.brain.numbers import normalize_transcript
+
+    return normalize_transcript
+
+
+def _stt_prompt(intents: Any) -> str | None:
+    """Whisper is nudged towards the home's own words through its initial prompt."""
+    vocabulary = getattr(intents, "vocabulary", None)
+    if vocabulary is None:
+        return None
+    words = vocabulary()
+    return ", ".join(words[:40]) + "." if words else None
