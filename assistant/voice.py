@@ -9,7 +9,8 @@ from typing import Any
 
 from assistant.app import Home
 from assistant.config import Config
-from assistant.events import EventBus
+from assistant.audio.player import Player
+from assistant.events import Event, EventBus, EventType
 from assistant.pipeline import Pipeline, Stages
 
 _LOGGER = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ class Voice:
         try:
             self.pipeline.run(self.source)
         finally:
-            for part in (self.source, self.sink):
+            for part in (self.source, self.pipeline.s.player, self.sink):
                 close = getattr(part, "close", None)
                 if close is not None:
                     close()
@@ -55,7 +56,7 @@ def build_voice(
         transcriber=make_transcriber(config.stt),
         brain=home.brain,
         synthesizer=PiperSynthesizer(config.tts.voice, config.tts.length_scale),
-        sink=sink,
+        player=Player(sink),
         make_endpointer=lambda: Endpointer(config.endpoint),
         is_complete_command=intents.is_complete_command,
         normalize=_normalizer(),
@@ -69,7 +70,20 @@ def build_voice(
         realtime=paced,
     )
     home.executor.listeners.append(lambda _result: pipeline.note_action())
+    bus.subscribe(log_interaction)
     return Voice(pipeline, source, sink)
+
+
+def log_interaction(event: Event) -> None:
+    """One INFO line per interaction, with its timings, for the journal."""
+    if event.type is not EventType.REPLY:
+        return
+    data = event.data
+    actions = ",".join(f"{a['device']}:{a['action']}" for a in data.get("actions", []))
+    timings = " ".join(f"{k}={v:.0f}" for k, v in data.get("timings_ms", {}).items())
+    _LOGGER.info("interaction heard=%r handled_by=%s intent=%s actions=%s reply=%r %s",
+                 data.get("text"), data.get("handled_by"), data.get("intent"), actions or "-",
+                 data.get("reply"), timings)
 
 
 def _audio_edges(

@@ -1,0 +1,144 @@
+"""End to end with the real models: synthesized speech in, GPIO and spoken reply out."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+from assistant.app import build_home
+from assistant.config import load_config
+from assistant.events import Event, EventBus
+from assistant.voice import build_voice
+from bench import corpus
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE = REPO / "config" / "assistant.yaml"
+KITCHEN_LIGHT_PIN = 17
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def config_path(tmp_path: Path) -> Path:
+    text = EXAMPLE.read_text().replace(
+        "path: ~/.local/state/assistant/state.json", f"path: {tmp_path / 'state.json'}"
+    )
+    path = tmp_path / "assistant.yaml"
+    path.write_text(text)
+    return path
+
+
+def command_recording(command: str, voice: corpus.Voice) -> bytes:
+    return (corpus.silence(1.0) + corpus.speak("Okay Nabu.", voice) + corpus.silence(0.4)
+            + corpus.speak(command, voice) + corpus.silence(2.5))
+
+
+def run_pipeline(config_path: Path, wav: Path, out: Path) -> tuple[list[Event], MockFactory]:
+    config = load_config(config_path)
+    factory = MockFactory(pin_class=MockPWMPin)
+    events: list[Event] = []
+    bus = EventBus()
+    bus.subscribe(events.append)
+    home = build_home(config, no_cloud=True, pin_factory=factory)
+    try:
+        build_voice(config, home, bus, input_wav=str(wav), output_wav=str(out)).run()
+        pin_state = factory.pin(KITCHEN_LIGHT_PIN).state
+    finally:
+        home.close()
+    factory.pin_state = pin_state  # type: ignore[attr-defined]
+    return events, factory
+
+
+@pytest.mark.parametrize("voice", [corpus.Voice("piper"), corpus.Voice("espeak", "en-us", 0.9)],
+                         ids=["piper", "espeak"])
+def test_spoken_command_turns_on_the_light_and_answers(config_path, tmp_path, whisper, voice):
+    wav, out = tmp_path / "in.wav", tmp_path / "out.wav"
+    corpus.write_wav(wav, command_recording("Turn on the kitchen light.", voice))
+    events, factory = run_pipeline(config_path, wav, out)
+
+    kinds = [e.type.value for e in events]
+    assert kinds.count("wake") == 1
+    for expected in ("wake", "end_of_speech", "transcript", "intent", "actions", "reply"):
+        assert expected in kinds, kinds
+    assert kinds.index("wake") < kinds.index("end_of_speech") < kinds.index("reply")
+    reply = next(e.data for e in events if e.type.value == "reply")
+    assert reply["handled_by"] == "local"
+    assert reply["intent"] == "HassTurnOn"
+    assert [(a["device"], a["action"]) for a in reply["actions"]] == [("kitchen_light", "turn_on")]
+    assert factory.pin_state == 1  # type: ignore[attr-defined]
+
+    # The reply WAV is speech that transcribes back to the reply text.
+    pcm, rate = corpus.read_wav(out)
+    assert len(pcm) / 2 / rate > 0.5
+    from assistant.audio.chunk import to_internal
+
+    heard = whisper.transcribe(to_internal(pcm, rate)).text
+    assert _words(heard) == _words(reply["reply"])
+
+
+def _words(text: str) -> list[str]:
+    return "".join(c if c.isalnum() or c.isspace() else " " for c in text.lower()).split()
+
+
+def test_no_wake_word_and_noise_trigger_nothing(config_path, tmp_path):
+    pcm = (corpus.silence(0.5) + corpus.speak("Turn on the kitchen light.") + corpus.silence(0.5)
+           + corpus.speak("I think the meeting is at three o'clock on Thursday.",
+                          corpus.Voice("espeak", "en-us"))
+           + corpus.noise(5, 0.05, "white") + corpus.noise(5, 0.05, "pink") + corpus.tones(5))
+    wav, out = tmp_path / "in.wav", tmp_path / "out.wav"
+    corpus.write_wav(wav, pcm)
+    events, factory = run_pipeline(config_path, wav, out)
+    assert [e.type.value for e in events if e.type.value not in ("ready", "state")] == []
+    assert factory.pin_state == 0  # type: ignore[attr-defined]
+
+
+def test_wake_word_then_silence_times_out_quietly(config_path, tmp_path):
+    pcm = corpus.silence(1.0) + corpus.speak("Okay Nabu.") + corpus.silence(6.0)
+    wav, out = tmp_path / "in.wav", tmp_path / "out.wav"
+    corpus.write_wav(wav, pcm)
+    events, _ = run_pipeline(config_path, wav, out)
+    kinds = [e.type.value for e in events]
+    assert "wake" in kinds and "timeout" in kinds
+    assert "reply" not in kinds
+
+
+def test_cli_run_json_events_and_state_file(config_path, tmp_path):
+    """`assistant run --input --output --json`, as a user would call it."""
+    wav, out = tmp_path / "in.wav", tmp_path / "out.wav"
+    corpus.write_wav(wav, command_recording("Set the living room lamp to thirty percent.",
+                                            corpus.Voice("piper")))
+    proc = subprocess.run(
+        [sys.executable, "-m", "assistant", "run", "--config", str(config_path),
+         "--input", str(wav), "--output", str(out), "--json"],
+        capture_output=True, text=True, cwd=REPO, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    by_kind = {e["event"]: e for e in events}
+    assert by_kind["wake"]["name"] == "okay_nabu"
+    assert by_kind["transcript"]["text"]
+    reply = by_kind["reply"]
+    assert reply["handled_by"] == "local"
+    assert reply["actions"] == [
+        {"device": "living_room_lamp", "action": "set_brightness", "value": 30, "ok": True,
+         "state": "on"}
+    ]
+    for key in ("stt_ms", "brain_ms", "end_of_speech_ms"):
+        assert key in reply["timings_ms"]
+    assert out.stat().st_size > 10_000
+    # The new state survives the process: the next start restores it.
+    state = json.loads((tmp_path / "state.json").read_text())
+    assert "living_room_lamp" in json.dumps(state)
+    listing = subprocess.run(
+        [sys.executable, "-m", "assistant", "devices", "--json", "--config", str(config_path)],
+        capture_output=True, text=True, cwd=REPO, timeout=120,
+    )
+    assert listing.returncode == 0, listing.stderr
+    restored = json.loads(listing.stdout)
+    assert restored["states"]["living_room_lamp"] == "on"
+    assert restored["attributes"]["living_room_lamp"]["brightness"] == 30
