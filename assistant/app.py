@@ -37,9 +37,12 @@ class Home:
     executor: ObservedExecutor
     intents: Any
     brain: Any
-    extras: dict[str, Any] = field(default_factory=dict)
+    pin_factory: Any = None
+    closers: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:
+        for close in reversed(self.closers):
+            close()
         self.registry.close()
 
 
@@ -57,7 +60,7 @@ def build_home(config: Config, *, no_cloud: bool = False, pin_factory: Any = Non
     intents = LocalIntents(config)
     local = LocalBrain(intents, executor)
     brain = _build_router(config, local, executor, no_cloud=no_cloud)
-    return Home(config, registry, executor, intents, brain)
+    return Home(config, registry, executor, intents, brain, pin_factory=factory)
 
 
 def _build_router(config: Config, local: Any, executor: Executor, *, no_cloud: bool) -> Any:

@@ -95,6 +95,21 @@ class GpioConfig:
 
 
 @dataclass(frozen=True)
+class FeedbackConfig:
+    led_pin: int | None = None
+    """A status LED (BCM): off idle, on listening, blinking thinking, pulsing speaking."""
+    led_active_high: bool = True
+    button_pin: int | None = None
+    """A push button to ground (BCM): press to talk, hold to mute the microphone."""
+    hold_s: float = 2.0
+    """How long a press must last to count as a hold (mute / unmute)."""
+    sounds: bool = True
+    """Short sounds when the wake word is heard and on errors."""
+    barge_in: bool = True
+    """The wake word while a reply plays stops the reply and listens."""
+
+
+@dataclass(frozen=True)
 class StateConfig:
     path: str = "~/.local/state/assistant/state.json"
     """Where device state (and timers) are kept across restarts."""
@@ -176,6 +191,7 @@ class Config:
     tts: TtsConfig = field(default_factory=TtsConfig)
     intents: IntentsConfig = field(default_factory=IntentsConfig)
     gpio: GpioConfig = field(default_factory=GpioConfig)
+    feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
     state: StateConfig = field(default_factory=StateConfig)
     llm: LlmConfig = field(default_factory=LlmConfig)
     local_llm: LocalLlmConfig = field(default_factory=LocalLlmConfig)
@@ -309,7 +325,23 @@ def parse_config(text: str, file: str = "<config>") -> Config:
         config = loader.build(Config, root, "")
     config = dataclasses.replace(config, source_path=file)
     _check_devices(config, loader, getattr(root, "value", None) and _child(root, "devices"))
+    _check_feedback(config, loader)
     return config
+
+
+def _check_feedback(config: Config, loader: _Loader) -> None:
+    used = {pin: d.id for d in config.devices for pin in device_pins(d).values()}
+    nodes: dict[str, yaml.Node] = config.feedback.__dict__.get("_nodes", {})
+    pins = {"led_pin": config.feedback.led_pin, "button_pin": config.feedback.button_pin}
+    for name, pin in pins.items():
+        if pin is None:
+            continue
+        key = f"feedback.{name}"
+        if not 0 <= pin <= 27:
+            raise loader.error(f"GPIO {pin} is not a BCM pin number (0-27)", key, nodes.get(name))
+        if pin in used:
+            raise loader.error(f"GPIO {pin} is already used by {used[pin]!r}", key, nodes.get(name))
+        used[pin] = key
 
 
 def _child(node: yaml.MappingNode, name: str) -> yaml.Node | None:
@@ -387,4 +419,7 @@ def device_pins(device: DeviceConfig) -> dict[str, int]:
 
 
 def declared_pins(config: Config) -> set[int]:
-    return {pin for d in config.devices for pin in device_pins(d).values()}
+    """Every pin the config allows the assistant to touch: devices, status LED, button."""
+    pins = {pin for d in config.devices for pin in device_pins(d).values()}
+    pins.update(p for p in (config.feedback.led_pin, config.feedback.button_pin) if p is not None)
+    return pins

@@ -174,6 +174,9 @@ class Pipeline:
             elif chunk.end_ms > self._mute_until_ms:
                 self._listen_for_wake(chunk)
         elif self.mode is Mode.RECORDING and self._command is not None:
+            if self.s.player.busy:
+                # The assistant's own sound (the wake chime) is not part of the command.
+                chunk = AudioChunk(bytes(len(chunk.audio)), chunk.timestamp_ms)
             self._record(chunk, self._command)
 
     def _lag_ms(self, audio_ms: float) -> float:

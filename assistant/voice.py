@@ -11,6 +11,7 @@ from assistant.app import Home
 from assistant.config import Config
 from assistant.audio.player import Player
 from assistant.events import Event, EventBus, EventType
+from assistant.feedback import attach_feedback
 from assistant.pipeline import Pipeline, Stages
 
 _LOGGER = logging.getLogger(__name__)
@@ -68,10 +69,22 @@ def build_voice(
         Refractory(config.wake.refractory_s),
         vad_threshold=config.endpoint.vad_threshold,
         realtime=paced,
+        barge_in=config.feedback.barge_in,
     )
     home.executor.listeners.append(lambda _result: pipeline.note_action())
     bus.subscribe(log_interaction)
+    for part in attach_feedback(config.feedback, bus, pipeline, home.pin_factory,
+                                _speaker(stages)):
+        home.closers.append(part.close)
     return Voice(pipeline, source, sink)
+
+
+def _speaker(stages: Stages) -> Any:
+    def say(text: str) -> None:
+        for pcm in stages.synthesizer.synthesize(text):
+            stages.player.play(pcm, stages.synthesizer.sample_rate)
+
+    return say
 
 
 def log_interaction(event: Event) -> None:
