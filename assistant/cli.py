@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -268,17 +269,38 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         bus.subscribe(_print_event)
     home = build_home(config, no_cloud=args.no_cloud)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         voice = build_voice(
             config, home, bus, input_wav=input_wav, output_wav=output_wav, realtime=args.realtime
         )
         _install_service_hooks(voice)
         voice.run()
+    except _Stop:
+        _LOGGER.info("stopping on SIGTERM")
+        _notify_stopping()
     finally:
+        signal.signal(signal.SIGTERM, previous)
         home.close()
     if output_wav and not args.json:
         print(f"spoken replies written to {output_wav}")
     return 0
+
+
+class _Stop(Exception):
+    """Raised in the main thread by SIGTERM so that every `finally` runs (state is saved)."""
+
+
+def _on_sigterm(_signum: int, _frame: Any) -> None:
+    raise _Stop
+
+
+def _notify_stopping() -> None:
+    try:
+        from assistant import service
+    except ImportError:
+        return
+    service.stopping()
 
 
 def _microphone_present(config: Config) -> bool:
