@@ -123,6 +123,7 @@ class Pipeline:
         self._speech_end_ms = 0.0
         self._action_lags: list[float] = []
         self._played_before_ms = 0.0
+        self._follow_up = False
 
     # -- controls (any thread) ---------------------------------------------------------------
     def request_listen(self) -> None:
@@ -168,7 +169,7 @@ class Pipeline:
                 self._back_to_idle(chunk.end_ms)
             return
         if self.mode is Mode.IDLE:
-            if self._listen_requested.is_set():
+            if self._listen_requested.is_set() and chunk.end_ms > self._mute_until_ms:
                 self._listen_requested.clear()
                 self._start_command(chunk.end_ms, "button")
             elif chunk.end_ms > self._mute_until_ms:
@@ -335,15 +336,21 @@ class Pipeline:
             self.bus.emit(EventType.ACTIONS, actions=[r.to_json() for r in answer.results],
                           lag_ms=round(timings.get("action_lag_ms", 0.0), 1))
         self.bus.emit(EventType.REPLY, **answer.to_json())
+        # A question from the assistant ("Unlock the front door?") is answered without the
+        # wake word: the next turn starts listening as soon as the question has been spoken.
+        self._follow_up = not answer.end_conversation and not self._cancel.is_set()
 
     def _turn_finished(self, chunk: AudioChunk) -> None:
         if self.realtime:
-            self._back_to_idle(chunk.end_ms)
+            end_ms = chunk.end_ms
         else:
             # From a file fed as fast as possible, skip as much audio as the reply would have
             # taken to play: that is what the microphone would have heard while speaking.
-            reply_ms = self.s.player.played_ms - self._played_before_ms
-            self._back_to_idle(chunk.end_ms + reply_ms)
+            end_ms = chunk.end_ms + self.s.player.played_ms - self._played_before_ms
+        self._back_to_idle(end_ms)
+        if self._follow_up:
+            self._follow_up = False
+            self._listen_requested.set()
 
     def _back_to_idle(self, t_ms: float) -> None:
         self.mode = Mode.IDLE
