@@ -85,6 +85,10 @@ if [ ! -e "$etc/assistant.yaml" ]; then
   install -m 0644 "$repo/config/assistant.yaml" "$etc/assistant.yaml"
   # State belongs in the unit's StateDirectory, not in a home the service does not have.
   sed -i "s#^\(  path: \)~/.local/state/assistant/state.json#\1$state/state.json#" "$etc/assistant.yaml"
+  if [ "$local_llm" = 0 ]; then
+    # Without the engine the offline LLM cannot answer; say so in the config instead of failing.
+    sed -i 's/^\(  enabled: \)true\(  *# offline answers\)/\1false\2/' "$etc/assistant.yaml"
+  fi
 else
   say "keeping the existing $etc/assistant.yaml"
 fi
