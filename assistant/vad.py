@@ -1,0 +1,137 @@
+"""Voice activity: a speech probability per 10 ms frame, and a pure end-of-speech decision."""
+
+from __future__ import annotations
+
+import enum
+import logging
+
+from assistant.audio.chunk import BYTES_PER_MS
+from assistant.config import EndpointConfig
+
+_LOGGER = logging.getLogger(__name__)
+
+FRAME_MS = 10
+FRAME_BYTES = FRAME_MS * BYTES_PER_MS
+
+
+class MicroVadScorer:
+    """pymicro_vad on 10 ms frames; audio that does not fill a frame waits for the next chunk."""
+
+    def __init__(self) -> None:
+        from pymicro_vad import MicroVad
+
+        self._vad = MicroVad()
+        self._remainder = b""
+
+    def process(self, audio: bytes) -> list[float]:
+        """One speech probability (0-1) per complete 10 ms frame, in order."""
+        audio = self._remainder + audio
+        whole = len(audio) - len(audio) % FRAME_BYTES
+        self._remainder = audio[whole:]
+        probabilities = []
+        for offset in range(0, whole, FRAME_BYTES):
+            p = self._vad.process_10ms(audio[offset:offset + FRAME_BYTES])
+            # -1 means "still warming up": nothing is known yet, so it is not speech.
+            probabilities.append(max(0.0, p))
+        return probabilities
+
+    def reset(self) -> None:
+        self._vad.reset()
+        self._remainder = b""
+
+
+class Decision(enum.Enum):
+    WAITING = "waiting"
+    """Nothing new: no speech yet, speech going on, or a pause still too short to matter."""
+    SPEECH_STARTED = "speech_started"
+    SHORT_PAUSE = "short_pause"
+    """Silence of speculative_silence_s after speech: a transcript may already be complete."""
+    END = "end"
+    """The command is over; see end_reason ("silence" or "max_length")."""
+    TIMEOUT = "timeout"
+    """Nobody spoke within start_timeout_s."""
+
+
+class Endpointer:
+    """End-of-speech state machine, fed one 10 ms frame at a time, in audio time.
+
+    Pure (no I/O, no clock), so it is tested with plain values. Speech must last min_speech_ms
+    before it counts, so clicks and blips neither start a command nor break a pause. The
+    speech decision comes from outside (feed) or from a probability and a threshold
+    (feed_probability), so an adaptive noise-floor threshold can be plugged in later.
+    """
+
+    def __init__(self, config: EndpointConfig, min_speech_ms: float = 60.0):
+        self.config = config
+        self.min_speech_ms = min_speech_ms
+        self.start(0.0)
+
+    def start(self, t_ms: float) -> None:
+        """Begin listening for a command at audio time t_ms (the wake word's end)."""
+        self.start_ms = t_ms
+        self.speech_start_ms: float | None = None
+        self.speech_end_ms = t_ms
+        """Audio time at which confirmed speech last stopped (the end of the command)."""
+        self.in_speech = False
+        self.end_reason: str | None = None
+        self._last_ms = t_ms
+        self._run_ms = 0.0
+        self._paused_reported = False
+        self._final: Decision | None = None
+
+    @property
+    def started(self) -> bool:
+        return self.speech_start_ms is not None
+
+    def feed_probability(self, probability: float, t_ms: float,
+                         threshold: float | None = None) -> Decision:
+        limit = self.config.vad_threshold if threshold is None else threshold
+        return self.feed(probability >= limit, t_ms)
+
+    def feed(self, is_speech: bool, t_ms: float) -> Decision:
+        """One frame whose END is at audio time t_ms."""
+        if self._final is not None:
+            return self._final
+        frame_ms = max(0.0, t_ms - self._last_ms) or FRAME_MS
+        self._last_ms = t_ms
+        if is_speech:
+            return self._speech(frame_ms, t_ms)
+        self._run_ms = 0.0
+        self.in_speech = False
+        if self.speech_start_ms is None:
+            if t_ms - self.start_ms >= self.config.start_timeout_s * 1000.0:
+                return self._finish(Decision.TIMEOUT, "timeout")
+            return Decision.WAITING
+        silence_ms = t_ms - self.speech_end_ms
+        if silence_ms >= self.config.silence_s * 1000.0:
+            return self._finish(Decision.END, "silence")
+        if not self._paused_reported and silence_ms >= self.config.speculative_silence_s * 1000.0:
+            self._paused_reported = True
+            return Decision.SHORT_PAUSE
+        return Decision.WAITING
+
+    def _speech(self, frame_ms: float, t_ms: float) -> Decision:
+        self._run_ms += frame_ms
+        if self._run_ms < self.min_speech_ms:
+            if self.speech_start_ms is None and (
+                t_ms - self.start_ms >= self.config.start_timeout_s * 1000.0 + self.min_speech_ms
+            ):
+                return self._finish(Decision.TIMEOUT, "timeout")
+            return Decision.WAITING  # a blip, until it lasts long enough to be speech
+        self.in_speech = True
+        self.speech_end_ms = t_ms
+        self._paused_reported = False
+        if self.speech_start_ms is None:
+            self.speech_start_ms = t_ms - self._run_ms
+            _LOGGER.debug("speech started at %.0f ms", self.speech_start_ms)
+            return Decision.SPEECH_STARTED
+        if t_ms - self.speech_start_ms >= self.config.max_command_s * 1000.0:
+            return self._finish(Decision.END, "max_length")
+        return Decision.WAITING
+
+    def _finish(self, decision: Decision, reason: str) -> Decision:
+        self._final = decision
+        self.end_reason = reason
+        _LOGGER.debug("endpoint %s (%s) at %.0f ms, speech ended at %.0f ms",
+                      decision.value, reason, self._last_ms, self.speech_end_ms)
+        return decision
