@@ -15,7 +15,14 @@ from typing import Any, Literal
 
 import numpy as np
 
-from assistant.audio.chunk import AudioChunk, float_to_pcm16, pcm16_to_float, resample, to_internal
+from assistant.audio.chunk import (
+    RATE,
+    AudioChunk,
+    float_to_pcm16,
+    pcm16_to_float,
+    resample,
+    to_internal,
+)
 from assistant.config import AudioConfig
 from assistant.errors import AudioDeviceError
 
@@ -113,7 +120,9 @@ class MicSource:
             self.overflows += 1
         t_ms = self._frames * 1000.0 / self.rate
         self._frames += frames
-        chunk = AudioChunk(to_internal(bytes(indata), self.rate), t_ms)
+        raw = bytes(indata)
+        # At 16 kHz the mic already speaks the internal format: keep it bit-exact and cheap.
+        chunk = AudioChunk(raw if self.rate == RATE else to_internal(raw, self.rate), t_ms)
         with self._cond:
             if len(self._queue) >= self._max:
                 self._queue.popleft()
