@@ -44,7 +44,8 @@ _COMMAND_WORDS = ("turn on", "turn off", "open", "close", "lock", "unlock", "dim
 # swallowed a question ("is there motion"), not a device someone named.
 _MAX_NAME_WORDS = 4
 _WHERE = ("area", "device_class", "domain")
-_NOT_A_NAME = {"is", "are", "what", "what's", "how", "who", "where", "there", "it", "a", "an"}
+_NOT_A_NAME = {"is", "are", "what", "what's", "how", "who", "where", "there", "it", "a", "an",
+               "turn", "switch", "set", "on", "off"}
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,8 @@ class LocalIntents:
     def _unmatched(self, text: str) -> IntentMatch | UnknownEntity | None:
         """Second pass, as Home Assistant's default agent does: which part was not known?"""
         result = self._recognize(text, allow_unmatched=True)
-        if result is None or result.response == "scene":
+        # A result that matched no literal words is a bare wildcard ("hello" as a device name).
+        if result is None or result.text_chunks_matched < 1 or result.response == "scene":
             return None
         intent = result.intent.name
         if intent not in _COMMANDS | _QUESTIONS:

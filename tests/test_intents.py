@@ -1,0 +1,218 @@
+"""Local intents: YAML cases (sentence -> intent, actions, reply) through the real executor on
+gpiozero's MockFactory with config/assistant.yaml's devices, plus the matcher's own API."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+from assistant.brain.actions import DeviceExecutor
+from assistant.brain.intents import IntentMatch, LocalIntents, UnknownEntity
+from assistant.brain.local import LocalBrain
+from assistant.brain.replies import spoken_number, spoken_state
+from assistant.brain.types import Action, ActionResult
+from assistant.config import Config, load_config, parse_config
+from assistant.devices.registry import DeviceRegistry
+
+ROOT = Path(__file__).resolve().parent.parent
+CASES_DIR = Path(__file__).resolve().parent / "intents"
+CLOCK = datetime(2026, 11, 24, 15, 45)  # a Tuesday
+
+
+def _cases() -> list[Any]:
+    params = []
+    for path in sorted(CASES_DIR.glob("*.yaml")):
+        for index, case in enumerate(yaml.safe_load(path.read_text())["tests"]):
+            for sentence in case["sentences"]:
+                params.append(pytest.param(sentence, case, id=f"{path.stem}{index}:{sentence}"))
+    return params
+
+
+@pytest.fixture(scope="module")
+def config() -> Config:
+    loaded = load_config(ROOT / "config" / "assistant.yaml")
+    # Shorter cover relay pulses keep the suite fast, yet long enough that a reply made right
+    # after the action still sees the door moving; nothing else differs from the example.
+    devices = tuple(dataclasses.replace(d, travel_s=0.3) for d in loaded.devices)
+    return dataclasses.replace(loaded, devices=devices)
+
+
+@pytest.fixture(scope="module")
+def intents(config: Config) -> LocalIntents:
+    return LocalIntents(config)
+
+
+@pytest.fixture
+def factory() -> Iterator[MockFactory]:
+    pins = MockFactory(pin_class=MockPWMPin)
+    yield pins
+    pins.reset()
+
+
+@pytest.fixture
+def registry(config: Config, factory: MockFactory, tmp_path: Path) -> Iterator[DeviceRegistry]:
+    # Sensor files as the kernel shows them: a DS18B20 at 21.5 °C, the CPU at 48.312 °C.
+    probe = tmp_path / "bus" / "w1" / "devices" / "28-00000a1b2c3d"
+    probe.mkdir(parents=True)
+    (probe / "temperature").write_text("21500\n")
+    zone = tmp_path / "class" / "thermal" / "thermal_zone0"
+    zone.mkdir(parents=True)
+    (zone / "temp").write_text("48312\n")
+    reg = DeviceRegistry.from_config(config, factory, None, sysfs_root=tmp_path)
+    yield reg
+    reg.close()
+
+
+def _action(spec: dict[str, Any]) -> Action:
+    value = spec.get("value")
+    return Action(spec["device"], spec["action"], None if value is None else float(value))
+
+
+@pytest.mark.parametrize(("sentence", "case"), _cases())
+def test_sentence(sentence: str, case: dict[str, Any], intents: LocalIntents,
+                  registry: DeviceRegistry, factory: MockFactory) -> None:
+    executor = DeviceExecutor(registry)
+    for spec in case.get("setup", []):
+        assert executor.run(_action(spec)).ok, spec
+    _settle(registry)
+    for pin, level in case.get("pins", {}).items():
+        mock_pin: Any = factory.pin(pin)
+        if level == "low":
+            mock_pin.drive_low()
+        else:
+            mock_pin.drive_high()
+    brain = LocalBrain(intents, executor, now=lambda: CLOCK)
+    answer = brain.handle(sentence)
+    if case.get("intent", "") is None:
+        assert answer is None, answer and answer.to_json()
+        return
+    assert answer is not None, f"no local match for {sentence!r}"
+    if "intent" in case:
+        assert answer.intent == case["intent"]
+    ran = [r.action for r in answer.results]
+    expected = [_action(spec) for spec in case["actions"]]
+    # Level actions are compared without the value when the case leaves it out (a refusal).
+    ran_cmp = [a if "value" in s else dataclasses.replace(a, value=None)
+               for a, s in zip(ran, case["actions"], strict=False)]
+    assert ran_cmp == expected and len(ran) == len(expected)
+    assert answer.reply == case["reply"]
+    assert answer.handled_by == "local"
+    _settle(registry)
+    states = registry.states()
+    for device_id, state in case.get("states", {}).items():
+        assert states[device_id] == state, device_id
+
+
+def _settle(registry: DeviceRegistry) -> None:
+    for device in registry:
+        wait = getattr(device, "wait_idle", None)
+        if wait is not None:
+            wait(2.0)
+
+
+class RecordingExecutor:
+    """Implements the Executor protocol; answers from a script and records what it was asked."""
+
+    def __init__(self, error: str | None = None):
+        self.actions: list[Action] = []
+        self.error = error
+
+    def run(self, action: Action) -> ActionResult:
+        self.actions.append(action)
+        if self.error:
+            return ActionResult(action, ok=False, error=self.error)
+        return ActionResult(action, ok=True, state="on")
+
+
+def test_unknown_device_never_reaches_the_executor(intents: LocalIntents) -> None:
+    executor = RecordingExecutor()
+    brain = LocalBrain(intents, executor)
+    for sentence in ("turn on the garage light", "unlock the back door", "turn on the tv",
+                     "turn off the lights in the attic", "turn off the lights in the garage"):
+        answer = brain.handle(sentence)
+        assert answer is not None and answer.results == []
+    assert executor.actions == []
+
+
+def test_a_failed_action_speaks_the_executor_error(intents: LocalIntents) -> None:
+    brain = LocalBrain(intents, RecordingExecutor(error="The kitchen light didn't respond."))
+    answer = brain.handle("turn on the kitchen light")
+    assert answer is not None
+    assert answer.reply == "The kitchen light didn't respond."
+    assert not answer.results[0].ok
+
+
+def test_match_is_a_plan_without_side_effects(intents: LocalIntents) -> None:
+    match = intents.match("unlock the front door")
+    assert isinstance(match, IntentMatch)
+    assert match.actions == (Action("front_door", "unlock"),)
+    assert match.slots == {"name": "front_door"}
+    unknown = intents.match("turn on the garage light")
+    assert isinstance(unknown, UnknownEntity)
+    assert (unknown.kind, unknown.text) == ("name", "garage light")
+    assert intents.match("set a timer for 5 minutes") is None  # timers: a later layer
+    assert intents.match("") is None
+
+
+def test_complete_command(intents: LocalIntents) -> None:
+    assert intents.is_complete_command("turn on the kitchen light")
+    assert intents.is_complete_command("Set the lamp to 50%.")
+    assert intents.is_complete_command("what time is it")
+    assert not intents.is_complete_command("turn on the")
+    assert not intents.is_complete_command("turn on the kitchen")
+    assert not intents.is_complete_command("set the lamp to twenty")  # "twenty five..."
+    assert not intents.is_complete_command("turn on the garage light")  # unknown device
+    assert not intents.is_complete_command("")
+
+
+def test_vocabulary(intents: LocalIntents) -> None:
+    words = intents.vocabulary()
+    for word in ("kitchen light", "reading lamp", "living room", "hallway", "turn on", "unlock"):
+        assert word in words
+    assert len(words) == len(set(words))
+
+
+def test_extra_sentences_from_config(tmp_path: Path) -> None:
+    extra = tmp_path / "extra.yaml"
+    extra.write_text(
+        "language: en\nintents:\n  HassTurnOn:\n    data:\n"
+        "      - sentences: ['wake up [the] {name}']\n"
+        "        requires_context: {domain: switch}\n"
+    )
+    config = parse_config(
+        f"intents: {{extra_sentences: {extra}}}\n"
+        "devices:\n  - {id: coffee, name: coffee maker, kind: switch, pin: 22}\n"
+    )
+    match = LocalIntents(config).match("wake up the coffee maker")
+    assert isinstance(match, IntentMatch)
+    assert match.actions == (Action("coffee", "turn_on"),)
+
+
+def test_device_names_with_number_words() -> None:
+    config = parse_config("devices:\n  - {id: l2, name: light two, kind: light, pin: 17}\n")
+    match = LocalIntents(config).match("Turn on light two.")
+    assert isinstance(match, IntentMatch)
+    assert match.actions == (Action("l2", "turn_on"),)
+
+
+@pytest.mark.parametrize(("value", "spoken"), [(21.5, "21.5"), (21.0, "21"), (21.04, "21"),
+                                               (-3.25, "-3.2"), (100, "100")])
+def test_spoken_number(value: float, spoken: str) -> None:
+    assert spoken_number(value) == spoken
+
+
+def test_spoken_state_units() -> None:
+    def result(state: Any, unit: str) -> ActionResult:
+        return ActionResult(Action("s", "query"), ok=True, state=state, attributes={"unit": unit})
+
+    assert spoken_state(result(70.0, "°F")) == "70 degrees"
+    assert spoken_state(result(45.5, "%")) == "45.5 percent"
+    assert spoken_state(result(3.3, "V")) == "3.3 V"
+    assert spoken_state(result(None, "°C")) == "unknown"
