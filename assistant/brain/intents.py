@@ -44,8 +44,9 @@ _COMMAND_WORDS = ("turn on", "turn off", "open", "close", "lock", "unlock", "dim
 # swallowed a question ("is there motion"), not a device someone named.
 _MAX_NAME_WORDS = 4
 _WHERE = ("area", "device_class", "domain")
+_DOMAIN_OF_RESPONSE = {"lock": "lock", "cover": "cover", "cover_device_class": "cover"}
 _NOT_A_NAME = {"is", "are", "what", "what's", "how", "who", "where", "there", "it", "a", "an",
-               "turn", "switch", "set", "on", "off"}
+               "turn", "switch", "set", "on", "off", "everything", "all", "anything", "something"}
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,7 @@ class LocalIntents:
             words = spoken.split()
             if len(words) > _MAX_NAME_WORDS or words[0] in _NOT_A_NAME:
                 return None
-            device_id = self._resolve(spoken, slots)
+            device_id = self._resolve(spoken, slots, _DOMAIN_OF_RESPONSE.get(str(result.response)))
             if device_id is not None:
                 # A real device in a sentence its kind has no template for ("turn on the
                 # hallway motion"): plan it anyway, so the executor says what it can't do.
@@ -169,12 +170,23 @@ class LocalIntents:
             return UnknownEntity(intent, kind, spoken, _plain(slots))
         return None
 
-    def _resolve(self, spoken: str, slots: Slots) -> str | None:
+    def _resolve(self, spoken: str, slots: Slots, domain: str | None) -> str | None:
+        """A configured device the unmatched words still mean, or None."""
         area = slots.get("area")
         candidates = [spoken, spoken.removeprefix("the ")]
         if area is not None:
             candidates += [f"{area[1]} {spoken}", f"{spoken} {area[1]}"]
-        return next((self._spoken[_norm(c)] for c in candidates if _norm(c) in self._spoken), None)
+        found = next((self._spoken[_norm(c)] for c in candidates if _norm(c) in self._spoken), None)
+        if found is not None or domain is None:
+            return found
+        # "lock the door" / "open the garage": the verb fixes the kind; the one lock called
+        # "... door", or the one cover in the garage, is meant.
+        tail = f" {_norm(spoken)}"
+        ids = {d for s, d in self._spoken.items()
+               if f" {s}".endswith(tail) and self.devices[d].kind == domain}
+        ids |= {d.id for d in self.devices.values()
+                if d.kind == domain and d.area and _norm(d.area) == _norm(spoken)}
+        return ids.pop() if len(ids) == 1 else None
 
 
 def _device_phrase(text: str, area: str) -> str | None:
