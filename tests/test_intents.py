@@ -167,6 +167,7 @@ def test_complete_command(intents: LocalIntents) -> None:
     assert intents.is_complete_command("what time is it")
     assert not intents.is_complete_command("turn on the")
     assert not intents.is_complete_command("turn on the kitchen")
+    assert not intents.is_complete_command("the kitchen light")  # "... off" may follow
     assert not intents.is_complete_command("set the lamp to twenty")  # "twenty five..."
     assert not intents.is_complete_command("turn on the garage light")  # unknown device
     assert not intents.is_complete_command("")

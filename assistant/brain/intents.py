@@ -40,11 +40,11 @@ _QUESTIONS = {"HassGetState", "HassClimateGetTemperature"}
 _COMMAND_WORDS = ("turn on", "turn off", "open", "close", "lock", "unlock", "dim", "brighten",
                   "brightness", "speed", "percent", "temperature", "what time is it",
                   "what's the date", "never mind")
+_WHERE = ("area", "device_class", "domain")
+_DOMAIN_OF_RESPONSE = {"lock": "lock", "cover": "cover", "cover_device_class": "cover"}
 # An unmatched "name" longer than this, or starting with these words, is a wildcard that
 # swallowed a question ("is there motion"), not a device someone named.
 _MAX_NAME_WORDS = 4
-_WHERE = ("area", "device_class", "domain")
-_DOMAIN_OF_RESPONSE = {"lock": "lock", "cover": "cover", "cover_device_class": "cover"}
 _NOT_A_NAME = {"is", "are", "what", "what's", "how", "who", "where", "there", "it", "a", "an",
                "turn", "switch", "set", "on", "off", "everything", "all", "anything", "something"}
 
@@ -109,6 +109,9 @@ class LocalIntents:
         listening early). A trailing number may still grow ("twenty" -> "twenty five")."""
         normalized = normalize_transcript(text)
         if not normalized or normalized.split()[-1].isdigit():
+            return False
+        # A bare name ("the kitchen light") matches HassTurnOn, but "... off" may be coming.
+        if normalized.removeprefix("the ") in self._spoken:
             return False
         return isinstance(self.match(normalized), IntentMatch)
 
