@@ -84,6 +84,9 @@ class MicroWakeWordDetector:
         if best is None:
             return None
         _LOGGER.debug("wake %r p=%.3f at %.0f ms", self.name, best, chunk.end_ms)
+        # A detection uses up its evidence: otherwise the probability window, still full of
+        # the wake word, fires again on the next chunk fed (e.g. when barge-in listening starts).
+        self.reset()
         return WakeDetection(self.name, chunk.end_ms, best)
 
     def reset(self) -> None:
@@ -122,6 +125,7 @@ class OpenWakeWordDetector:
         if best is None:
             return None
         end_ms = chunk.end_ms - len(self._buffer) / BYTES_PER_MS
+        self.reset()  # as above: one wake word, one detection
         return WakeDetection(self.name, end_ms, best)
 
     def reset(self) -> None:

@@ -155,22 +155,29 @@ class MicSource:
 
 
 class SpeakerSink:
-    """Plays s16 mono PCM; play() blocks until the device has taken all of it, never drops."""
+    """Plays s16 mono PCM; play() blocks until the device has taken all of it, never drops.
+
+    The stream is opened once, at the device's own rate, and every piece is converted to it:
+    reopening for each new rate (a 16 kHz chime, then a 22.05 kHz voice) cost ~2 s of
+    silence through PulseAudio, and hw devices often refuse the voice's rate anyway.
+    """
 
     def __init__(self, config: AudioConfig):
         self.device = find_device(config.output_device, "output")
         self.volume = config.volume
         self._stream: Any = None
-        self._rate_in = 0
         self._rate_out = 0
         self._channels = 1
+        # Opened now: opening takes up to a second (PulseAudio through ALSA), which must not
+        # delay the first sound (the wake chime) while the user is already speaking.
+        self._open(None)
 
-    def _open(self, rate: int) -> None:
+    def _open(self, rate: int | None) -> None:
         sd = _sd()
-        self.close()
         info = sd.query_devices(self.device, "output")
-        # Raw hw devices often refuse mono or the voice's rate: fall back to what they offer.
-        attempts = [(rate, 1), (int(info["default_samplerate"]), min(2, _channels(info, "output")))]
+        default_rate = int(info["default_samplerate"])
+        stereo = min(2, _channels(info, "output"))
+        attempts = [(default_rate, 1), (default_rate, stereo)] + ([(rate, 1)] if rate else [])
         for rate_out, channels in attempts:
             try:
                 stream = sd.RawOutputStream(samplerate=rate_out, channels=channels,
@@ -179,14 +186,15 @@ class SpeakerSink:
             except sd.PortAudioError as exc:
                 _LOGGER.debug("speaker refused %d Hz x%d: %s", rate_out, channels, exc)
                 continue
-            self._stream, self._rate_in, self._rate_out, self._channels = (
-                stream, rate, rate_out, channels)
+            self._stream, self._rate_out, self._channels = stream, rate_out, channels
             _LOGGER.info("speaker %r open at %d Hz x%d", info["name"], rate_out, channels)
             return
-        raise AudioDeviceError(f"the speaker {info['name']!r} cannot play {rate} Hz audio")
+        if rate is None:
+            return  # try again, at the rate of the first sound, when there is one
+        raise AudioDeviceError(f"the speaker {info['name']!r} cannot be opened for playback")
 
     def play(self, pcm: bytes, rate: int) -> None:
-        if self._stream is None or rate != self._rate_in:
+        if self._stream is None:
             self._open(rate)
         samples = pcm16_to_float(pcm)
         if self.volume != 1.0:
@@ -194,7 +202,7 @@ class SpeakerSink:
         if self._rate_out != rate:
             samples = resample(samples, rate, self._rate_out)
         if self._channels > 1:
-            samples = np.repeat(samples, self._channels)
+            samples = np.repeat(samples, self._channels)  # interleaved L R L R
         self._stream.write(float_to_pcm16(samples))
 
     def close(self) -> None:
@@ -202,4 +210,3 @@ class SpeakerSink:
             stream, self._stream = self._stream, None
             stream.stop()  # stop() lets buffered audio finish, abort() would cut it
             stream.close()
-
