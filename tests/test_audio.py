@@ -177,3 +177,54 @@ def test_microphone_and_speaker_through_an_alsa_file_card(tmp_path: Path):
     played = np.fromfile(speaker, dtype="<i2")
     assert len(played) >= 22050
     assert 8000 < np.abs(played).max() < 12000  # the volume (0.5) was applied
+
+
+class FakeSoundDevice:
+    """Just enough of sounddevice to drive MicSource's callback by hand."""
+
+    PortAudioError = RuntimeError
+
+    def __init__(self) -> None:
+        self.callback = None
+
+    def query_devices(self, device=None, kind=None):  # type: ignore[no-untyped-def]
+        mic = {"name": "USB mic", "max_input_channels": 1, "max_output_channels": 0,
+               "default_samplerate": 48000.0}
+        return mic if kind else [mic]
+
+    def RawInputStream(self, **kwargs):  # type: ignore[no-untyped-def]  # noqa: N802
+        self.callback = kwargs["callback"]
+        fake = self
+
+        class Stream:
+            def start(self) -> None: ...
+            def stop(self) -> None: ...
+            def close(self) -> None: ...
+
+        fake.blocksize = kwargs["blocksize"]
+        return Stream()
+
+
+class Status:
+    def __init__(self, overflow: bool = False):
+        self.input_overflow = overflow
+
+
+def test_mic_queue_drops_the_oldest_and_counts_overflows(monkeypatch):
+    from assistant.audio import sound
+    from assistant.config import AudioConfig
+
+    fake = FakeSoundDevice()
+    monkeypatch.setattr(sound, "_sd", lambda: fake)
+    monkeypatch.setattr(sound, "list_devices", lambda kind: [(0, "USB mic")])
+    mic = sound.MicSource(AudioConfig(block_ms=30, queue_chunks=3))
+    assert mic.rate == 48000 and fake.blocksize == 1440
+    block = bytes(1440 * 2)
+    for i in range(5):  # nobody reads: the queue holds 3
+        fake.callback(block, 1440, None, Status(overflow=i == 1))
+    assert mic.dropped == 2 and mic.overflows == 1
+    mic.close()
+    chunks = list(mic)
+    # The two oldest went; audio time still counts them (timestamps jump, nothing shifts).
+    assert [c.timestamp_ms for c in chunks] == [60.0, 90.0, 120.0]
+    assert all(len(c.audio) == 30 * BYTES_PER_MS for c in chunks)  # 48 kHz -> 16 kHz
