@@ -60,3 +60,8 @@ class UnknownDeviceError(DeviceError, KeyError):
 
 class LLMError(AssistantError):
     """A language-model call failed; the router falls back to the next path."""
+
+    def __init__(self, message: str, *, reason: str = "error"):
+        self.reason = reason
+        """A short code for logs and the fallback decision (refused, timeout, http_500, ...)."""
+        super().__init__(message)
