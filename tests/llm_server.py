@@ -44,6 +44,9 @@ class Reply:
     stall_after_tokens: int | None = None
     """Stop sending after this many tokens and hold the connection open (until stop())."""
     chunk_words: int = 1
+    gate: threading.Event | None = None
+    """With gate_after_tokens: hold the stream there until the test sets this event."""
+    gate_after_tokens: int = 0
 
 
 Responder = Callable[[dict[str, Any]], Reply]
@@ -143,6 +146,8 @@ class ScriptedServer:
                     if reply.stall_after_tokens is not None and n >= reply.stall_after_tokens:
                         server.released.wait(60)
                         return
+                    if reply.gate is not None and n == reply.gate_after_tokens:
+                        reply.gate.wait(10)
                     if n:
                         self._wait(reply.token_delay_s)
                     self._event({"content": token})

@@ -78,6 +78,13 @@ class CloudLLM:
             self._client_key = key
         return self._client
 
+    def warm(self) -> None:
+        """Import the client and build it now, not on the first question (~0.5 s)."""
+        try:
+            self.client()
+        except LLMError as exc:
+            _LOGGER.warning("The cloud LLM will be skipped: %s", exc)
+
     def answer(self, messages: list[dict[str, Any]], say: Callable[[str], None],
                results: list[ActionResult] | None = None) -> LlmReply:
         """Stream an answer into say(); device tool calls run through the shared executor.

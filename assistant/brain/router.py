@@ -163,7 +163,9 @@ def build_router(config: Config, local: LocalPath | None, executor: Executor, *,
     tools = DeviceTools(config.devices, executor)
     router = Router(local, None, None, config, executor, no_cloud=no_cloud, tools=tools)
     if config.llm.enabled and not no_cloud:
-        router.cloud = CloudLLM(config.llm, tools)
+        cloud = CloudLLM(config.llm, tools)
+        cloud.warm()
+        router.cloud = cloud
     if config.local_llm.enabled:
         local_llm = LocalLLM(config.local_llm, tools, router.system_prompt)
         if config.local_llm.load == "start":
