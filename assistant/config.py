@@ -277,7 +277,7 @@ class _Loader:
                 out[self.convert(key_hint, k, key)] = self.convert(value_hint, v, f"{key}.{k.value}")
             return out
         if dataclasses.is_dataclass(hint):
-            return self.build(hint, node, key)
+            return self.build(typing.cast(type, hint), node, key)
         value = self.scalar(node, key)
         if hint is float and isinstance(value, int) and not isinstance(value, bool):
             return float(value)
@@ -319,12 +319,10 @@ def parse_config(text: str, file: str = "<config>") -> Config:
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"not valid YAML: {problem}", file=file, line=line) from exc
-    if root is None:
-        config = Config()
-    else:
-        config = loader.build(Config, root, "")
+    config = Config() if root is None else loader.build(Config, root, "")
     config = dataclasses.replace(config, source_path=file)
-    _check_devices(config, loader, getattr(root, "value", None) and _child(root, "devices"))
+    devices_node = _child(root, "devices") if isinstance(root, yaml.MappingNode) else None
+    _check_devices(config, loader, devices_node)
     _check_feedback(config, loader)
     return config
 
@@ -359,7 +357,9 @@ def _check_devices(config: Config, loader: _Loader, devices_node: yaml.Node | No
         nodes: dict[str, yaml.Node] = device.__dict__.get("_nodes", {})
         key = f"devices[{index}]"
 
-        def fail(message: str, field_name: str = "", key: str = key) -> ConfigError:
+        def fail(
+            message: str, field_name: str = "", key: str = key, nodes: dict = nodes, node: yaml.Node | None = node
+        ) -> ConfigError:
             where = nodes.get(field_name, node)
             return loader.error(message, f"{key}.{field_name}" if field_name else key, where)
 

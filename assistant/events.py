@@ -12,7 +12,7 @@ from typing import Any
 _LOGGER = logging.getLogger(__name__)
 
 
-class EventType(str, enum.Enum):
+class EventType(enum.StrEnum):
     READY = "ready"
     WAKE = "wake"
     LISTENING = "listening"

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from assistant.app import Home
-from assistant.config import Config
 from assistant.audio.player import Player
+from assistant.config import Config
 from assistant.events import Event, EventBus, EventType
 from assistant.feedback import attach_feedback
 from assistant.pipeline import Pipeline, Stages
