@@ -175,7 +175,7 @@ class Pipeline:
             elif chunk.end_ms > self._mute_until_ms:
                 self._listen_for_wake(chunk)
         elif self.mode is Mode.RECORDING and self._command is not None:
-            if self.s.player.busy:
+            if self.realtime and self.s.player.busy:
                 # The assistant's own sound (the wake chime) is not part of the command.
                 chunk = AudioChunk(bytes(len(chunk.audio)), chunk.timestamp_ms)
             self._record(chunk, self._command)
@@ -326,9 +326,10 @@ class Pipeline:
         started = self.clock()
         answer = self.s.brain.answer(text, say)
         timings["brain_ms"] = (self.clock() - started) * 1000.0
-        if first_audio:
+        # Lags against the audio clock only mean something when audio time follows the wall.
+        if first_audio and self.realtime:
             timings["first_audio_lag_ms"] = first_audio[0]
-        if self._action_lags:
+        if self._action_lags and self.realtime:
             timings["action_lag_ms"] = self._action_lags[0]
         answer.timings_ms = {**timings, **answer.timings_ms}
         self.bus.emit(EventType.INTENT, intent=answer.intent, slots=answer.to_json()["slots"])
