@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from assistant.brain.types import Action, ActionResult, Answer, Executor
@@ -38,6 +40,7 @@ class Home:
     intents: Any
     brain: Any
     pin_factory: Any = None
+    timers: Any = None
     closers: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:
@@ -50,6 +53,7 @@ def build_home(config: Config, *, no_cloud: bool = False, pin_factory: Any = Non
     from assistant.brain.actions import DeviceExecutor
     from assistant.brain.intents import LocalIntents
     from assistant.brain.local import LocalBrain
+    from assistant.brain.timers import TimerManager
     from assistant.devices.factory import make_pin_factory
     from assistant.devices.registry import DeviceRegistry
     from assistant.devices.state import StateStore
@@ -58,9 +62,10 @@ def build_home(config: Config, *, no_cloud: bool = False, pin_factory: Any = Non
     registry = DeviceRegistry.from_config(config, factory, StateStore(config.state.path))
     executor = ObservedExecutor(DeviceExecutor(registry))
     intents = LocalIntents(config)
-    local = LocalBrain(intents, executor)
+    timers = TimerManager(Path(config.state.path).expanduser().with_name("timers.json"), time.time)
+    local = LocalBrain(intents, executor, timers=timers)
     brain = _build_router(config, local, executor, no_cloud=no_cloud)
-    return Home(config, registry, executor, intents, brain, pin_factory=factory)
+    return Home(config, registry, executor, intents, brain, pin_factory=factory, timers=timers)
 
 
 def _build_router(config: Config, local: Any, executor: Executor, *, no_cloud: bool) -> Any:

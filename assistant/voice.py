@@ -76,6 +76,12 @@ def build_voice(
     for part in attach_feedback(config.feedback, bus, pipeline, home.pin_factory,
                                 _speaker(stages)):
         home.closers.append(part.close)
+    if home.timers is not None:
+        from assistant.ringer import TimerRinger
+
+        ringer = TimerRinger(home.timers, stages.player.play, _speaker(stages), bus)
+        ringer.start()
+        home.closers.append(ringer.close)
     return Voice(pipeline, source, sink)
 
 

@@ -157,7 +157,8 @@ def test_match_is_a_plan_without_side_effects(intents: LocalIntents) -> None:
     unknown = intents.match("turn on the garage light")
     assert isinstance(unknown, UnknownEntity)
     assert (unknown.kind, unknown.text) == ("name", "garage light")
-    assert intents.match("set a timer for 5 minutes") is None  # timers: a later layer
+    timer = intents.match("set a timer for 5 minutes")
+    assert isinstance(timer, IntentMatch) and timer.reply == "timer" and timer.actions == ()
     assert intents.match("") is None
 
 

@@ -70,3 +70,26 @@ def test_corrupt_file_starts_empty(tmp_path):
     assert timers.timers == []
     timers.start(10)
     assert TimerManager(path, Clock()).timers[0].total_s == 10
+
+
+def test_spoken_timer_commands_through_the_local_brain(tmp_path):
+    from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+    from assistant.app import build_home
+    from assistant.config import parse_config
+
+    config = parse_config(f"state:\n  path: {tmp_path / 'state.json'}\n", "t.yaml")
+    home = build_home(config, no_cloud=True, pin_factory=MockFactory(pin_class=MockPWMPin))
+    try:
+        said: list[str] = []
+        ask = home.brain.answer
+        assert ask("set a timer for 5 minutes", said.append).reply == "The timer is set for 5 minutes."
+        assert ask("add 2 minutes to the timer", said.append).reply.startswith("The timer now has 7 minutes")
+        assert ask("pause the timer", said.append).reply == "Paused the timer."
+        home.timers.timers[0].ringing = True
+        assert ask("stop", said.append).reply == ""
+        assert home.timers.timers == []  # the ringing timer is gone
+        assert ask("cancel all timers", said.append).reply == "There are no timers."
+    finally:
+        home.close()
+    assert (tmp_path / "timers.json").exists()

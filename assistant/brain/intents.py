@@ -32,7 +32,7 @@ Slots = dict[str, tuple[Any, str]]
 """Recognized entities: slot name -> (value, the words that matched)."""
 
 ReplyKind = Literal["action", "level", "state", "yesno", "count", "time", "date", "silent",
-                    "message"]
+                    "message", "timer", "stop"]
 
 # Intents that name devices or areas: only these get the second, unmatched-entity pass.
 _COMMANDS = {"HassTurnOn", "HassTurnOff", "HassLightSet", "HassFanSetSpeed"}
@@ -289,7 +289,9 @@ class _Planner:
     def plan(self) -> IntentMatch | UnknownEntity | None:
         intent = self.intent
         if intent in TIMER_INTENTS:
-            return None  # see TIMERS above
+            return self._match(reply="timer")  # LocalBrain hands these to its TimerManager
+        if intent == "AssistantStop":
+            return self._match(reply="stop")
         if intent == "HassNevermind":
             return self._match(reply="silent")
         if intent == "HassGetCurrentTime":

@@ -7,8 +7,9 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from assistant.brain.intents import LocalIntents, UnknownEntity
+from assistant.brain.intents import IntentMatch, LocalIntents, UnknownEntity
 from assistant.brain.replies import build_reply
+from assistant.brain.timers import TimerManager, timer_command
 from assistant.brain.types import Answer, Executor
 
 _LOGGER = logging.getLogger(__name__)
@@ -18,10 +19,11 @@ class LocalBrain:
     """Answers what the local templates understand; None hands the sentence to the next path."""
 
     def __init__(self, intents: LocalIntents, executor: Executor,
-                 now: Callable[[], datetime] = datetime.now):
+                 now: Callable[[], datetime] = datetime.now, timers: TimerManager | None = None):
         self.intents = intents
         self.executor = executor
         self.now = now
+        self.timers = timers
 
     def handle(self, text: str) -> Answer | None:
         start = time.perf_counter()
@@ -34,9 +36,20 @@ class LocalBrain:
             # Nothing runs: a command about an unknown device must never reach another one.
             _LOGGER.info("Unknown %s %r in %r", match.kind, match.text, text)
             results = []
+        elif match.reply in ("timer", "stop"):
+            results = []
         else:
             results = [self.executor.run(action) for action in match.actions]
-        reply = build_reply(match, results, self.intents.device_name, self.now())
+        if isinstance(match, IntentMatch) and match.reply == "timer":
+            reply = (timer_command(match.intent, match.slots, self.timers) if self.timers
+                     else "Timers are not available.")
+        elif isinstance(match, IntentMatch) and match.reply == "stop":
+            # Stopping the reply itself is done by the pipeline on barge-in; here: the ringing.
+            if self.timers is not None:
+                self.timers.stop_ringing()
+            reply = ""
+        else:
+            reply = build_reply(match, results, self.intents.device_name, self.now())
         done = time.perf_counter()
         _LOGGER.info("Local %s: %d action(s), reply %r", match.intent, len(results), reply)
         return Answer(

@@ -198,3 +198,27 @@ class TimerManager:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.path)
+
+
+def timer_command(intent: str, slots: dict, timers: TimerManager) -> str:
+    """Carries out one of Home Assistant's timer intents; returns what to say."""
+    seconds = (float(slots.get("hours", 0) or 0) * 3600 + float(slots.get("minutes", 0) or 0) * 60
+               + float(slots.get("seconds", 0) or 0))
+    name = str(slots.get("name") or "").strip().lower()
+    if intent == "HassStartTimer":
+        if seconds <= 0:
+            return "For how long? Say, for example: set a timer for five minutes."
+        return timers.start(seconds, name)
+    if intent == "HassCancelTimer":
+        return timers.cancel(name)
+    if intent == "HassCancelAllTimers":
+        return timers.cancel_all()
+    if intent == "HassPauseTimer":
+        return timers.pause(name)
+    if intent == "HassUnpauseTimer":
+        return timers.resume(name)
+    if intent == "HassIncreaseTimer":
+        return timers.change(seconds, name)
+    if intent == "HassDecreaseTimer":
+        return timers.change(-seconds, name)
+    return timers.status(name)
