@@ -10,7 +10,7 @@ from datetime import datetime
 from assistant.brain.intents import IntentMatch, LocalIntents, UnknownEntity
 from assistant.brain.replies import build_reply
 from assistant.brain.timers import TimerManager, timer_command
-from assistant.brain.types import Answer, Executor
+from assistant.brain.types import ActionResult, Answer, Executor
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ class LocalBrain:
         if isinstance(match, UnknownEntity):
             # Nothing runs: a command about an unknown device must never reach another one.
             _LOGGER.info("Unknown %s %r in %r", match.kind, match.text, text)
-            results = []
+            results: list[ActionResult] = []
         elif match.reply in ("timer", "stop"):
             results = []
         else:
