@@ -322,6 +322,8 @@ def _install_service_hooks(voice: Any) -> None:
         return
     watchdog = service.Watchdog()
     voice.pipeline.on_chunk = watchdog.tick
+    if hasattr(voice.source, "on_wait"):
+        voice.source.on_wait = watchdog.tick
     voice.pipeline.bus.subscribe(
         lambda event: service.ready() if event.type.value == "ready" else None
     )

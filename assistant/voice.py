@@ -114,9 +114,10 @@ def _audio_edges(
         source: Any = WavSource(input_wav, realtime=realtime)
         paced = realtime
     else:
+        from assistant.audio.resilient import ResilientMic
         from assistant.audio.sound import MicSource
 
-        source = MicSource(config.audio)
+        source = ResilientMic(lambda: MicSource(config.audio))
         paced = True
     if output_wav is not None:
         sink: Any = WavSink(output_wav)

@@ -83,6 +83,10 @@ def find_device(spec: str | int | None, kind: Kind) -> int | None:
                            f"(sound devices seen: {seen})")
 
 
+class MicStalledError(AudioDeviceError):
+    """The stream is open but no audio arrives: a stuck driver or an unplugged USB microphone."""
+
+
 class MicSource:
     """Iterates AudioChunks from a microphone; timestamps are audio time since opening."""
 
@@ -132,11 +136,18 @@ class MicSource:
             self._queue.append(chunk)
             self._cond.notify()
 
+    stall_s = 3.0
+    """No audio for this long from an open stream means it is stuck (or the USB mic is gone)."""
+
     def __iter__(self) -> Iterator[AudioChunk]:
         while True:
             with self._cond:
+                waited = 0.0
                 while not self._queue and not self._closed:
-                    self._cond.wait(timeout=1.0)
+                    self._cond.wait(timeout=0.5)
+                    waited += 0.5
+                    if waited >= self.stall_s and not self._queue:
+                        raise MicStalledError(f"no audio from the microphone for {waited:.1f} s")
                 if not self._queue:
                     return
                 chunk = self._queue.popleft()
