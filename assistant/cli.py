@@ -253,6 +253,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     config = _config(args)
     input_wav, output_wav = args.input, args.output
+    if input_wav is None and not args.demo and os.environ.get("NOTIFY_SOCKET"):
+        # Under systemd a missing microphone is a failure (the unit restarts and waits for
+        # it), not a reason to play the demo and exit.
+        from assistant.audio.sound import find_device
+
+        find_device(config.audio.input_device, "input")
     if args.demo or (input_wav is None and not _microphone_present(config)):
         if not args.demo:
             _LOGGER.warning(
