@@ -24,7 +24,7 @@ from assistant.audio.chunk import BYTES_PER_MS, AudioChunk
 from assistant.audio.player import Player
 from assistant.brain.types import Answer
 from assistant.events import EventBus, EventType
-from assistant.vad import Decision, Endpointer, MicroVadScorer
+from assistant.vad import Decision, Endpointer, EnergyPause, MicroVadScorer
 from assistant.wake import Refractory, WakeDetector
 
 _LOGGER = logging.getLogger(__name__)
@@ -84,6 +84,7 @@ class _Command:
     audio: bytearray = field(default_factory=bytearray)
     speculative: Future[_Timed] | None = None
     speculative_bytes: int = 0
+    energy: EnergyPause = field(default_factory=EnergyPause)
 
 
 class Pipeline:
@@ -235,6 +236,8 @@ class Pipeline:
             elif decision is Decision.END:
                 self._end_of_speech(cmd, chunk, cmd.endpointer.end_reason or "silence")
                 return
+        if cmd.energy.feed(chunk.audio) and cmd.endpointer.speech_start_ms is not None:
+            self._start_speculative(cmd)
         if self._speculative_complete(cmd):
             self._end_of_speech(cmd, chunk, "speculative")
 
@@ -251,7 +254,11 @@ class Pipeline:
     def _speculative_complete(self, cmd: _Command) -> bool:
         """A finished speculative transcript that is a whole command ends listening early."""
         future = cmd.speculative
-        if future is None or not future.done() or cmd.endpointer.in_speech:
+        if future is None or not future.done():
+            return False
+        # Nothing but quiet since the snapshot: by the signal level, or by the VAD.
+        since_ms = (len(cmd.audio) - cmd.speculative_bytes) / BYTES_PER_MS
+        if cmd.endpointer.in_speech and cmd.energy.quiet_ms < since_ms:
             return False
         text = future.result().text
         return bool(text) and self.s.is_complete_command(text)
@@ -262,9 +269,9 @@ class Pipeline:
         raw = str(getattr(result, "text", result)).strip()
         return _Timed(self.s.normalize(raw), raw, (self.clock() - started) * 1000.0)
 
-    def _final_transcript(self, cmd: _Command) -> _Timed:
+    def _final_transcript(self, cmd: _Command, speech_end_ms: float) -> _Timed:
         """Reuse the speculative transcript when nothing but silence came after it."""
-        speech_bytes = int((cmd.endpointer.speech_end_ms - cmd.endpointer.start_ms) * BYTES_PER_MS)
+        speech_bytes = int((speech_end_ms - cmd.endpointer.start_ms) * BYTES_PER_MS)
         future = cmd.speculative
         if future is None or cmd.speculative_bytes < speech_bytes:
             future = self._stt.submit(self._transcribe, bytes(cmd.audio))
@@ -276,6 +283,9 @@ class Pipeline:
     # -- answering ---------------------------------------------------------------------------
     def _end_of_speech(self, cmd: _Command, chunk: AudioChunk, reason: str) -> None:
         speech_end_ms = cmd.endpointer.speech_end_ms
+        if cmd.energy.quiet_ms > 0:
+            # The level fell before the VAD (which lags) let go: that is when speech ended.
+            speech_end_ms = min(speech_end_ms, chunk.end_ms - cmd.energy.quiet_ms)
         self._speech_end_ms = speech_end_ms
         self.bus.emit(
             EventType.END_OF_SPEECH,
@@ -297,7 +307,7 @@ class Pipeline:
 
     def _take_turn(self, cmd: _Command, speech_end_ms: float, timings: dict[str, float]) -> None:
         try:
-            timed = self._final_transcript(cmd)
+            timed = self._final_transcript(cmd, speech_end_ms)
             timings.update(stt_ms=timed.stt_ms, stt_wait_ms=timed.wait_ms)
             self.bus.emit(EventType.TRANSCRIPT, text=timed.text, raw=timed.raw,
                           lag_ms=round(self._lag_ms(speech_end_ms), 1))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 import logging
 
+import numpy as np
+
 from assistant.audio.chunk import BYTES_PER_MS
 from assistant.config import EndpointConfig
 
@@ -145,3 +147,38 @@ class Endpointer:
         _LOGGER.debug("endpoint %s (%s) at %.0f ms, speech ended at %.0f ms",
                       decision.value, reason, self._last_ms, self.speech_end_ms)
         return decision
+
+
+class EnergyPause:
+    """A pause seen in the signal level, long before the VAD notices it.
+
+    The VAD keeps saying "speech" for ~0.6 s after the speaker stops; the level drops at once.
+    A level far below the command's own peak for `pause_ms` is a pause worth a speculative
+    transcript. In loud steady noise the drop never comes, and the VAD's end decides instead.
+    """
+
+    def __init__(self, drop_db: float = 20.0, pause_ms: float = 150.0, min_peak_db: float = -45.0):
+        self.drop_db = drop_db
+        self.pause_ms = pause_ms
+        self.min_peak_db = min_peak_db
+        self.peak_db = -120.0
+        self.quiet_ms = 0.0
+        self._fired = False
+
+    def feed(self, pcm: bytes) -> bool:
+        """Feeds one chunk; True once at the start of each pause."""
+        samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+        if len(samples) == 0:
+            return False
+        level_db = 10.0 * float(np.log10(float(np.mean(samples**2)) + 1e-12))
+        self.peak_db = max(self.peak_db, level_db)
+        quiet = self.peak_db >= self.min_peak_db and level_db < self.peak_db - self.drop_db
+        if not quiet:
+            self.quiet_ms = 0.0
+            self._fired = False
+            return False
+        self.quiet_ms += len(samples) / 16.0
+        if self.quiet_ms >= self.pause_ms and not self._fired:
+            self._fired = True
+            return True
+        return False
