@@ -143,7 +143,9 @@ SCRIPT = """
 import sys, numpy as np
 from assistant.audio.sound import MicSource, SpeakerSink
 from assistant.config import AudioConfig
-config = AudioConfig(input_rate=16000, block_ms=30)
+# The file card is not paced: a big queue keeps a loaded CI machine from dropping chunks here
+# (the drop policy has its own test).
+config = AudioConfig(input_rate=16000, block_ms=30, queue_chunks=100000)
 mic = MicSource(config)
 got, stamps = b"", []
 for chunk in mic:
