@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import platform
-import resource
 import statistics
 import sys
 import tempfile
@@ -145,13 +144,16 @@ def bench_commands(config_path: Path, n: int, realtime: bool, work: Path) -> dic
 
 
 def assistant_rss_mb(config_path: Path, work: Path) -> float:
-    """Peak RSS of a real `assistant run` process on the demo recording."""
+    """Peak RSS of one real `assistant run` process on the demo recording (that child only)."""
+    import os
     import subprocess
 
     out = work / "rss.wav"
-    subprocess.run([sys.executable, "-m", "assistant", "run", "--config", str(config_path),
-                    "--demo", "--output", str(out)], check=True, capture_output=True)
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    proc = subprocess.Popen([sys.executable, "-m", "assistant", "run", "--config", str(config_path),
+                             "--demo", "--output", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _pid, _status, usage = os.wait4(proc.pid, 0)
+    return usage.ru_maxrss / 1024
 
 
 def bench_negatives(config_path: Path, minutes: float, work: Path) -> dict[str, Any]:
