@@ -1,0 +1,192 @@
+"""The pipeline's order and controls with fake stages: push-to-talk, mute, follow-up questions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from assistant.audio.chunk import AudioChunk
+from assistant.audio.player import Player
+from assistant.brain.types import Answer
+from assistant.config import EndpointConfig
+from assistant.events import Event, EventBus
+from assistant.pipeline import Pipeline, Stages
+from assistant.vad import Endpointer
+from assistant.wake import Refractory, WakeDetection
+
+CHUNK = 480  # 30 ms
+WAKE_MARK = 1234
+
+
+def chunks(pattern: str) -> Iterator[AudioChunk]:
+    """'w' a wake-word chunk, 's' speech, '.' silence; 30 ms each."""
+    for i, kind in enumerate(pattern):
+        samples = np.zeros(CHUNK, dtype="<i2")
+        if kind == "s":
+            samples[:] = (np.sin(np.arange(CHUNK) / 3) * 8000).astype("<i2")
+        elif kind == "w":
+            samples[0] = WAKE_MARK
+        yield AudioChunk(samples.tobytes(), i * 30.0)
+
+
+class FakeWake:
+    def process(self, chunk: AudioChunk) -> WakeDetection | None:
+        first = int(np.frombuffer(chunk.audio[:2], dtype="<i2")[0])
+        return WakeDetection("okay_nabu", chunk.end_ms, 0.99) if first == WAKE_MARK else None
+
+    def reset(self) -> None:
+        pass
+
+
+class FakeVad:
+    def process(self, audio: bytes) -> list[float]:
+        samples = np.frombuffer(audio, dtype="<i2")
+        return [1.0 if np.abs(samples[i:i + 160]).max() > 1000 else 0.0
+                for i in range(0, len(samples), 160)]
+
+    def reset(self) -> None:
+        pass
+
+
+class FakeStt:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def transcribe(self, pcm: bytes, prompt: str | None = None) -> str:
+        self.calls += 1
+        return "turn on the lamp"
+
+
+class FakeBrain:
+    def __init__(self, questions: int = 0) -> None:
+        self.heard: list[str] = []
+        self.questions = questions
+
+    def answer(self, text, say):  # type: ignore[no-untyped-def]
+        self.heard.append(text)
+        ask = len(self.heard) <= self.questions
+        say("Sure?" if ask else "Done.")
+        return Answer(text=text, handled_by="local", reply="x", end_conversation=not ask)
+
+
+class FakeTts:
+    sample_rate = 16000
+
+    def synthesize(self, text: str) -> Iterator[bytes]:
+        yield bytes(3200)  # 100 ms
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.played = 0
+
+    def play(self, pcm: bytes, rate: int) -> None:
+        self.played += len(pcm)
+
+
+def make(brain: FakeBrain) -> tuple[Pipeline, list[Event]]:
+    endpoint = EndpointConfig(silence_s=0.3, speculative_silence_s=0.2, start_timeout_s=1.0)
+    stages = Stages(wake=FakeWake(), vad=FakeVad(),  # type: ignore[arg-type]
+                    transcriber=FakeStt(), brain=brain, synthesizer=FakeTts(),
+                    player=Player(Sink()),
+                    make_endpointer=lambda: Endpointer(endpoint, hangover_ms=0))
+    events: list[Event] = []
+    bus = EventBus()
+    bus.subscribe(events.append)
+    return Pipeline(stages, bus, Refractory(1.0), realtime=False), events
+
+
+def kinds(events: list[Event]) -> list[str]:
+    return [e.type.value for e in events if e.type.value not in ("state", "speaking")]
+
+
+def test_wake_command_answer_in_order():
+    brain = FakeBrain()
+    pipeline, events = make(brain)
+    pipeline.run(chunks("...w" + "s" * 20 + "." * 40))
+    assert brain.heard == ["turn on the lamp"]
+    order = kinds(events)
+    assert order[:4] == ["ready", "wake", "listening", "speech_start"]
+    assert order.index("end_of_speech") < order.index("transcript") < order.index("reply")
+    assert order[-1] == "done"
+
+
+def test_no_wake_word_no_command():
+    brain = FakeBrain()
+    pipeline, _ = make(brain)
+    pipeline.run(chunks("." * 5 + "s" * 20 + "." * 40))
+    assert brain.heard == []
+
+
+def test_push_to_talk_listens_without_the_wake_word():
+    brain = FakeBrain()
+    pipeline, events = make(brain)
+    pipeline.request_listen()
+    pipeline.run(chunks("." * 3 + "s" * 20 + "." * 40))
+    assert brain.heard == ["turn on the lamp"]
+    listening = next(e for e in events if e.type.value == "listening")
+    assert listening.data["trigger"] == "button"
+
+
+def test_muted_microphone_ignores_the_wake_word():
+    brain = FakeBrain()
+    pipeline, events = make(brain)
+    pipeline.set_muted(True)
+    pipeline.run(chunks("...w" + "s" * 20 + "." * 40))
+    assert brain.heard == []
+    assert "wake" not in kinds(events)
+    assert any(e.data.get("state") == "muted" for e in events)
+
+
+def test_a_question_is_answered_without_the_wake_word():
+    brain = FakeBrain(questions=1)
+    pipeline, events = make(brain)
+    # wake + command, the assistant asks, then the answer with no wake word in between.
+    pipeline.run(chunks("...w" + "s" * 20 + "." * 30 + "s" * 15 + "." * 40))
+    assert brain.heard == ["turn on the lamp", "turn on the lamp"]
+    assert kinds(events).count("wake") == 1
+    triggers = [e.data["trigger"] for e in events if e.type.value == "listening"]
+    assert triggers == ["wake", "button"]
+
+
+def test_wake_then_nothing_times_out():
+    brain = FakeBrain()
+    pipeline, events = make(brain)
+    pipeline.run(chunks("...w" + "." * 60))
+    assert "timeout" in kinds(events)
+    assert brain.heard == []
+
+
+class SlowSink(Sink):
+    def play(self, pcm: bytes, rate: int) -> None:
+        import time
+
+        time.sleep(len(pcm) / 2 / rate)  # plays in real time
+        super().play(pcm, rate)
+
+
+class LongTts(FakeTts):
+    def synthesize(self, text: str) -> Iterator[bytes]:
+        yield bytes(16000 * 2 * 3)  # a 3 s reply
+
+
+def test_wake_word_during_a_reply_stops_it():
+    import time
+
+    brain = FakeBrain()
+    pipeline, events = make(brain)
+    pipeline.realtime = True
+    sink = SlowSink()
+    pipeline.s.player = Player(sink)
+    pipeline.s.synthesizer = LongTts()
+
+    def paced() -> Iterator[AudioChunk]:
+        for chunk in chunks("...w" + "s" * 20 + "." * 40 + "w" + "s" * 20 + "." * 40):
+            time.sleep(0.03)
+            yield chunk
+
+    pipeline.run(paced())
+    assert kinds(events).count("wake") == 2  # the second one interrupted the reply
+    assert sink.played < 2 * 16000 * 2 * 3  # two 3 s replies were not played in full
+    assert brain.heard == ["turn on the lamp", "turn on the lamp"]
