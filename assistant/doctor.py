@@ -266,7 +266,11 @@ def _try_load(name: str, path: Path, loader: Any) -> Check:
 
 def _stt_model(config: Config, load: bool) -> Check:
     if config.stt.engine == "vosk":
-        folder = Path(config.stt.model or "models/vosk-small-en").expanduser()
+        from assistant.models import default_models_dir
+
+        # The same folder make_transcriber reads and `models fetch` writes.
+        folder = Path(config.stt.model).expanduser() if config.stt.model else (
+            default_models_dir() / "vosk-small-en")
         if not (folder / "am").is_dir() and not (folder / "conf").is_dir():
             return Check("stt model", False, f"no Vosk model in {folder}",
                          "assistant models fetch vosk-small-en, or set stt.model to a Vosk folder")
