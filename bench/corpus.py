@@ -51,11 +51,12 @@ def speak(text: str, voice: Voice = Voice("piper")) -> bytes:
         tts = _piper(voice.speed)
         pcm = to_internal(b"".join(tts.synthesize(text)), tts.sample_rate)
     else:
-        pcm = _espeak(text, voice.name or "en-us", int(160 * voice.speed))
+        pcm = espeak(text, voice.name or "en-us", int(160 * voice.speed))
     return trim(pcm)
 
 
-def _espeak(text: str, name: str, wpm: int) -> bytes:
+def espeak(text: str, name: str = "en-us", wpm: int = 160) -> bytes:
+    """16 kHz s16 mono PCM from espeak-ng, untrimmed."""
     if shutil.which("espeak-ng") is None:
         raise RuntimeError("espeak-ng is not installed (apt-get install espeak-ng)")
     with tempfile.TemporaryDirectory() as tmp:

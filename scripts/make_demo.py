@@ -6,13 +6,16 @@ Four wake-word commands separated by silence, as a user in a quiet room would sa
 
 from __future__ import annotations
 
-import wave
+import sys
 from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for bench.corpus
+
 from assistant.audio.chunk import RATE, to_internal
 from assistant.tts import PiperSynthesizer
+from bench import corpus
 
 COMMANDS = [
     "Turn on the kitchen light.",
@@ -42,11 +45,7 @@ def main() -> None:
     samples = np.frombuffer(bytes(audio), dtype="<i2").astype(np.int32)
     samples += rng.normal(0, 30, len(samples)).astype(np.int32)
     pcm = np.clip(samples, -32768, 32767).astype("<i2").tobytes()
-    with wave.open(str(OUT), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(RATE)
-        wav.writeframes(pcm)
+    corpus.write_wav(OUT, pcm)
     print(f"wrote {OUT} ({len(pcm) / 2 / RATE:.1f} s)")
 
 

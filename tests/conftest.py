@@ -11,26 +11,20 @@ Synthetic speech shows that a path works; it does not predict accuracy on real v
 
 from __future__ import annotations
 
-import io
 import shutil
-import subprocess
-import wave
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from assistant.audio.chunk import RATE, to_internal
+from bench import corpus
 
 Speech = Callable[..., bytes]
 
 
 def write_wav_file(path: str | Path, pcm: bytes, rate: int = RATE) -> Path:
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        wav.writeframes(pcm)
+    corpus.write_wav(path, pcm, rate)
     return Path(path)
 
 
@@ -71,13 +65,7 @@ def espeak_speech() -> Speech:
         pytest.skip("espeak-ng is not installed (apt-get install espeak-ng)")
 
     def speak(text: str, voice: str = "en-us", speed: int = 160) -> bytes:
-        out = subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "--stdout", text],
-                             check=True, capture_output=True).stdout
-        with wave.open(io.BytesIO(out), "rb") as wav:
-            # espeak-ng writes an unknown length into a streamed header: read what is there.
-            frames = wav.readframes(wav.getnframes() or 1 << 30)
-            return to_internal(frames, wav.getframerate(), wav.getsampwidth(),
-                               wav.getnchannels())
+        return corpus.espeak(text, voice, speed)
 
     return speak
 
