@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.brain.types import Action, ActionResult, Answer, Executor
+from assistant.brain.types import Action, ActionResult, Executor
 from assistant.config import Config
 
 _LOGGER = logging.getLogger(__name__)
@@ -53,6 +53,7 @@ def build_home(config: Config, *, no_cloud: bool = False, pin_factory: Any = Non
     from assistant.brain.actions import DeviceExecutor
     from assistant.brain.intents import LocalIntents
     from assistant.brain.local import LocalBrain
+    from assistant.brain.router import build_router
     from assistant.brain.timers import TimerManager
     from assistant.devices.factory import make_pin_factory
     from assistant.devices.registry import DeviceRegistry
@@ -64,28 +65,5 @@ def build_home(config: Config, *, no_cloud: bool = False, pin_factory: Any = Non
     intents = LocalIntents(config)
     timers = TimerManager(Path(config.state.path).expanduser().with_name("timers.json"), time.time)
     local = LocalBrain(intents, executor, timers=timers)
-    brain = _build_router(config, local, executor, no_cloud=no_cloud)
+    brain = build_router(config, local, executor, no_cloud=no_cloud)
     return Home(config, registry, executor, intents, brain, pin_factory=factory, timers=timers)
-
-
-def _build_router(config: Config, local: Any, executor: Executor, *, no_cloud: bool) -> Any:
-    try:
-        from assistant.brain.router import build_router
-    except ImportError:  # the LLM chain is optional; local intents always work
-        return _LocalOnly(local)
-    return build_router(config, local, executor, no_cloud=no_cloud)
-
-
-class _LocalOnly:
-    """Local intents, then an apology: the chain when no LLM path is available."""
-
-    def __init__(self, local: Any):
-        self.local = local
-
-    def answer(self, text: str, say: Callable[[str], None]) -> Answer:
-        answer = self.local.handle(text)
-        if answer is None:
-            answer = Answer(text=text, handled_by="fallback", reply="Sorry, I can't help with that.")
-        if answer.reply:
-            say(answer.reply)
-        return answer

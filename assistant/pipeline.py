@@ -18,12 +18,14 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from assistant.audio.chunk import BYTES_PER_MS, AudioChunk
 from assistant.audio.player import Player
 from assistant.brain.types import Answer
 from assistant.events import EventBus, EventType
+from assistant.stt import Transcriber
+from assistant.tts import Synthesizer
 from assistant.vad import Decision, Endpointer, EnergyPause, MicroVadScorer
 from assistant.wake import Refractory, WakeDetector
 
@@ -35,16 +37,6 @@ MUTE_AFTER_REPLY_MS = 300
 
 class Brain(Protocol):
     def answer(self, text: str, say: Callable[[str], None]) -> Answer: ...
-
-
-class Transcriber(Protocol):
-    def transcribe(self, pcm: bytes, prompt: str | None = None) -> Any: ...
-
-
-class Synthesizer(Protocol):
-    sample_rate: int
-
-    def synthesize(self, text: str) -> Iterable[bytes]: ...
 
 
 @dataclass
@@ -265,8 +257,7 @@ class Pipeline:
 
     def _transcribe(self, pcm: bytes) -> _Timed:
         started = self.clock()
-        result = self.s.transcriber.transcribe(pcm, prompt=self.s.stt_prompt)
-        raw = str(getattr(result, "text", result)).strip()
+        raw = self.s.transcriber.transcribe(pcm, prompt=self.s.stt_prompt).text.strip()
         return _Timed(self.s.normalize(raw), raw, (self.clock() - started) * 1000.0)
 
     def _final_transcript(self, cmd: _Command, speech_end_ms: float) -> _Timed:

@@ -12,6 +12,7 @@ from assistant.brain.types import Answer
 from assistant.config import EndpointConfig
 from assistant.events import Event, EventBus
 from assistant.pipeline import Pipeline, Stages
+from assistant.stt import Transcript
 from assistant.vad import Endpointer
 from assistant.wake import Refractory, WakeDetection
 
@@ -53,9 +54,9 @@ class FakeStt:
     def __init__(self) -> None:
         self.calls = 0
 
-    def transcribe(self, pcm: bytes, prompt: str | None = None) -> str:
+    def transcribe(self, pcm: bytes, prompt: str | None = None) -> Transcript:
         self.calls += 1
-        return "turn on the lamp"
+        return Transcript("turn on the lamp", None)
 
 
 class FakeBrain:
