@@ -144,16 +144,28 @@ def bench_commands(config_path: Path, n: int, realtime: bool, work: Path) -> dic
 
 
 def assistant_rss_mb(config_path: Path, work: Path) -> float:
-    """Peak RSS of one real `assistant run` process on the demo recording (that child only)."""
-    import os
+    """Peak RSS of one real `assistant run` process on the demo recording.
+
+    Read from the child's VmHWM, which starts afresh at exec; the ru_maxrss that wait4 reports
+    would include the memory this (large) benchmark process had when it forked."""
     import subprocess
+    import time
 
     out = work / "rss.wav"
     proc = subprocess.Popen([sys.executable, "-m", "assistant", "run", "--config", str(config_path),
                              "--demo", "--output", str(out)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _pid, _status, usage = os.wait4(proc.pid, 0)
-    return usage.ru_maxrss / 1024
+    peak_kb = 0
+    status = Path(f"/proc/{proc.pid}/status")
+    while proc.poll() is None:
+        try:
+            for line in status.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak_kb = max(peak_kb, int(line.split()[1]))
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.05)
+    return peak_kb / 1024
 
 
 def bench_negatives(config_path: Path, minutes: float, work: Path) -> dict[str, Any]:
