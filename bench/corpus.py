@@ -42,7 +42,8 @@ def voices(n: int) -> list[Voice]:
 def _piper(length_scale: float):  # type: ignore[no-untyped-def]
     from assistant.tts import PiperSynthesizer
 
-    return PiperSynthesizer(length_scale=length_scale)
+    # No noise: piper's noise makes each rendering differ, and a corpus must be reproducible.
+    return PiperSynthesizer(length_scale=length_scale, noise_scale=0.0, noise_w_scale=0.0)
 
 
 def speak(text: str, voice: Voice = Voice("piper")) -> bytes:
