@@ -36,7 +36,8 @@ MUTE_AFTER_REPLY_MS = 300
 
 
 class Brain(Protocol):
-    def answer(self, text: str, say: Callable[[str], None]) -> Answer: ...
+    def answer(self, text: str, say: Callable[[str], None],
+               confidence: float | None = None) -> Answer: ...
 
 
 @dataclass
@@ -66,6 +67,7 @@ class _Timed:
     raw: str
     stt_ms: float
     wait_ms: float = 0.0
+    confidence: float | None = None
 
 
 @dataclass
@@ -257,8 +259,10 @@ class Pipeline:
 
     def _transcribe(self, pcm: bytes) -> _Timed:
         started = self.clock()
-        raw = self.s.transcriber.transcribe(pcm, prompt=self.s.stt_prompt).text.strip()
-        return _Timed(self.s.normalize(raw), raw, (self.clock() - started) * 1000.0)
+        heard = self.s.transcriber.transcribe(pcm, prompt=self.s.stt_prompt)
+        raw = heard.text.strip()
+        return _Timed(self.s.normalize(raw), raw, (self.clock() - started) * 1000.0,
+                      confidence=heard.confidence)
 
     def _final_transcript(self, cmd: _Command, speech_end_ms: float) -> _Timed:
         """Reuse the speculative transcript when nothing but silence came after it."""
@@ -300,15 +304,17 @@ class Pipeline:
         try:
             timed = self._final_transcript(cmd, speech_end_ms)
             timings.update(stt_ms=timed.stt_ms, stt_wait_ms=timed.wait_ms)
+            confidence = None if timed.confidence is None else round(timed.confidence, 3)
             self.bus.emit(EventType.TRANSCRIPT, text=timed.text, raw=timed.raw,
-                          lag_ms=round(self._lag_ms(speech_end_ms), 1))
+                          confidence=confidence, lag_ms=round(self._lag_ms(speech_end_ms), 1))
             if timed.text:
-                self._answer(timed.text, speech_end_ms, timings)
+                self._answer(timed.text, speech_end_ms, timings, timed.confidence)
         except Exception as exc:  # one failed turn must not end the appliance
             _LOGGER.exception("turn failed")
             self.bus.emit(EventType.ERROR, stage="turn", message=str(exc))
 
-    def _answer(self, text: str, speech_end_ms: float, timings: dict[str, float]) -> None:
+    def _answer(self, text: str, speech_end_ms: float, timings: dict[str, float],
+                confidence: float | None = None) -> None:
         first_audio: list[float] = []
 
         def say(sentence: str) -> None:
@@ -325,7 +331,7 @@ class Pipeline:
 
         self._action_lags = []
         started = self.clock()
-        answer = self.s.brain.answer(text, say)
+        answer = self.s.brain.answer(text, say, confidence)
         timings["brain_ms"] = (self.clock() - started) * 1000.0
         # Lags against the audio clock only mean something when audio time follows the wall.
         if first_audio and self.realtime:

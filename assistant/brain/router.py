@@ -33,7 +33,7 @@ Say = Callable[[str], None]
 
 
 class LocalPath(Protocol):
-    def handle(self, text: str) -> Answer | None: ...
+    def handle(self, text: str, confidence: float | None = None) -> Answer | None: ...
 
 
 class LlmPath(Protocol):
@@ -63,9 +63,10 @@ class Router:
         self.system_prompt = f"{llm.system_prompt}\n\n{self.tools.describe()}"
         self._skipped = ""  # why the cloud was skipped in the current answer, if it was
 
-    def answer(self, text: str, say: Say) -> Answer:
+    def answer(self, text: str, say: Say, confidence: float | None = None) -> Answer:
+        """confidence: the transcript's, when it was heard (0-1); low makes the local path careful."""
         turn = _Turn(self.clock, say)
-        local = self.local.handle(text) if self.local is not None else None
+        local = self.local.handle(text, confidence) if self.local is not None else None
         turn.mark("local")
         if local is not None:
             if local.reply:

@@ -1,0 +1,187 @@
+"""Misheard commands: pure repairs, and the local brain asking before a doubtful command acts
+on a lock or a cover (config/assistant.yaml's devices on gpiozero's MockFactory)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+from assistant.brain.actions import DeviceExecutor
+from assistant.brain.intents import LocalIntents
+from assistant.brain.local import CONFIRM_WINDOW_S, LocalBrain
+from assistant.brain.repair import NameMatcher, fix_verbs, name_score, opposite_in_doubt
+from assistant.config import load_config
+from assistant.devices.registry import DeviceRegistry
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize(("heard", "meant"), [
+    ("look the front door", "lock the front door"),
+    ("please look the front door", "please lock the front door"),
+    ("clothes the garage door", "close the garage door"),
+    ("turn of the kitchen light", "turn off the kitchen light"),
+])
+def test_misheard_verbs_are_fixed(heard: str, meant: str) -> None:
+    repair = fix_verbs(heard)
+    assert repair.text == meant
+    assert repair.changes
+
+
+def test_a_verb_is_only_fixed_at_the_start() -> None:
+    assert fix_verbs("what does the garage look like").changes == ()
+    assert fix_verbs("turn on the kitchen light").changes == ()
+
+
+@pytest.mark.parametrize(("text", "doubt"), [
+    ("then lock the back door", True),
+    ("and lock the front door", True),
+    ("on lock the front door", True),
+    ("lock the front door", False),
+    ("please lock the front door", False),
+    ("can you unlock the front door", False),
+    ("turn on the kitchen light", False),
+])
+def test_a_stray_word_before_lock_puts_the_verb_in_doubt(text: str, doubt: bool) -> None:
+    assert opposite_in_doubt(text) is doubt
+
+
+@pytest.mark.parametrize(("heard", "name", "alike"), [
+    ("fin", "fan", True),
+    ("kitchen lied", "kitchen light", True),
+    ("ceiling fun", "ceiling fan", True),
+    ("attic light", "kitchen light", False),
+    ("garage light", "garage door", False),
+    ("back door", "front door", False),
+    ("coffee machine", "coffee maker", False),
+])
+def test_names_are_alike_by_spelling_or_sound_word_by_word(heard: str, name: str,
+                                                           alike: bool) -> None:
+    assert (name_score(heard, name) >= 0.8) is alike
+
+
+def test_a_repair_must_be_unambiguous() -> None:
+    names = NameMatcher({"fan": "ceiling_fan", "ceiling fan": "ceiling_fan", "van": "van_light"})
+    assert NameMatcher({"fan": "ceiling_fan"}).closest("fin") == "fan"
+    # "fon" sounds like both "fan" and "van": two devices fit, so neither is chosen.
+    assert names.closest("fon") is None
+
+
+# -- the local brain ------------------------------------------------------------------------
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def intents() -> LocalIntents:
+    return LocalIntents(load_config(ROOT / "config" / "assistant.yaml"))
+
+
+@pytest.fixture
+def home(intents: LocalIntents, tmp_path: Path) -> Iterator[tuple[LocalBrain, DeviceRegistry,
+                                                                    Clock]]:
+    factory = MockFactory(pin_class=MockPWMPin)
+    config = load_config(ROOT / "config" / "assistant.yaml")
+    registry = DeviceRegistry.from_config(config, factory, None, sysfs_root=tmp_path)
+    clock = Clock()
+    yield LocalBrain(intents, DeviceExecutor(registry), clock=clock), registry, clock
+    registry.close()
+    factory.reset()
+
+
+def state(registry: DeviceRegistry, device: str) -> object:
+    return registry.states()[device]
+
+
+def test_misheard_name_on_a_plain_device_acts_and_says_which(home) -> None:  # type: ignore[no-untyped-def]
+    brain, registry, _ = home
+    answer = brain.handle("turn on the fin")
+    assert answer is not None
+    assert [(r.action.device, r.action.action) for r in answer.results] == [("ceiling_fan", "turn_on")]
+    assert answer.reply == "Turned on the ceiling fan."
+    assert answer.slots["repaired"] == ["fin -> fan"]
+    assert state(registry, "ceiling_fan") == "on"
+
+
+def test_an_unknown_name_is_never_repaired_into_a_guess(home) -> None:  # type: ignore[no-untyped-def]
+    brain, registry, _ = home
+    answer = brain.handle("turn on the attic light")
+    assert answer is not None and answer.results == []
+    assert answer.reply == "I don't know a device called attic light."
+
+
+@pytest.mark.parametrize("heard", ["then lock the front door", "and lock the front door",
+                                   "look the front door"])
+def test_a_doubtful_lock_command_asks_and_no_leaves_the_lock_alone(home, heard: str) -> None:  # type: ignore[no-untyped-def]
+    brain, registry, _ = home
+    before = state(registry, "front_door")
+    question = brain.handle(heard)
+    assert question is not None
+    assert question.reply == "Lock the front door?"
+    assert question.end_conversation is False
+    assert question.results == []
+    assert state(registry, "front_door") == before
+    answer = brain.handle("No.")
+    assert answer is not None and answer.reply == "Okay, I won't." and answer.results == []
+    assert state(registry, "front_door") == before
+
+
+def test_yes_runs_the_confirmed_command(home) -> None:  # type: ignore[no-untyped-def]
+    brain, registry, _ = home
+    brain.handle("unlock the front door")
+    assert state(registry, "front_door") == "unlocked"
+    assert brain.handle("then lock the front door").reply == "Lock the front door?"  # type: ignore[union-attr]
+    answer = brain.handle("Yes.")
+    assert answer is not None and answer.reply == "Locked the front door."
+    assert state(registry, "front_door") == "locked"
+
+
+def test_a_clear_command_on_a_lock_acts_at_once(home) -> None:  # type: ignore[no-untyped-def]
+    brain, registry, _ = home
+    answer = brain.handle("unlock the front door")
+    assert answer is not None and answer.end_conversation
+    assert state(registry, "front_door") == "unlocked"
+
+
+def test_low_confidence_asks_before_a_cover_moves_but_not_a_light(home) -> None:  # type: ignore[no-untyped-def]
+    brain, registry, _ = home
+    answer = brain.handle("open the garage door", confidence=0.3)
+    assert answer is not None and answer.reply == "Open the garage door?"
+    assert answer.slots["doubts"] == ["low_confidence"]
+    light = brain.handle("turn on the kitchen light", confidence=0.3)
+    assert light is not None and light.results[0].ok
+    assert state(registry, "kitchen_light") == "on"
+
+
+def test_a_late_yes_does_nothing(home) -> None:  # type: ignore[no-untyped-def]
+    brain, registry, clock = home
+    before = state(registry, "garage_door")
+    assert brain.handle("clothes the garage door").reply == "Close the garage door?"  # type: ignore[union-attr]
+    clock.now += CONFIRM_WINDOW_S + 1
+    assert brain.handle("yes") is None  # not a command of its own: the router passes it on
+    assert state(registry, "garage_door") == before
+
+
+def test_a_new_command_instead_of_yes_drops_the_question(home) -> None:  # type: ignore[no-untyped-def]
+    brain, registry, _ = home
+    before = state(registry, "front_door")
+    brain.handle("and lock the front door")
+    answer = brain.handle("turn on the kitchen light")
+    assert answer is not None and answer.reply == "Turned on the kitchen light."
+    assert brain.handle("yes") is None
+    assert state(registry, "front_door") == before
+
+
+def test_a_negation_is_never_dropped(home) -> None:  # type: ignore[no-untyped-def]
+    brain, registry, _ = home
+    before = state(registry, "front_door")
+    answer = brain.handle("don't unlock the front door")
+    assert answer is None or answer.results == []
+    assert state(registry, "front_door") == before
