@@ -44,9 +44,14 @@ class WakeConfig:
     model: str = "okay_nabu"
     """Built-in model name (okay_nabu, hey_jarvis, alexa, hey_mycroft) or a path to a model."""
     threshold: float | None = None
-    """Detection probability threshold; None = the model's own cutoff."""
+    """Detection probability threshold (lower = more sensitive); None = the model's own cutoff,
+    or 0.6 with verify on (the second stage rejects what the lower threshold lets through)."""
     refractory_s: float = 2.0
     """No second wake within this many seconds of the last one."""
+    verify: bool = True
+    """Second stage: whisper must hear the wake phrase in the audio that triggered."""
+    phrase: str | None = None
+    """The wake phrase in words, for the second stage; None = from the model name."""
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ _LOGGER = logging.getLogger(__name__)
 class EventType(enum.StrEnum):
     READY = "ready"
     WAKE = "wake"
+    WAKE_CHECK = "wake_check"
+    """The second stage's verdict on the last wake: ok, and what whisper heard."""
     LISTENING = "listening"
     SPEECH_START = "speech_start"
     END_OF_SPEECH = "end_of_speech"

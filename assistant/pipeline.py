@@ -27,7 +27,7 @@ from assistant.events import EventBus, EventType
 from assistant.stt import Transcriber
 from assistant.tts import Synthesizer
 from assistant.vad import Decision, Endpointer, EnergyPause, MicroVadScorer
-from assistant.wake import Refractory, WakeDetector
+from assistant.wake import WAKE_TAIL_MS, WAKE_WINDOW_MS, Refractory, WakeCheck, WakeDetector
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -52,6 +52,10 @@ class Stages:
     is_complete_command: Callable[[str], bool] = lambda _text: False
     normalize: Callable[[str], str] = lambda text: text
     stt_prompt: str | None = None
+    verify_wake: Callable[[bytes], WakeCheck] | None = None
+    """The wake word's second stage; None trusts the detector alone."""
+    wake_trusted: float = 1.0
+    """A detection at least this probable skips the second stage."""
 
 
 class Mode(enum.Enum):
@@ -79,6 +83,9 @@ class _Command:
     speculative: Future[_Timed] | None = None
     speculative_bytes: int = 0
     energy: EnergyPause = field(default_factory=EnergyPause)
+    wake_audio: bytes | None = None
+    """What came before the wake detection, for the second stage, until it is submitted."""
+    wake_check: Future[WakeCheck] | None = None
 
 
 class Pipeline:
@@ -119,6 +126,8 @@ class Pipeline:
         self._action_lags: list[float] = []
         self._played_before_ms = 0.0
         self._follow_up = False
+        self._recent = bytearray()
+        """The last WAKE_WINDOW_MS of audio heard while waiting for the wake word."""
 
     # -- controls (any thread) ---------------------------------------------------------------
     def request_listen(self) -> None:
@@ -183,6 +192,9 @@ class Pipeline:
 
     # -- wake word ---------------------------------------------------------------------------
     def _listen_for_wake(self, chunk: AudioChunk) -> bool:
+        if self.s.verify_wake is not None:
+            self._recent += chunk.audio
+            del self._recent[:-int(WAKE_WINDOW_MS * BYTES_PER_MS)]
         detection = self.s.wake.process(chunk)
         if detection is None or not self.refractory.allow(detection.timestamp_ms):
             return False
@@ -191,15 +203,20 @@ class Pipeline:
             name=detection.name,
             audio_ms=round(detection.timestamp_ms, 1),
             lag_ms=round(self._lag_ms(chunk.end_ms), 1),
+            probability=round(detection.probability, 3),
         )
-        self._start_command(chunk.end_ms, "wake")
+        wake_audio = None
+        if self.s.verify_wake is not None and detection.probability < self.s.wake_trusted:
+            wake_audio = bytes(self._recent)
+        self._recent.clear()
+        self._start_command(chunk.end_ms, "wake", wake_audio)
         return True
 
-    def _start_command(self, t_ms: float, trigger: str) -> None:
+    def _start_command(self, t_ms: float, trigger: str, wake_audio: bytes | None = None) -> None:
         self.bus.emit(EventType.LISTENING, trigger=trigger, audio_ms=round(t_ms, 1))
         self.bus.emit(EventType.STATE, state="listening")
         self.s.vad.reset()
-        self._command = _Command(endpointer=self.s.make_endpointer())
+        self._command = _Command(endpointer=self.s.make_endpointer(), wake_audio=wake_audio)
         self._command.endpointer.start(t_ms)
         self.mode = Mode.RECORDING
 
@@ -215,6 +232,8 @@ class Pipeline:
     # -- recording ---------------------------------------------------------------------------
     def _record(self, chunk: AudioChunk, cmd: _Command) -> None:
         cmd.audio += chunk.audio
+        if cmd.wake_audio is not None and len(cmd.audio) >= WAKE_TAIL_MS * BYTES_PER_MS:
+            self._check_wake(cmd)
         t_ms = chunk.timestamp_ms
         for probability in self.s.vad.process(chunk.audio):
             t_ms += 10.0
@@ -234,6 +253,15 @@ class Pipeline:
             self._start_speculative(cmd)
         if self._speculative_complete(cmd):
             self._end_of_speech(cmd, chunk, "speculative")
+
+    def _check_wake(self, cmd: _Command) -> None:
+        """The second stage hears the wake window and the command's first moment, on the speech
+        worker while the command goes on; the answer waits for its verdict."""
+        if cmd.wake_audio is None or self.s.verify_wake is None:
+            return
+        tail = bytes(cmd.audio[:int(WAKE_TAIL_MS * BYTES_PER_MS)])
+        cmd.wake_check = self._stt.submit(self.s.verify_wake, cmd.wake_audio + tail)
+        cmd.wake_audio = None
 
     def _start_speculative(self, cmd: _Command) -> None:
         if cmd.speculative is not None and cmd.speculative_bytes == len(cmd.audio):
@@ -277,6 +305,7 @@ class Pipeline:
 
     # -- answering ---------------------------------------------------------------------------
     def _end_of_speech(self, cmd: _Command, chunk: AudioChunk, reason: str) -> None:
+        self._check_wake(cmd)  # a command shorter than the check's tail
         speech_end_ms = cmd.endpointer.speech_end_ms
         if cmd.energy.quiet_ms > 0:
             # The level fell before the VAD (which lags) let go: that is when speech ended.
@@ -302,6 +331,12 @@ class Pipeline:
 
     def _take_turn(self, cmd: _Command, speech_end_ms: float, timings: dict[str, float]) -> None:
         try:
+            if cmd.wake_check is not None:
+                check = cmd.wake_check.result()
+                self.bus.emit(EventType.WAKE_CHECK, ok=check.ok, heard=check.heard)
+                if not check.ok:
+                    _LOGGER.info("Wake word not confirmed (heard %r): ignored", check.heard)
+                    return
             timed = self._final_transcript(cmd, speech_end_ms)
             timings.update(stt_ms=timed.stt_ms, stt_wait_ms=timed.wait_ms)
             confidence = None if timed.confidence is None else round(timed.confidence, 3)

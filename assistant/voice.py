@@ -47,14 +47,24 @@ def build_voice(
     from assistant.stt import make_transcriber
     from assistant.tts import PiperSynthesizer
     from assistant.vad import Endpointer, MicroVadScorer
-    from assistant.wake import Refractory, make_wake_detector
+    from assistant.wake import (
+        TRUSTED_PROBABILITY,
+        Refractory,
+        WakeVerifier,
+        make_wake_detector,
+        wake_phrase,
+    )
 
     source, sink, paced = _audio_edges(config, input_wav, output_wav, realtime)
     intents = home.intents
+    transcriber = make_transcriber(config.stt)
+    verifier = None
+    if config.wake.verify:
+        verifier = WakeVerifier(transcriber, wake_phrase(config.wake.model, config.wake.phrase))
     stages = Stages(
         wake=make_wake_detector(config.wake),
         vad=MicroVadScorer(),
-        transcriber=make_transcriber(config.stt),
+        transcriber=transcriber,
         brain=home.brain,
         synthesizer=PiperSynthesizer(config.tts.voice, config.tts.length_scale),
         player=Player(sink),
@@ -62,6 +72,8 @@ def build_voice(
         is_complete_command=intents.is_complete_command,
         normalize=_normalizer(),
         stt_prompt=_stt_prompt(intents),
+        verify_wake=verifier.check if verifier is not None else None,
+        wake_trusted=TRUSTED_PROBABILITY,
     )
     pipeline = Pipeline(
         stages,

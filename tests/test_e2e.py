@@ -107,6 +107,52 @@ def test_wake_word_then_silence_times_out_quietly(config_path, tmp_path):
     assert "reply" not in kinds
 
 
+class WakeAt:
+    """A first stage that fires at a given audio time, to put the second stage to the test."""
+
+    def __init__(self, at_ms: float):
+        self.at_ms = at_ms
+        self.fired = False
+
+    def process(self, chunk):  # type: ignore[no-untyped-def]
+        from assistant.wake import WakeDetection
+
+        if not self.fired and chunk.end_ms >= self.at_ms:
+            self.fired = True
+            return WakeDetection("okay_nabu", chunk.end_ms, 0.9)
+        return None
+
+    def reset(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("said", "acts"), [("I'm okay now.", False), ("Okay Nabu.", True)])
+def test_second_stage_rejects_a_near_miss_the_first_let_through(config_path, tmp_path, said,
+                                                                acts):
+    near = corpus.speak(said, corpus.Voice("espeak", "en-us"))
+    pcm = (corpus.silence(1.0) + near + corpus.silence(0.3)
+           + corpus.speak("Turn on the kitchen light.") + corpus.silence(2.5))
+    wav, out = tmp_path / "in.wav", tmp_path / "out.wav"
+    corpus.write_wav(wav, pcm)
+    config = load_config(config_path)
+    factory = MockFactory(pin_class=MockPWMPin)
+    events: list[Event] = []
+    bus = EventBus()
+    bus.subscribe(events.append)
+    home = build_home(config, no_cloud=True, pin_factory=factory)
+    try:
+        voice = build_voice(config, home, bus, input_wav=str(wav), output_wav=str(out))
+        voice.pipeline.s.wake = WakeAt(1000 + len(near) / 32 + 150)  # type: ignore[assignment]
+        voice.run()
+        lit = factory.pin(KITCHEN_LIGHT_PIN).state
+    finally:
+        home.close()
+    check = next(e.data for e in events if e.type.value == "wake_check")
+    assert check["ok"] is acts, check
+    assert ("reply" in [e.type.value for e in events]) is acts
+    assert lit == (1 if acts else 0)
+
+
 def test_cli_run_json_events_and_state_file(config_path, tmp_path):
     """`assistant run --input --output --json`, as a user would call it."""
     wav, out = tmp_path / "in.wav", tmp_path / "out.wav"

@@ -9,11 +9,15 @@ from assistant.audio.chunk import BYTES_PER_MS, RATE, AudioChunk
 from assistant.config import WakeConfig
 from assistant.errors import ModelMissingError
 from assistant.wake import (
+    VERIFIED_THRESHOLD,
     MicroWakeWordDetector,
     OpenWakeWordDetector,
     Refractory,
     WakeDetection,
+    WakeVerifier,
     make_wake_detector,
+    sounds_like,
+    wake_phrase,
 )
 
 
@@ -104,6 +108,10 @@ def test_unknown_model_lists_the_built_in_names():
 
 def test_make_wake_detector_follows_the_config():
     assert isinstance(make_wake_detector(WakeConfig()), MicroWakeWordDetector)
+    # With the second stage on, the first is more sensitive than the model's own cutoff.
+    assert make_wake_detector(WakeConfig()).threshold == VERIFIED_THRESHOLD  # type: ignore[attr-defined]
+    unverified = make_wake_detector(WakeConfig(verify=False))
+    assert unverified.threshold == pytest.approx(0.85, abs=0.15)  # type: ignore[attr-defined]
     detector = make_wake_detector(WakeConfig(engine="openwakeword", model="alexa"))
     assert isinstance(detector, OpenWakeWordDetector) and detector.threshold == 0.5
 
@@ -121,3 +129,38 @@ def test_refractory_window():
 def test_refractory_zero_window_allows_everything():
     refractory = Refractory(0.0)
     assert all(refractory.allow(t) for t in (0.0, 0.0, 10.0))
+
+
+# -- second stage ---------------------------------------------------------------------------
+@pytest.mark.parametrize(("heard", "ok"), [
+    ("Okay Nabu.", True),
+    ("OK, Nabu", True),
+    ("so I said okay nabu", True),
+    ("Okay now.", False),
+    ("I'm okay now, thanks.", False),
+    ("Okay.", False),
+    ("", False),
+])
+def test_the_transcript_must_end_in_the_wake_phrase(heard: str, ok: bool):
+    assert sounds_like(heard, "okay nabu") is ok
+
+
+def test_wake_phrase_comes_from_the_model_name():
+    assert wake_phrase("okay_nabu") == "okay nabu"
+    assert wake_phrase("/models/hey_computer.json") == "hey computer"
+    assert wake_phrase("okay_nabu", "okay naboo") == "okay naboo"
+
+
+@pytest.mark.parametrize("voice", ["piper", "en-us+f2", "en-gb-scotland"])
+def test_whisper_confirms_a_real_wake_word(whisper, synth_speech, espeak_speech, voice):
+    speak = synth_speech if voice == "piper" else lambda text: espeak_speech(text, voice)
+    verifier = WakeVerifier(whisper, "okay nabu")
+    check = verifier.check(silence(0.5) + speak("Okay Nabu.") + silence(0.2))
+    assert check.ok, check.heard
+
+
+@pytest.mark.parametrize("text", ["Okay now.", "I'm okay now, thanks."])
+def test_whisper_rejects_near_misses(whisper, synth_speech, text):
+    verifier = WakeVerifier(whisper, "okay nabu")
+    check = verifier.check(silence(0.5) + synth_speech(text) + silence(0.2))
+    assert not check.ok, check.heard
