@@ -138,10 +138,13 @@ def _area_phrases(devices: list[DeviceConfig]) -> list[str]:
 
 
 def _number_phrases() -> list[str]:
-    """Every number 0-100 once, and each last word of a number before its units: with the
-    bigrams of "... to fifty" that is all Vosk needs for "to thirty three percent"."""
+    """Every number 0-100 once, each first word of a number after "to" and "for", and each
+    last word before its unit: with "... the lamp to fifty percent" that is every word pair of
+    "set the lamp to thirty three percent", which is all a bigram grammar needs."""
     out = [spell_number(n) for n in range(101)]
+    first_words = [*_ONES, *_TENS[2:]]
     last_words = [*_ONES[1:], *_TENS[2:], "hundred"]
+    out += [f"to {word}" for word in first_words] + [f"for {word}" for word in first_words]
     for word in last_words:
         out += [f"{word} percent", f"{word} minutes", f"{word} seconds"]
     out += ["one minute", "one second", "one hour", "two hours"]
