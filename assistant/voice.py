@@ -54,7 +54,7 @@ def build_voice(
     stages = Stages(
         wake=make_wake_detector(config.wake),
         vad=MicroVadScorer(),
-        transcriber=make_transcriber(config.stt),
+        transcriber=make_transcriber(config.stt, _stt_grammar(config)),
         brain=home.brain,
         synthesizer=PiperSynthesizer(config.tts.voice, config.tts.length_scale),
         player=Player(sink),
@@ -132,6 +132,16 @@ def _normalizer() -> Any:
     from assistant.brain.numbers import normalize_transcript
 
     return normalize_transcript
+
+
+def _stt_grammar(config: Config) -> list[str] | None:
+    """Vosk is biased towards the home through a grammar of its commands (used only by vosk,
+    and only when stt.vosk_grammar is on). The phrases are English, like the patterns."""
+    if config.stt.engine != "vosk" or not config.stt.vosk_grammar or config.intents.language != "en":
+        return None
+    from assistant.brain.phrases import grammar_phrases
+
+    return grammar_phrases(config.devices)
 
 
 def _stt_prompt(intents: Any) -> str | None:

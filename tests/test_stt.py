@@ -154,6 +154,17 @@ def test_make_transcriber_passes_the_grammar_when_configured(monkeypatch, tmp_pa
     assert isinstance(transcriber, RecordingVosk) and transcriber.grammar == expected
 
 
+def test_voice_builds_the_grammar_from_the_devices_for_vosk_only():
+    from assistant.config import parse_config
+    from assistant.voice import _stt_grammar
+
+    devices = "devices:\n  - {id: a, name: desk lamp, kind: light, pin: 3}\n"
+    grammar = _stt_grammar(parse_config("stt: {engine: vosk}\n" + devices))
+    assert grammar is not None and "turn on the desk lamp" in grammar and grammar[-1] == "[unk]"
+    assert _stt_grammar(parse_config("stt: {engine: vosk, vosk_grammar: false}\n" + devices)) is None
+    assert _stt_grammar(parse_config(devices)) is None  # whisper is biased by its prompt instead
+
+
 # -- models fetch, against a server on 127.0.0.1 ----------------------------------------------
 def make_zip() -> bytes:
     buffer = io.BytesIO()
