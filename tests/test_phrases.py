@@ -78,6 +78,7 @@ def test_spelling() -> None:
     assert spoken("Lamp 2") == "lamp two"
     assert spoken("Kid's Room, TV-1") == "kid's room tv one"
     assert spoken("Router 2024") == "router two zero two four"
+    assert spoken("Café_lamp") == "café lamp"
     with pytest.raises(ValueError):
         spell_number(101)
 

@@ -59,7 +59,7 @@ def spell_number(n: int) -> str:
 def spoken(text: str) -> str:
     """A config name as a recognizer's words: lower case, digits spelled, no punctuation."""
     text = re.sub(r"\d+", lambda m: f" {_spell_digits(m.group())} ", text.lower())
-    return " ".join(re.sub(r"[^a-z' ]+", " ", text).split())
+    return " ".join(re.sub(r"[^\w']+|_", " ", text).split())  # keeps letters like é
 
 
 def _spell_digits(digits: str) -> str:
