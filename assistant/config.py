@@ -76,6 +76,9 @@ class SttConfig:
     language: str = "en"
     threads: int = 2
     beam_size: int = 1
+    vosk_grammar: bool = True
+    """Vosk: first try a grammar of the home's own commands (devices, areas, numbers); an
+    open-vocabulary pass on the same audio is used when that finds nothing it is sure of."""
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """Speech to text for one short command: faster-whisper (default) or Vosk.
 
 Both take the whole command (16 kHz s16 mono) once the end of speech is known; a command is
-1-3 s, so streaming recognition would buy little and cost a second code path.
+1-3 s, so streaming recognition would buy little and cost a second code path. Vosk can be given
+a grammar of the home's phrases (``assistant.brain.phrases``): a grammar pass first, and an
+open-vocabulary pass when the grammar pass does not fit (see ``fits_grammar``).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import importlib.util
 import json
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,13 +25,19 @@ from assistant.errors import ModelMissingError
 _LOGGER = logging.getLogger(__name__)
 
 VOSK_FETCH_HINT = "run `assistant models fetch vosk-small-en`"
+UNKNOWN_WORD = "[unk]"
+MIN_GRAMMAR_CONFIDENCE = 0.6
+"""Below this (lowest word confidence) the grammar pass is not trusted."""
 
 
 @dataclass(frozen=True)
 class Transcript:
     text: str
     confidence: float | None = None
-    """0-1 where the engine gives one (whisper: exp(avg_logprob); vosk: mean word confidence)."""
+    """0-1 where the engine gives one (whisper: exp(avg_logprob); vosk: lowest word confidence)."""
+    grammar: bool | None = None
+    """Vosk with a grammar: True when the grammar pass was trusted, False when the
+    open-vocabulary pass answered; None when only one pass ran."""
 
 
 class Transcriber(Protocol):
@@ -102,9 +110,13 @@ class WhisperTranscriber:
 
 
 class VoskTranscriber:
-    """Vosk (Kaldi); with a grammar it only hears the given phrases, which suits a small Pi."""
+    """Vosk (Kaldi). With a grammar, two passes over the same audio: the grammar pass hears only
+    the home's own phrases (robust to accents and noise on a small model); when it hears
+    nothing, an out-of-grammar word ([unk]) or is unsure, the open-vocabulary pass answers, so
+    a question for the LLM is still transcribed."""
 
-    def __init__(self, model_dir: str | Path, grammar: list[str] | None = None):
+    def __init__(self, model_dir: str | Path, grammar: list[str] | None = None,
+                 min_confidence: float = MIN_GRAMMAR_CONFIDENCE):
         folder = Path(model_dir).expanduser()
         if not folder.is_dir():
             raise ModelMissingError(f"no Vosk model in {folder}; {VOSK_FETCH_HINT} "
@@ -114,35 +126,91 @@ class VoskTranscriber:
         vosk.SetLogLevel(-1)
         self.model_dir = folder
         self.grammar = grammar
+        self.min_confidence = min_confidence
+        self._grammar_json = json.dumps(grammar, ensure_ascii=False) if grammar else None
+        self._bigrams = grammar_bigrams(grammar or [])
         try:
             self._model = vosk.Model(str(folder))
         except Exception as exc:  # vosk raises a bare Exception when a folder is not a model
             raise ModelMissingError(f"{folder} is not a usable Vosk model ({exc}); "
                                     f"{VOSK_FETCH_HINT}") from exc
         self._vosk: Any = vosk
-        _LOGGER.info("vosk model %s%s", folder, " with a grammar" if grammar else "")
+        _LOGGER.info("vosk model %s%s", folder,
+                     f" with a grammar of {len(grammar)} phrases" if grammar else "")
 
     def transcribe(self, pcm: bytes, prompt: str | None = None) -> Transcript:
         # The prompt is whisper's vocabulary hint; Vosk's equivalent is the grammar.
-        if self.grammar:
-            recognizer = self._vosk.KaldiRecognizer(self._model, RATE, json.dumps(self.grammar))
-        else:
+        if self._grammar_json is None:
+            return _decode(self._recognizer(None), pcm)
+        # The passes run one after the other, not fed side by side: the grammar pass is the
+        # cheap one (a tiny graph; ~0.1 s against ~1.5-3 s for the open pass on a 2-3 s Korean
+        # phrase, 2 busy x86 cores) and settles commands alone; a question pays ~0.1 s extra,
+        # where feeding both would cost every command the open pass's CPU.
+        fitted = _decode(self._recognizer(self._grammar_json), pcm)
+        if self._trusted(fitted):
+            return replace(fitted, grammar=True)
+        heard = _decode(self._recognizer(None), pcm)
+        _LOGGER.debug("grammar pass %r (%s) not trusted; open pass %r", fitted.text,
+                      fitted.confidence, heard.text)
+        return replace(heard, grammar=False)
+
+    def _trusted(self, result: Transcript) -> bool:
+        return (fits_grammar(result.text, self._bigrams)
+                and (result.confidence is None or result.confidence >= self.min_confidence))
+
+    def _recognizer(self, grammar_json: str | None) -> Any:
+        if grammar_json is None:
             recognizer = self._vosk.KaldiRecognizer(self._model, RATE)
+        else:
+            recognizer = self._vosk.KaldiRecognizer(self._model, RATE, grammar_json)
         recognizer.SetWords(True)
-        step = RATE * 2 // 5  # 200 ms pieces, as a stream would arrive
-        for offset in range(0, len(pcm), step):
-            recognizer.AcceptWaveform(pcm[offset:offset + step])
-        result = json.loads(recognizer.FinalResult())
-        words = result.get("result") or []
-        confidence = sum(w.get("conf", 0.0) for w in words) / len(words) if words else None
-        return Transcript(str(result.get("text", "")).strip(), confidence)
+        return recognizer
 
 
-def make_transcriber(config: SttConfig) -> Transcriber:
+def grammar_bigrams(phrases: list[str]) -> frozenset[tuple[str, str]]:
+    """Adjacent word pairs of the phrases, with <s> and </s> at their ends."""
+    pairs: set[tuple[str, str]] = set()
+    for phrase in phrases:
+        words = ["<s>", *phrase.split(), "</s>"]
+        if UNKNOWN_WORD not in words:
+            pairs.update(zip(words, words[1:], strict=False))
+    return frozenset(pairs)
+
+
+def fits_grammar(text: str, bigrams: frozenset[tuple[str, str]]) -> bool:
+    """True when every word pair of ``text`` occurs in the grammar's phrases.
+
+    Vosk turns a grammar into a bigram model with back-off, not a closed list: on speech that
+    is not in it, the grammar pass still strings grammar words together ("open no what kitchen"),
+    often with high word confidences, and a model without an [unk] word (the Korean one) never
+    says [unk]. Word pairs the phrases never have are what give such a result away. Pairs that
+    Vosk made by dropping a word its model lacks fail too, which errs on the side of the open
+    pass."""
+    words = text.split()
+    if not words or UNKNOWN_WORD in words:
+        return False
+    sequence = ["<s>", *words, "</s>"]
+    return all(pair in bigrams for pair in zip(sequence, sequence[1:], strict=False))
+
+
+def _decode(recognizer: Any, pcm: bytes) -> Transcript:
+    step = RATE * 2 // 5  # 200 ms pieces, as a stream would arrive
+    for offset in range(0, len(pcm), step):
+        recognizer.AcceptWaveform(pcm[offset:offset + step])
+    result = json.loads(recognizer.FinalResult())
+    words = result.get("result") or []
+    # The lowest word, not the mean: one forced word is what makes a grammar result wrong.
+    confidence = min(float(w.get("conf", 0.0)) for w in words) if words else None
+    return Transcript(str(result.get("text", "")).strip(), confidence)
+
+
+def make_transcriber(config: SttConfig, phrases: list[str] | None = None) -> Transcriber:
+    """``phrases``: the home's command phrases (``assistant.brain.phrases``), Vosk's grammar
+    when ``stt.vosk_grammar`` is on; whisper gets its vocabulary as a prompt instead."""
     if config.engine == "vosk":
         from assistant.models import default_models_dir
 
         folder = config.model or default_models_dir() / "vosk-small-en"
-        return VoskTranscriber(folder)
+        return VoskTranscriber(folder, phrases if config.vosk_grammar and phrases else None)
     return WhisperTranscriber(config.model, config.threads, config.beam_size, config.language,
                               warm_up=True)

@@ -57,9 +57,10 @@ def build_voice(
 
     source, sink, paced = _audio_edges(config, input_wav, output_wav, realtime)
     intents = home.intents
-    transcriber = make_transcriber(config.stt)
+    transcriber = make_transcriber(config.stt, _stt_grammar(config))
     verifier = None
-    if config.wake.verify:
+    # The second stage needs whisper's prompt; vosk's grammar has no words for the wake phrase.
+    if config.wake.verify and config.stt.engine == "whisper":
         verifier = WakeVerifier(transcriber, wake_phrase(config.wake.model, config.wake.phrase))
     stages = Stages(
         wake=make_wake_detector(config.wake),
@@ -144,6 +145,16 @@ def _normalizer() -> Any:
     from assistant.brain.numbers import normalize_transcript
 
     return normalize_transcript
+
+
+def _stt_grammar(config: Config) -> list[str] | None:
+    """Vosk is biased towards the home through a grammar of its commands (used only by vosk,
+    and only when stt.vosk_grammar is on). The phrases are English, like the patterns."""
+    if config.stt.engine != "vosk" or not config.stt.vosk_grammar or config.intents.language != "en":
+        return None
+    from assistant.brain.phrases import grammar_phrases
+
+    return grammar_phrases(config.devices)
 
 
 def _stt_prompt(intents: Any) -> str | None:

@@ -28,12 +28,16 @@ def test_defaults_when_empty():
     config = parse_config("", "empty.yaml")
     assert config.wake.model == "okay_nabu"
     assert config.devices == ()
+    assert config.stt.vosk_grammar is True
+    assert parse_config("stt:\n  vosk_grammar: false\n").stt.vosk_grammar is False
 
 
 BAD = [
     ("unknown key", "wake:\n  modle: hey_jarvis\n", 2, "wake.modle", "unknown key 'modle'"),
     ("wrong type", "endpoint:\n  silence_s: long\n", 2, "endpoint.silence_s", "expected a number"),
     ("bool for int", "stt:\n  threads: yes\n", 2, "stt.threads", "expected a whole number"),
+    ("grammar not a bool", "stt:\n  engine: vosk\n  vosk_grammar: 1\n", 3, "stt.vosk_grammar",
+     "expected true or false"),
     ("bad choice", "stt:\n  engine: sphinx\n", 2, "stt.engine", "'sphinx' is not one of"),
     (
         "duplicate id",
