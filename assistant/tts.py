@@ -110,7 +110,10 @@ def default_voice_path() -> Path:
 
 
 class PiperSynthesizer:
-    def __init__(self, voice_path: str | Path | None = None, length_scale: float | None = None):
+    def __init__(self, voice_path: str | Path | None = None, length_scale: float | None = None,
+                 noise_scale: float | None = None, noise_w: float | None = None):
+        """length_scale: < 1 speaks faster; noise_scale, noise_w: how much the voice and the
+        phoneme lengths vary (piper's SynthesisConfig). None keeps the voice's own setting."""
         onnx = Path(voice_path).expanduser() if voice_path else default_voice_path()
         if not onnx.is_file() or not Path(f"{onnx}.json").is_file():
             raise ModelMissingError(
@@ -123,19 +126,21 @@ class PiperSynthesizer:
         self.voice_path = onnx
         self._voice = PiperVoice.load(str(onnx))
         self.sample_rate: int = int(self._voice.config.sample_rate)
-        self._syn_config = self._settings(length_scale)
+        self._syn_config = self._settings(length_scale, noise_scale, noise_w)
         _LOGGER.info("piper voice %s (%d Hz)", onnx.name, self.sample_rate)
 
     @staticmethod
-    def _settings(length_scale: float | None) -> Any:
-        if length_scale is None:
+    def _settings(length_scale: float | None, noise_scale: float | None = None,
+                  noise_w: float | None = None) -> Any:
+        if length_scale is None and noise_scale is None and noise_w is None:
             return None
         try:
             from piper import SynthesisConfig
         except ImportError:  # piper < 1.3 has no per-call settings
             _LOGGER.warning("this piper version ignores tts.length_scale")
             return None
-        return SynthesisConfig(length_scale=length_scale)
+        return SynthesisConfig(length_scale=length_scale, noise_scale=noise_scale,
+                               noise_w_scale=noise_w)
 
     def synthesize(self, text: str) -> Iterator[bytes]:
         for sentence in split_sentences(text):
