@@ -86,8 +86,22 @@ def report(outcomes: list[Outcome], negatives: list[dict[str, Any]], levels: lis
             if rows:
                 timed = [r for r in paced if r["level"] == level and r["noise"] == noise]
                 lines.append(_row(f"{_level_name(level)} {noise}", rows, timed, None))
-    lines += ["", *negatives_summary(negatives), "", *problems(fast + paced)]
+    lines += ["", *by_engine(fast, levels), "", *negatives_summary(negatives), "",
+              *problems(fast + paced)]
     return "\n".join(lines)
+
+
+def by_engine(rows: list[Outcome], levels: list[str]) -> list[str]:
+    """Wake recall and success per speech engine: are the robotic espeak voices the hard ones?"""
+    lines = ["By voice engine (wake recall / e2e success):", ""]
+    for engine in ("piper", "espeak"):
+        parts = []
+        for level in levels:
+            mine = [r for r in rows if r["level"] == level and r["voice"].startswith(engine)]
+            parts.append(f"{_level_name(level)} {_pct(sum(r['wake'] for r in mine), len(mine))} / "
+                         f"{_pct(sum(r['success'] for r in mine), len(mine))} (n={len(mine)})")
+        lines.append(f"- {engine}: " + "; ".join(parts))
+    return lines
 
 
 def negatives_summary(negatives: list[dict[str, Any]]) -> list[str]:
