@@ -372,6 +372,7 @@ def main() -> int:
     args = parse_args()
     # Warnings per run ("no state file yet") would drown the progress lines; errors still show.
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("assistant.devices.sensors").setLevel(logging.CRITICAL)  # no sensors here
     levels = [x.strip() for x in args.levels.split(",") if x.strip()]
     noises = [x.strip() for x in args.noises.split(",") if x.strip()]
     for noise in noises:

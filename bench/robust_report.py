@@ -101,6 +101,10 @@ def by_engine(rows: list[Outcome], levels: list[str]) -> list[str]:
             parts.append(f"{_level_name(level)} {_pct(sum(r['wake'] for r in mine), len(mine))} / "
                          f"{_pct(sum(r['success'] for r in mine), len(mine))} (n={len(mine)})")
         lines.append(f"- {engine}: " + "; ".join(parts))
+    missed = Counter(r["voice"] for r in rows if r["level"] == "clean" and not r["wake"])
+    if missed:
+        lines.append("- wake word missed in quiet: " + ", ".join(
+            f"{voice}{f' ×{n}' if n > 1 else ''}" for voice, n in missed.most_common()))
     return lines
 
 
