@@ -27,7 +27,7 @@ ESPEAK_ACCENTS = ["en-us", "en", "en-gb-x-rp", "en-029", "en-gb-scotland", "en-g
 """espeak-ng's English dialects (`espeak-ng --voices=en`, without the mbrola ones)."""
 ESPEAK_VARIANTS = ["", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5",
                    "klatt", "klatt4", "Andy", "Annie", "Alex", "Lee", "Storm", "adam", "aunty",
-                   "boris", "caleb", "david", "edward", "grandma", "grandpa", "linda", "max",
+                   "boris", "david", "edward", "grandma", "grandpa", "linda", "max",
                    "paul", "quincy", "rob", "robert", "steph", "travis", "zac"]
 """Voice variants (espeak-ng-data/voices/!v) that still sound like a person talking."""
 CACHE = Path(__file__).resolve().parent / ".cache"

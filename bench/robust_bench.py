@@ -305,34 +305,33 @@ Piece = tuple[str, bytes]
 
 def negative_pieces(minutes: float, seed: int = 0) -> list[Piece]:
     """Near-miss-heavy speech without the wake word, with music, noise and TV in between.
-    Per cycle of ten pieces: five of near-misses, two of ordinary speech, music, noise, TV."""
+    Per cycle of ten parts: five of five near-misses, two of five ordinary sentences, 20 s of
+    music, 15 s of noise, 20 s of TV. One piece per sentence, so a false wake names its sentence."""
     voices = corpus.varied_voices(120, seed=seed + 7)
+    tv = corpus.background("tv", BACKGROUND_S, seed=seed_of("tv") % 1000, sentences=CHATTER)
     pieces: list[Piece] = []
     total_s, i, said = 0.0, 0, 0
     while total_s < minutes * 60:
         kind = ("near", "near", "speech", "near", "music", "near", "speech", "noise", "near",
                 "tv")[i % 10]
+        part: list[Piece] = []
         if kind in ("near", "speech"):
-            texts = NEAR_MISSES if kind == "near" else ORDINARY
-            pcm = bytearray()
-            label = []
             for _ in range(5):
-                text = texts[said * 7 % len(texts)] if kind == "near" else texts[said % len(texts)]
-                pcm += corpus.speak(text, voices[said % len(voices)])
-                pcm += corpus.silence(0.6 + said % 5 * 0.2)
-                label.append(text)
+                text = NEAR_MISSES[said * 7 % len(NEAR_MISSES)] if kind == "near" else \
+                    ORDINARY[said % len(ORDINARY)]
+                voice = voices[said % len(voices)]
+                pcm = corpus.speak(text, voice) + corpus.silence(0.6 + said % 5 * 0.2)
+                part.append((f"{text} ({voice.label()})", pcm))
                 said += 1
-            piece: Piece = (" | ".join(label), bytes(pcm))
         elif kind == "music":
-            piece = ("music", corpus.tones(20, seed=seed + i))
+            part.append(("music", corpus.tones(20, seed=seed + i)))
         elif kind == "noise":
             color = ("white", "pink", "brown")[i // 10 % 3]
-            piece = (f"{color} noise", corpus.noise(15, 0.05, color, seed=seed + i))
+            part.append((f"{color} noise", corpus.noise(15, 0.05, color, seed=seed + i)))
         else:
-            tv = corpus.background("tv", BACKGROUND_S, seed=seed_of("tv") % 1000, sentences=CHATTER)
-            piece = ("tv", corpus.excerpt(tv, 20, seed=seed + i))
-        pieces.append(piece)
-        total_s += len(piece[1]) / 32000
+            part.append(("tv", corpus.excerpt(tv, 20, seed=seed + i)))
+        pieces += part
+        total_s += sum(len(pcm) for _label, pcm in part) / 32000
         i += 1
     return pieces
 
@@ -362,7 +361,8 @@ def score_negatives(run: list[Piece], events: list[Any]) -> dict[str, Any]:
             index = max(i for i, s in enumerate(starts) if s <= t) if t >= 0 else 0
             woke.append({"audio_ms": t, "during": run[index][0]})
     replies = [e.data for e in events if _is(e, "reply")]
-    return {"audio_s": at / 1000, "wakes": woke,
+    speech_ms = sum(len(pcm) / 32 for label, pcm in run if not label.endswith(("music", "noise", "tv")))
+    return {"audio_s": at / 1000, "speech_s": speech_ms / 1000, "wakes": woke,
             "heard": [r["text"] for r in replies],
             "actions": [a for r in replies for a in r["actions"] if a["ok"]]}
 
@@ -379,6 +379,11 @@ def main() -> int:
         if noise not in corpus.BACKGROUNDS:
             print(f"robust_bench: error: unknown noise {noise!r}; choose from "
                   f"{','.join(corpus.BACKGROUNDS)}", file=sys.stderr)
+            return 2
+    for level in levels:
+        if level != "clean" and not level.lstrip("-").replace(".", "", 1).isdigit():
+            print(f"robust_bench: error: level {level!r} is neither clean nor an SNR in dB",
+                  file=sys.stderr)
             return 2
     check_commands_as_text(args.commands)
     cases = make_cases(args.voices, args.commands, args.per_level, levels, noises, args.realtime)

@@ -114,10 +114,14 @@ def negatives_summary(negatives: list[dict[str, Any]]) -> list[str]:
         return ["Negatives: not run."]
     wakes = [w for n in negatives for w in n["wakes"]]
     actions = [a for n in negatives for a in n["actions"]]
+    speech_s = sum(n["speech_s"] for n in negatives)
+    in_speech = [w for w in wakes if not w["during"].endswith(("music", "noise", "tv"))]
     per_hour = len(wakes) / (audio_s / 3600)
-    lines = [f"Negatives: {audio_s / 60:.1f} min of near-miss-heavy speech, ordinary speech, music, "
-             f"noise and TV without the wake word: **{len(wakes)} false wakes "
-             f"({per_hour:.1f} per hour; target ≤ {MAX_FALSE_WAKES_PER_HOUR:g})**, "
+    lines = [f"Negatives: {audio_s / 60:.1f} min without the wake word ({speech_s / 60:.1f} min of "
+             f"near-miss-heavy speech, the rest music, noise and TV): **{len(wakes)} false wakes, "
+             f"{per_hour:.1f} per hour** (target ≤ {MAX_FALSE_WAKES_PER_HOUR:g}); "
+             f"{len(in_speech)} in the speech alone, "
+             f"{len(in_speech) / (speech_s / 3600) if speech_s else 0:.1f} per hour of speech; "
              f"{len(actions)} device actions (must be 0)."]
     for during, count in Counter(w["during"] for w in wakes).most_common(8):
         lines.append(f"- woke {count}× during: {during}")
