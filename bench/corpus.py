@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import tempfile
 import wave
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +55,11 @@ def voices(n: int) -> list[Voice]:
     pool = [Voice("piper", speed=s) for s in (1.0, 0.85, 1.15)]
     pool += [Voice("espeak", v, s) for v in ESPEAK_VOICES for s in (1.0, 0.9)]
     return [pool[i % len(pool)] for i in range(n)]
+
+
+def stable_seed(*parts: object) -> int:
+    """A seed from any values that stays the same between runs (unlike hash() of a str)."""
+    return zlib.crc32("|".join(map(str, parts)).encode())
 
 
 def voice_pool(seed: int = 0) -> list[Voice]:

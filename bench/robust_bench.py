@@ -32,15 +32,12 @@ Writes bench/results/robust.md (the table) and bench/results/robust.json (every 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import shlex
 import sys
 import tempfile
 import time
-import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,14 +45,17 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import corpus  # noqa: E402
+from bench.rig import Rig, shared_models  # noqa: E402
 from bench.robust_cases import (  # noqa: E402
+    BACKGROUND_S,
     CHATTER,
     COMMANDS,
-    NEAR_MISSES,
     OPPOSITE,
-    ORDINARY,
     WAKE_PHRASE,
     Expect,
+    Piece,
+    negative_pieces,
+    negative_runs,
 )
 from bench.robust_report import report  # noqa: E402
 
@@ -63,8 +63,6 @@ RESULTS = Path(__file__).resolve().parent / "results"
 ROOT = Path(__file__).resolve().parent.parent
 ROOM_HISS_SNR_DB = 45.0
 """Even the clean recordings have a microphone's hiss under them."""
-BACKGROUND_S = 90.0
-"""Length of the babble and TV tracks that recordings take excerpts from."""
 
 
 @dataclass(frozen=True)
@@ -90,11 +88,6 @@ class Recording:
     command_end_ms: float
 
 
-def seed_of(*parts: object) -> int:
-    """A stable seed from any values (Python's hash() changes between runs)."""
-    return zlib.crc32("|".join(map(str, parts)).encode())
-
-
 def make_cases(voices: int, commands: int, per_level: int, levels: list[str], noises: list[str],
                realtime: int) -> list[Case]:
     """The same utterances at every level; in noisy levels the background kinds take turns,
@@ -107,10 +100,10 @@ def make_cases(voices: int, commands: int, per_level: int, levels: list[str], no
     for li, level in enumerate(levels):
         for i, (voice, text, expect) in enumerate(utterances):
             noise = "none" if level == "clean" else noises[(i + li) % len(noises)]
-            cases.append(Case(level, noise, voice, text, expect, seed_of(level, i)))
+            cases.append(Case(level, noise, voice, text, expect, corpus.stable_seed(level, i)))
         for i, (voice, text, expect) in enumerate(utterances[:realtime]):
             noise = "none" if level == "clean" else noises[(i + li) % len(noises)]
-            cases.append(Case(level, noise, voice, text, expect, seed_of(level, i), realtime=True))
+            cases.append(Case(level, noise, voice, text, expect, corpus.stable_seed(level, i), realtime=True))
     return cases
 
 
@@ -134,94 +127,8 @@ def room(pcm: bytes, level: str, noise: str, seed: int) -> bytes:
     out = corpus.mix(pcm, corpus.noise(seconds, 0.01, "pink", seed=seed), ROOM_HISS_SNR_DB)
     if level == "clean" or noise == "none":
         return out
-    track = corpus.background(noise, BACKGROUND_S, seed=seed_of(noise) % 1000, sentences=CHATTER)
+    track = corpus.background(noise, BACKGROUND_S, seed=corpus.stable_seed(noise) % 1000, sentences=CHATTER)
     return corpus.mix(out, corpus.excerpt(track, seconds, seed), float(level))
-
-
-# -- the pipeline, models loaded once -------------------------------------------------------
-@contextlib.contextmanager
-def shared_models() -> Iterator[None]:
-    """While active, build_voice and build_home get the models they ask for from a cache instead
-    of loading them again for every recording. Everything else (devices, router, pipeline,
-    feedback) is built afresh per run by the same code as `assistant run`."""
-    import assistant.brain.intents as intents
-    import assistant.brain.llm_local as llm_local
-    import assistant.stt as stt
-    import assistant.tts as tts
-    import assistant.vad as vad
-    import assistant.wake as wake
-
-    made: dict[str, Any] = {}
-    saved: list[tuple[Any, str, Any]] = []
-
-    def share(owner: Any, name: str) -> None:
-        original = getattr(owner, name)
-
-        def make(*args: Any, **kwargs: Any) -> Any:
-            key = f"{name}|{args!r}|{sorted(kwargs.items())!r}"
-            if key not in made:
-                made[key] = original(*args, **kwargs)
-            return made[key]
-
-        saved.append((owner, name, original))
-        setattr(owner, name, make)
-
-    for owner, name in ((stt, "make_transcriber"), (tts, "PiperSynthesizer"),
-                        (wake, "make_wake_detector"), (vad, "MicroVadScorer"),
-                        (intents, "LocalIntents")):
-        share(owner, name)
-    original_load = llm_local.LocalLLM._load
-
-    def load_once(self: Any) -> Any:  # the same model file and system prompt every run
-        if "llm" not in made:
-            made["llm"] = original_load(self)
-        return made["llm"]
-
-    saved.append((llm_local.LocalLLM, "_load", original_load))
-    llm_local.LocalLLM._load = load_once  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        for owner, name, original in reversed(saved):
-            setattr(owner, name, original)
-
-
-class Rig:
-    """Runs one recording through a freshly built pipeline and returns its events."""
-
-    def __init__(self, config_path: Path, work: Path):
-        from assistant.config import load_config
-
-        self.work = work
-        self.state = work / "state.json"
-        text = config_path.read_text().replace("path: ~/.local/state/assistant/state.json",
-                                               f"path: {self.state}")
-        cfg = work / "bench.yaml"
-        cfg.write_text(text)
-        self.config = load_config(cfg)
-
-    def run(self, pcm: bytes, realtime: bool = False) -> list[Any]:
-        from assistant.app import build_home
-        from assistant.events import EventBus
-        from assistant.voice import build_voice
-
-        for stale in (self.state, self.state.with_name("timers.json")):
-            stale.unlink(missing_ok=True)
-        wav = self.work / "in.wav"
-        corpus.write_wav(wav, pcm)
-        events: list[Any] = []
-        bus = EventBus()
-        bus.subscribe(events.append)
-        home = build_home(self.config, no_cloud=True)
-        try:
-            voice = build_voice(self.config, home, bus, input_wav=str(wav),
-                                output_wav=str(self.work / "out.wav"), realtime=realtime)
-            voice.pipeline.s.wake.reset()  # shared: forget the previous recording's audio
-            voice.pipeline.s.vad.reset()
-            voice.run()
-        finally:
-            home.close()
-        return events
 
 
 # -- scoring --------------------------------------------------------------------------------
@@ -300,55 +207,6 @@ def _latencies(rec: Recording, eos: dict[str, Any] | None,
 
 
 # -- negatives ------------------------------------------------------------------------------
-Piece = tuple[str, bytes]
-
-
-def negative_pieces(minutes: float, seed: int = 0) -> list[Piece]:
-    """Near-miss-heavy speech without the wake word, with music, noise and TV in between.
-    Per cycle of ten parts: five of five near-misses, two of five ordinary sentences, 20 s of
-    music, 15 s of noise, 20 s of TV. One piece per sentence, so a false wake names its sentence."""
-    voices = corpus.varied_voices(120, seed=seed + 7)
-    tv = corpus.background("tv", BACKGROUND_S, seed=seed_of("tv") % 1000, sentences=CHATTER)
-    pieces: list[Piece] = []
-    total_s, i, said = 0.0, 0, 0
-    while total_s < minutes * 60:
-        kind = ("near", "near", "speech", "near", "music", "near", "speech", "noise", "near",
-                "tv")[i % 10]
-        part: list[Piece] = []
-        if kind in ("near", "speech"):
-            for _ in range(5):
-                text = NEAR_MISSES[said * 7 % len(NEAR_MISSES)] if kind == "near" else \
-                    ORDINARY[said % len(ORDINARY)]
-                voice = voices[said % len(voices)]
-                pcm = corpus.speak(text, voice) + corpus.silence(0.6 + said % 5 * 0.2)
-                part.append((f"{text} ({voice.label()})", pcm))
-                said += 1
-        elif kind == "music":
-            part.append(("music", corpus.tones(20, seed=seed + i)))
-        elif kind == "noise":
-            color = ("white", "pink", "brown")[i // 10 % 3]
-            part.append((f"{color} noise", corpus.noise(15, 0.05, color, seed=seed + i)))
-        else:
-            part.append(("tv", corpus.excerpt(tv, 20, seed=seed + i)))
-        pieces += part
-        total_s += sum(len(pcm) for _label, pcm in part) / 32000
-        i += 1
-    return pieces
-
-
-def negative_runs(pieces: list[Piece], run_s: float = 60.0) -> list[list[Piece]]:
-    """Pieces grouped into runs of about run_s seconds (one pipeline run each)."""
-    runs: list[list[Piece]] = [[]]
-    length = 0.0
-    for piece in pieces:
-        if length >= run_s:
-            runs.append([])
-            length = 0.0
-        runs[-1].append(piece)
-        length += len(piece[1]) / 32000
-    return runs
-
-
 def score_negatives(run: list[Piece], events: list[Any]) -> dict[str, Any]:
     starts, at = [], 0.0
     for _label, pcm in run:

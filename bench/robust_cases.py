@@ -1,11 +1,14 @@
 """What the robustness benchmark says, and what should happen: commands against the devices of
 config/assistant.yaml with their expected outcome, near-misses of the wake word, ordinary speech,
-and the talk used for babble and TV backgrounds (never a command, so it cannot be "obeyed").
+the talk used for babble and TV backgrounds (never a command, so it cannot be "obeyed"), and the
+long negative recordings built from them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from bench import corpus
 
 WAKE_PHRASE = "Okay Nabu."
 
@@ -147,3 +150,56 @@ CHATTER = [
     "The recipe needs two eggs and a cup of flour.",
 ]
 """Talk for babble and TV backgrounds: no wake word, no command, no device name."""
+
+
+BACKGROUND_S = 90.0
+"""Length of the babble and TV tracks that recordings take excerpts from."""
+
+
+Piece = tuple[str, bytes]
+
+
+def negative_pieces(minutes: float, seed: int = 0) -> list[Piece]:
+    """Near-miss-heavy speech without the wake word, with music, noise and TV in between.
+    Per cycle of ten parts: five of five near-misses, two of five ordinary sentences, 20 s of
+    music, 15 s of noise, 20 s of TV. One piece per sentence, so a false wake names its sentence."""
+    voices = corpus.varied_voices(120, seed=seed + 7)
+    tv = corpus.background("tv", BACKGROUND_S, seed=corpus.stable_seed("tv") % 1000, sentences=CHATTER)
+    pieces: list[Piece] = []
+    total_s, i, said = 0.0, 0, 0
+    while total_s < minutes * 60:
+        kind = ("near", "near", "speech", "near", "music", "near", "speech", "noise", "near",
+                "tv")[i % 10]
+        part: list[Piece] = []
+        if kind in ("near", "speech"):
+            for _ in range(5):
+                text = NEAR_MISSES[said * 7 % len(NEAR_MISSES)] if kind == "near" else \
+                    ORDINARY[said % len(ORDINARY)]
+                voice = voices[said % len(voices)]
+                pcm = corpus.speak(text, voice) + corpus.silence(0.6 + said % 5 * 0.2)
+                part.append((f"{text} ({voice.label()})", pcm))
+                said += 1
+        elif kind == "music":
+            part.append(("music", corpus.tones(20, seed=seed + i)))
+        elif kind == "noise":
+            color = ("white", "pink", "brown")[i // 10 % 3]
+            part.append((f"{color} noise", corpus.noise(15, 0.05, color, seed=seed + i)))
+        else:
+            part.append(("tv", corpus.excerpt(tv, 20, seed=seed + i)))
+        pieces += part
+        total_s += sum(len(pcm) for _label, pcm in part) / 32000
+        i += 1
+    return pieces
+
+
+def negative_runs(pieces: list[Piece], run_s: float = 60.0) -> list[list[Piece]]:
+    """Pieces grouped into runs of about run_s seconds (one pipeline run each)."""
+    runs: list[list[Piece]] = [[]]
+    length = 0.0
+    for piece in pieces:
+        if length >= run_s:
+            runs.append([])
+            length = 0.0
+        runs[-1].append(piece)
+        length += len(piece[1]) / 32000
+    return runs
