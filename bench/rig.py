@@ -1,0 +1,104 @@
+"""The real pipeline for benchmarks, run once per recording with the models loaded only once.
+
+    with shared_models():
+        rig = Rig(config_path, work_dir)
+        events = rig.run(pcm)  # a fresh Home and Voice, built as `assistant run` builds them
+
+Each run gets a fresh state file, so devices start from a known state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from bench import corpus
+
+
+@contextlib.contextmanager
+def shared_models() -> Iterator[None]:
+    """While active, build_voice and build_home get the models they ask for from a cache instead
+    of loading them again for every recording. Everything else (devices, router, pipeline,
+    feedback) is built afresh per run by the same code as `assistant run`."""
+    import assistant.brain.intents as intents
+    import assistant.brain.llm_local as llm_local
+    import assistant.stt as stt
+    import assistant.tts as tts
+    import assistant.vad as vad
+    import assistant.wake as wake
+
+    made: dict[str, Any] = {}
+    saved: list[tuple[Any, str, Any]] = []
+
+    def share(owner: Any, name: str) -> None:
+        original = getattr(owner, name)
+
+        def make(*args: Any, **kwargs: Any) -> Any:
+            key = f"{name}|{args!r}|{sorted(kwargs.items())!r}"
+            if key not in made:
+                made[key] = original(*args, **kwargs)
+            return made[key]
+
+        saved.append((owner, name, original))
+        setattr(owner, name, make)
+
+    for owner, name in ((stt, "make_transcriber"), (tts, "PiperSynthesizer"),
+                        (wake, "make_wake_detector"), (vad, "MicroVadScorer"),
+                        (intents, "LocalIntents")):
+        share(owner, name)
+    original_load = llm_local.LocalLLM._load
+
+    def load_once(self: Any) -> Any:  # the same model file and system prompt every run
+        if "llm" not in made:
+            made["llm"] = original_load(self)
+        return made["llm"]
+
+    saved.append((llm_local.LocalLLM, "_load", original_load))
+    llm_local.LocalLLM._load = load_once  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        for owner, name, original in reversed(saved):
+            setattr(owner, name, original)
+
+
+class Rig:
+    """Runs one recording through a freshly built pipeline and returns its events."""
+
+    def __init__(self, config_path: Path, work: Path):
+        from assistant.config import load_config
+
+        self.work = work
+        self.state = work / "state.json"
+        text = config_path.read_text().replace("path: ~/.local/state/assistant/state.json",
+                                               f"path: {self.state}")
+        cfg = work / "bench.yaml"
+        cfg.write_text(text)
+        self.config = load_config(cfg)
+
+    def run(self, pcm: bytes, realtime: bool = False) -> list[Any]:
+        from assistant.app import build_home
+        from assistant.events import EventBus
+        from assistant.voice import build_voice
+
+        for stale in (self.state, self.state.with_name("timers.json")):
+            stale.unlink(missing_ok=True)
+        wav = self.work / "in.wav"
+        corpus.write_wav(wav, pcm)
+        events: list[Any] = []
+        bus = EventBus()
+        bus.subscribe(events.append)
+        home = build_home(self.config, no_cloud=True)
+        try:
+            voice = build_voice(self.config, home, bus, input_wav=str(wav),
+                                output_wav=str(self.work / "out.wav"), realtime=realtime)
+            voice.pipeline.s.wake.reset()  # shared: forget the previous recording's audio
+            voice.pipeline.s.vad.reset()
+            voice.run()
+        finally:
+            home.close()
+        return events
+
+

@@ -1,0 +1,89 @@
+"""The robustness benchmark's own parts: corpus helpers (lengths, SNR) and scoring."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.events import Event, EventType
+from bench import corpus
+from bench.robust_bench import Case, Recording, make_cases, score
+from bench.robust_cases import CHATTER, Expect
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(corpus, "CACHE", tmp_path)
+
+
+def test_mix_reaches_the_snr_over_the_whole_recording() -> None:
+    speech = corpus.silence(1.0) + corpus.tones(2.0) + corpus.silence(1.0)
+    for kind in ("white", "pink", "brown"):
+        background = corpus.background(kind, 4.0, seed=3)
+        assert len(background) == len(speech)
+        mixed = corpus.mix(speech, background, 10.0)
+        added = (np.frombuffer(mixed, "<i2").astype(np.int32)
+                 - np.frombuffer(speech, "<i2")).astype("<i2").tobytes()
+        assert corpus.snr_db(speech, added) == pytest.approx(10.0, abs=0.3)
+        # The background is there before the speech starts, as in a room.
+        assert np.abs(np.frombuffer(added[:32000], "<i2")).mean() > 10
+
+
+def test_babble_and_tv_are_as_long_as_asked_and_cached() -> None:
+    espeak_only = ["Stocks rose sharply this afternoon."]
+    for kind in ("babble", "tv"):
+        first = corpus.background(kind, 3.0, seed=1, sentences=espeak_only)
+        assert len(first) == 3 * 32000
+        assert np.abs(np.frombuffer(first, "<i2")).max() > 1000
+        assert corpus.background(kind, 3.0, seed=1, sentences=espeak_only) == first
+    assert len(corpus.excerpt(first, 1.5, seed=9)) == int(1.5 * 16000) * 2
+
+
+def test_voices_are_different_and_mix_engines() -> None:
+    voices = corpus.varied_voices(30)
+    assert len(set(voices)) == 30
+    assert {v.engine for v in voices[:3]} == {"piper", "espeak"}
+    assert corpus.varied_voices(30) == voices
+
+
+def test_every_level_has_the_same_utterances_and_noises_take_turns() -> None:
+    cases = make_cases(4, 24, 10, ["clean", "20", "10"], ["white", "babble"], realtime=0)
+    by_level = {lv: [(c.voice, c.text) for c in cases if c.level == lv] for lv in ("clean", "20")}
+    assert by_level["clean"] == by_level["20"]
+    assert {c.noise for c in cases if c.level == "clean"} == {"none"}
+    assert [c.noise for c in cases if c.level == "20"][:2] == ["babble", "white"]
+    assert CHATTER  # babble talk exists and is not made of commands
+
+
+def _events(*items: tuple[EventType, dict]) -> list[Event]:
+    return [Event(kind, data) for kind, data in items]
+
+
+def _reply(actions: list[dict], reply: str = "Done.", intent: str = "HassTurnOff") -> dict:
+    return {"text": "x", "handled_by": "local", "intent": intent, "actions": actions,
+            "queries": [], "reply": reply, "timings_ms": {}}
+
+
+CASE = Case("20", "white", corpus.Voice("espeak"), "unlock the front door",
+            Expect("front_door", "unlock"), seed=1)
+REC = Recording(b"", wake_end_ms=2000, command_start_ms=2400, command_end_ms=4000)
+WAKE = (EventType.WAKE, {"audio_ms": 2100.0})
+EOS = (EventType.END_OF_SPEECH, {"reason": "silence", "audio_ms": 4050.0,
+                                 "decided_audio_ms": 4700.0})
+
+
+def test_scoring_success_opposite_asked_and_timeout() -> None:
+    unlock = {"device": "front_door", "action": "unlock", "value": None, "ok": True}
+    lock = {"device": "front_door", "action": "lock", "value": None, "ok": True}
+    ok = score(CASE, REC, _events(WAKE, EOS, (EventType.REPLY, _reply([unlock]))))
+    assert ok["outcome"] == "ok" and ok["eos_delay_ms"] == 700
+    bad = score(CASE, REC, _events(WAKE, EOS, (EventType.REPLY, _reply([lock]))))
+    assert bad["outcome"] == "wrong" and bad["opposite"] == [lock]
+    asked = score(CASE, REC, _events(WAKE, EOS, (EventType.REPLY,
+                                                 _reply([], "Unlock the front door?"))))
+    assert asked["outcome"] == "asked" and asked["asked"]
+    long = (EventType.END_OF_SPEECH, {**EOS[1], "reason": "max_length"})
+    assert score(CASE, REC, _events(WAKE, long))["outcome"] == "timeout"
+    assert score(CASE, REC, [])["outcome"] == "no_wake"
