@@ -81,6 +81,7 @@ class Answer:
             "actions": [r.to_json() for r in self.results if r.action.action != "query"],
             "queries": [r.to_json() for r in self.results if r.action.action == "query"],
             "reply": self.reply,
+            "end_conversation": self.end_conversation,
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
         }
 
