@@ -108,6 +108,64 @@ def tones(seconds: float, seed: int = 0) -> bytes:
     return (np.concatenate(out) * 32767).astype("<i2").tobytes()
 
 
+BABBLE_LINES = [
+    "The weather tomorrow will be cloudy with a chance of rain in the afternoon.",
+    "I went to the market and bought apples, bread and a little cheese.",
+    "Our team meeting moved to Thursday because half of us are travelling.",
+    "She said the train was late again, so she walked the last two miles.",
+    "Have you seen the new film everyone keeps talking about this week?",
+    "The recipe needs two eggs, a cup of flour and some warm milk.",
+    "He finally fixed the bicycle after spending the whole weekend on it.",
+    "The museum opens at ten and the guided tours start at noon.",
+]
+
+
+def _talker(seconds: float, seed: int) -> np.ndarray:
+    """One espeak-ng voice reading lines back to back, with short gaps, for `seconds`."""
+    rng = np.random.default_rng(seed)
+    n = int(RATE * seconds)
+    out: list[np.ndarray] = []
+    while sum(len(x) for x in out) < n:
+        line = BABBLE_LINES[int(rng.integers(len(BABBLE_LINES)))]
+        voice = ESPEAK_VOICES[int(rng.integers(len(ESPEAK_VOICES)))]
+        pcm = espeak(line, voice, int(rng.integers(140, 190)))
+        out.append(np.frombuffer(trim(pcm), dtype="<i2").astype(np.float64))
+        out.append(np.zeros(int(RATE * rng.uniform(0.1, 0.5))))
+    talk = np.concatenate(out)
+    start = int(rng.integers(0, max(1, len(talk) - n)))
+    talk = np.resize(np.roll(talk, -start), n)
+    return talk / (np.std(talk) + 1e-9)
+
+
+def babble(seconds: float, talkers: int = 6, level: float = 0.05, seed: int = 0) -> bytes:
+    """A crowd: several espeak-ng voices talking at once (a cafe, a party)."""
+    crowd = sum(_talker(seconds, seed * 100 + i) for i in range(talkers))
+    crowd = crowd / (np.std(crowd) + 1e-9) * level
+    return (np.clip(crowd, -1, 1) * 32767).astype("<i2").tobytes()
+
+
+def tv(seconds: float, level: float = 0.05, seed: int = 0) -> bytes:
+    """A television: one voice talking over music, with the voice's own pauses."""
+    talk = _talker(seconds, seed * 100 + 7)
+    music = np.frombuffer(tones(seconds + 0.5, seed), dtype="<i2").astype(np.float64)
+    music = np.resize(music, len(talk))
+    music = music / (np.std(music) + 1e-9) * 0.5
+    both = talk + music
+    both = both / (np.std(both) + 1e-9) * level
+    return (np.clip(both, -1, 1) * 32767).astype("<i2").tobytes()
+
+
+def background(kind: str, seconds: float, seed: int = 0) -> bytes:
+    """Steady background noise of one kind: white, pink, brown, babble, tv or tones."""
+    if kind == "babble":
+        return babble(seconds, seed=seed)
+    if kind == "tv":
+        return tv(seconds, seed=seed)
+    if kind == "tones":
+        return tones(seconds, seed)
+    return noise(seconds, 0.05, kind, seed)
+
+
 def mix(speech: bytes, background: bytes, snr_db: float) -> bytes:
     """speech + background scaled to the given signal-to-noise ratio (over the speech's length)."""
     s = np.frombuffer(speech, dtype="<i2").astype(np.float64)
