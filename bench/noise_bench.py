@@ -125,6 +125,7 @@ def main() -> int:
                         help="start listening at the wake word's end without detecting it (end of speech only)")
     parser.add_argument("--no-speculative", action="store_true",
                         help="no early end on a complete transcript: the end-of-speech decision alone")
+    parser.add_argument("--verbose", action="store_true", help="one line per command too")
     parser.add_argument("--ns", type=int, default=0, help="audio.noise_suppression (0-4)")
     parser.add_argument("--agc", type=int, default=0, help="audio.auto_gain_dbfs (0-31)")
     parser.add_argument("--ns-where", default=None, help="audio.clean_for: all or stt")
@@ -136,7 +137,8 @@ def main() -> int:
         changes.update(noise_suppression=args.ns, auto_gain_dbfs=args.agc)
         if args.ns_where:
             changes["clean_for"] = args.ns_where
-    config = dataclasses.replace(config, audio=dataclasses.replace(config.audio, **changes))
+    config = dataclasses.replace(config, audio=dataclasses.replace(config.audio, **changes),
+                                 local_llm=dataclasses.replace(config.local_llm, enabled=False))
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         config = dataclasses.replace(config, state=dataclasses.replace(
@@ -146,12 +148,13 @@ def main() -> int:
         print("noise  snr  wake  ends(sil/spec/max)  end_err_ms(med,max)  decided_ms(med,max)  words")
         for kind in args.noises.split(","):
             for snr in [float(s) for s in args.snrs.split(",")] if kind != "clean" else [45.0]:
-                report(config, kind, snr, args.commands, work, args.button, not args.no_speculative)
+                report(config, kind, snr, args.commands, work, args.button, not args.no_speculative,
+                       args.verbose)
     return 0
 
 
-def report(config: Config, kind: str, snr: float, n: int, work: Path, button: bool, speculative: bool
-           ) -> None:
+def report(config: Config, kind: str, snr: float, n: int, work: Path, button: bool, speculative: bool,
+           verbose: bool = False) -> None:
     woke, reasons, errors, decided, accuracy = 0, [], [], [], []
     for i, voice in enumerate(corpus.voices(n)):
         command = COMMANDS[i % len(COMMANDS)]
@@ -164,6 +167,9 @@ def report(config: Config, kind: str, snr: float, n: int, work: Path, button: bo
             errors.append(eos["audio_ms"] - end_ms)
             decided.append(eos["decided_audio_ms"] - end_ms)
         accuracy.append(word_accuracy(command, text["raw"]) if text else 0.0)
+        if verbose:
+            print(f"    {voice.label():16} {command!r}: {eos} heard {text and text['raw']!r} "
+                  f"(real end {end_ms:.0f})")
     counts = "/".join(str(sum(r == k for r in reasons)) for k in ("silence", "speculative", "max_length"))
     others = [r for r in reasons if r not in ("silence", "speculative", "max_length")]
     if others:
