@@ -57,8 +57,9 @@ class EndpointConfig:
     """A shorter pause after which a transcript that is already a complete command ends it."""
     start_timeout_s: float = 4.0
     """If nobody speaks this long after the wake word, give up quietly."""
-    max_command_s: float = 8.0
-    """Hard cap on a command's length."""
+    max_command_s: float = 7.0
+    """Hard cap on a command's length, from the first speech the VAD hears (in babble, right
+    after the wake word): the longest home commands take ~3 s, a spoken question ~6 s."""
     vad_threshold: float = 0.5
     """Speech probability above which a 10 ms frame counts as speech."""
 
