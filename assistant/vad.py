@@ -258,8 +258,10 @@ class NoiseGate:
         self._remember(self.level_db)
 
     def start(self) -> None:
-        """A command begins: its peak starts afresh; the background heard so far is kept."""
+        """A command begins: its peak starts afresh (the wake word's loudness, still in the
+        smoothing window, is not the command's); the background heard so far is kept."""
         self.peak_db = SILENT_DB
+        self._recent.clear()
 
     def feed(self, level_db: float) -> bool:
         """A frame of the command; True when it is loud enough to be speech."""

@@ -50,11 +50,13 @@ def build_voice(
     from assistant.wake import Refractory, make_wake_detector
 
     source, sink, paced = _audio_edges(config, input_wav, output_wav, realtime)
+    transcriber = make_transcriber(config.stt)
+    source, transcriber = _cleaning(config, source, transcriber)
     intents = home.intents
     stages = Stages(
         wake=make_wake_detector(config.wake),
         vad=MicroVadScorer(),
-        transcriber=make_transcriber(config.stt),
+        transcriber=transcriber,
         brain=home.brain,
         synthesizer=PiperSynthesizer(config.tts.voice, config.tts.length_scale),
         player=Player(sink),
@@ -126,6 +128,20 @@ def _audio_edges(
 
         sink = SpeakerSink(config.audio)
     return source, sink, paced
+
+
+def _cleaning(config: Config, source: Any, transcriber: Any) -> tuple[Any, Any]:
+    """Noise suppression / auto gain in one place: on the source (every stage hears it) or in
+    front of speech to text only."""
+    from assistant.audio.clean import AudioCleaner, CleanedSource, CleanTranscriber
+
+    audio = config.audio
+    cleaner = AudioCleaner(audio.noise_suppression, audio.auto_gain_dbfs)
+    if not cleaner.enabled:
+        return source, transcriber
+    if audio.clean_for == "stt":
+        return source, CleanTranscriber(transcriber, audio.noise_suppression, audio.auto_gain_dbfs)
+    return CleanedSource(source, cleaner), transcriber
 
 
 def _normalizer() -> Any:

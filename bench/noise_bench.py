@@ -112,6 +112,29 @@ def _press_at(source: Any, t_ms: float, press: Any) -> Any:
         yield chunk
 
 
+_WAKE: list[Any] = []
+
+
+def wake_peak(pcm: bytes, config: Config) -> float:
+    """The highest okay_nabu probability the wake model gives the recording (as the wake stage
+    would hear it): a margin, where recall is only yes or no."""
+    from pymicro_wakeword import MicroWakeWord, MicroWakeWordFeatures, Model
+
+    from assistant.audio.clean import AudioCleaner
+
+    if not _WAKE:
+        _WAKE.append(MicroWakeWord.from_builtin(Model("okay_nabu")))
+    mww = _WAKE[0]
+    mww.reset()
+    if config.audio.clean_for == "all":
+        pcm = AudioCleaner(config.audio.noise_suppression, config.audio.auto_gain_dbfs).process(pcm)
+    best = 0.0
+    for features in MicroWakeWordFeatures().process_streaming(pcm):
+        p = mww.process_streaming_prob(features)
+        best = max(best, p or 0.0)
+    return best
+
+
 def first(events: list[Event], kind: str) -> dict[str, Any] | None:
     return next((e.data for e in events if e.type.value == kind), None)
 
@@ -145,7 +168,7 @@ def main() -> int:
             config.state, path=str(work / "state.json")))
         print(f"# ns={args.ns} agc={args.agc} where={args.ns_where or '-'} button={args.button} "
               f"speculative={not args.no_speculative}")
-        print("noise  snr  wake  ends(sil/spec/max)  end_err_ms(med,max)  decided_ms(med,max)  words")
+        print("noise  snr  wake p     ends(sil/spec/max)  end_err_ms(med,max)  decided_ms(med,max)  words")
         for kind in args.noises.split(","):
             for snr in [float(s) for s in args.snrs.split(",")] if kind != "clean" else [45.0]:
                 report(config, kind, snr, args.commands, work, args.button, not args.no_speculative,
@@ -155,11 +178,12 @@ def main() -> int:
 
 def report(config: Config, kind: str, snr: float, n: int, work: Path, button: bool, speculative: bool,
            verbose: bool = False) -> None:
-    woke, reasons, errors, decided, accuracy = 0, [], [], [], []
+    woke, reasons, errors, decided, accuracy, peaks = 0, [], [], [], [], []
     for i, voice in enumerate(corpus.voices(n)):
         command = COMMANDS[i % len(COMMANDS)]
         pcm, end_ms, wake_end_ms = recording(command, voice, kind, snr, seed=i + 1)
         events = run_one(config, pcm, work, wake_end_ms if button else None, speculative)
+        peaks.append(wake_peak(pcm[: int(wake_end_ms + 500) * 32], config))
         eos, text = first(events, "end_of_speech"), first(events, "transcript")
         woke += first(events, "wake" if not button else "listening") is not None
         if eos is not None:
@@ -180,7 +204,7 @@ def report(config: Config, kind: str, snr: float, n: int, work: Path, button: bo
             return "-"
         return f"{statistics.median(values):+.0f},{max(values, key=abs):+.0f}"
 
-    print(f"{kind:6} {snr:4.0f}  {woke}/{n}   {counts:18}  {med_max(errors):19}  "
+    print(f"{kind:6} {snr:4.0f}  {woke}/{n} {statistics.mean(peaks):.2f}  {counts:18}  {med_max(errors):19}  "
           f"{med_max(decided):19}  {statistics.mean(accuracy):.2f}", flush=True)
 
 
