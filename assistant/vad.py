@@ -151,11 +151,10 @@ class Endpointer:
         return decision
 
 
-LEVEL_PAUSE_S = 0.1
+LEVEL_PAUSE_S = 0.15
 """A pause in the level this long is worth a speculative transcript: the level drops at once,
-long before the VAD (with its hangover) notices. Counted from the smoothed level's end, which
-lags the real one by up to a whole smoothing window (half of it is corrected), so this is
-about 0.15 s of real quiet."""
+long before the VAD (with its hangover) notices. (0.1 s, which the smoothing's lag makes about
+0.15 s of real quiet, ended some file-fed commands in the gap of a plosive: "forty | percent".)"""
 LEVEL_MIN_SPEECH_MS = 100.0
 """Loudness must last this long to break a pause: a TV's or a crowd's louder syllables do not."""
 MIN_LEVEL_SPEECH_MS = 300.0
