@@ -36,6 +36,13 @@ class AudioConfig:
     """Bounded microphone queue; when full the oldest chunk is dropped and counted."""
     volume: float = 1.0
     """Gain applied to everything the assistant plays (0-2)."""
+    noise_suppression: int = 0
+    """WebRTC noise suppression of the microphone: 0 = off, 1 (mild) to 4 (strongest)."""
+    auto_gain_dbfs: int = 0
+    """WebRTC automatic gain of the microphone, aiming at -N dBFS: 0 = off, 1-31."""
+    clean_for: Literal["all", "stt"] = "all"
+    """What hears the cleaned audio: all stages (wake word, VAD, speech to text) or only the
+    speech to text."""
 
 
 @dataclass(frozen=True)
@@ -62,8 +69,9 @@ class EndpointConfig:
     """A shorter pause after which a transcript that is already a complete command ends it."""
     start_timeout_s: float = 4.0
     """If nobody speaks this long after the wake word, give up quietly."""
-    max_command_s: float = 8.0
-    """Hard cap on a command's length."""
+    max_command_s: float = 7.0
+    """Hard cap on a command's length, from the first speech the VAD hears (in babble, right
+    after the wake word): the longest home commands take ~3 s, a spoken question ~6 s."""
     vad_threshold: float = 0.5
     """Speech probability above which a 10 ms frame counts as speech."""
 
@@ -332,7 +340,20 @@ def parse_config(text: str, file: str = "<config>") -> Config:
     devices_node = _child(root, "devices") if isinstance(root, yaml.MappingNode) else None
     _check_devices(config, loader, devices_node)
     _check_feedback(config, loader)
+    _check_audio(config, loader)
     return config
+
+
+_AUDIO_RANGES = {"noise_suppression": (0, 4), "auto_gain_dbfs": (0, 31)}
+
+
+def _check_audio(config: Config, loader: _Loader) -> None:
+    nodes: dict[str, yaml.Node] = config.audio.__dict__.get("_nodes", {})
+    for name, (low, high) in _AUDIO_RANGES.items():
+        value = getattr(config.audio, name)
+        if not low <= value <= high:
+            raise loader.error(f"{value} is out of range ({low}-{high}, 0 = off)", f"audio.{name}",
+                               nodes.get(name))
 
 
 def _check_feedback(config: Config, loader: _Loader) -> None:

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import zip_longest
 from typing import Protocol
 
 from assistant.audio.chunk import BYTES_PER_MS, AudioChunk
@@ -26,7 +27,15 @@ from assistant.brain.types import Answer
 from assistant.events import EventBus, EventType
 from assistant.stt import Transcriber
 from assistant.tts import Synthesizer
-from assistant.vad import Decision, Endpointer, EnergyPause, MicroVadScorer
+from assistant.vad import (
+    MIN_LEVEL_SPEECH_MS,
+    Decision,
+    Endpointer,
+    LevelMeter,
+    MicroVadScorer,
+    NoiseGate,
+    level_endpointer,
+)
 from assistant.wake import WAKE_TAIL_MS, WAKE_WINDOW_MS, Refractory, WakeCheck, WakeDetector
 
 _LOGGER = logging.getLogger(__name__)
@@ -79,13 +88,21 @@ class _Command:
     """The command being recorded after a wake word (or a button press)."""
 
     endpointer: Endpointer
+    """Speech by the VAD."""
+    level: Endpointer
+    """Speech by loudness above the background (NoiseGate): ends a command in babble or TV noise,
+    where the VAD never hears silence, and sees a pause long before the VAD does."""
     audio: bytearray = field(default_factory=bytearray)
     speculative: Future[_Timed] | None = None
     speculative_bytes: int = 0
-    energy: EnergyPause = field(default_factory=EnergyPause)
     wake_audio: bytes | None = None
     """What came before the wake detection, for the second stage, until it is submitted."""
     wake_check: Future[WakeCheck] | None = None
+
+    @property
+    def snapshot_ms(self) -> float:
+        """Audio time up to which the speculative transcript has heard the command."""
+        return self.endpointer.start_ms + self.speculative_bytes / BYTES_PER_MS
 
 
 class Pipeline:
@@ -116,6 +133,9 @@ class Pipeline:
         self._stt = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stt")
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="brain")
         self._command: _Command | None = None
+        self._meter = LevelMeter()
+        self._gate = NoiseGate()
+        """Learns the background level while idle, so a command's end is judged against it."""
         self._turn: Future[None] | None = None
         self._cancel = threading.Event()
         self._mute_until_ms = 0.0
@@ -177,6 +197,8 @@ class Pipeline:
                 self._listen_requested.clear()
                 self._start_command(chunk.end_ms, "button")
             elif chunk.end_ms > self._mute_until_ms:
+                for level in self._meter.process(chunk.audio):
+                    self._gate.listen(level)
                 self._listen_for_wake(chunk)
         elif self.mode is Mode.RECORDING and self._command is not None:
             if self.realtime and self.s.player.busy:
@@ -216,8 +238,13 @@ class Pipeline:
         self.bus.emit(EventType.LISTENING, trigger=trigger, audio_ms=round(t_ms, 1))
         self.bus.emit(EventType.STATE, state="listening")
         self.s.vad.reset()
-        self._command = _Command(endpointer=self.s.make_endpointer(), wake_audio=wake_audio)
+        self._meter.reset()
+        self._gate.start()
+        endpointer = self.s.make_endpointer()
+        self._command = _Command(endpointer, level_endpointer(endpointer.config, self._gate.delay_ms),
+                                 wake_audio=wake_audio)
         self._command.endpointer.start(t_ms)
+        self._command.level.start(t_ms)
         self.mode = Mode.RECORDING
 
     def _while_busy(self, chunk: AudioChunk) -> None:
@@ -235,8 +262,11 @@ class Pipeline:
         if cmd.wake_audio is not None and len(cmd.audio) >= WAKE_TAIL_MS * BYTES_PER_MS:
             self._check_wake(cmd)
         t_ms = chunk.timestamp_ms
-        for probability in self.s.vad.process(chunk.audio):
+        levels = self._meter.process(chunk.audio)
+        for probability, level in zip_longest(self.s.vad.process(chunk.audio), levels):
             t_ms += 10.0
+            if probability is None:
+                break
             decision = cmd.endpointer.feed(probability >= self.vad_threshold, t_ms)
             if decision is Decision.SPEECH_STARTED:
                 self.bus.emit(EventType.SPEECH_START, audio_ms=round(t_ms, 1))
@@ -249,8 +279,9 @@ class Pipeline:
             elif decision is Decision.END:
                 self._end_of_speech(cmd, chunk, cmd.endpointer.end_reason or "silence")
                 return
-        if cmd.energy.feed(chunk.audio) and cmd.endpointer.speech_start_ms is not None:
-            self._start_speculative(cmd)
+            if level is not None and self._level_ended(cmd, level, t_ms):
+                self._end_of_speech(cmd, chunk, "level")
+                return
         if self._speculative_complete(cmd):
             self._end_of_speech(cmd, chunk, "speculative")
 
@@ -262,6 +293,27 @@ class Pipeline:
         tail = bytes(cmd.audio[:int(WAKE_TAIL_MS * BYTES_PER_MS)])
         cmd.wake_check = self._stt.submit(self.s.verify_wake, cmd.wake_audio + tail)
         cmd.wake_audio = None
+
+    def _level_ended(self, cmd: _Command, level_db: float, t_ms: float) -> bool:
+        """True when the level has been back at the background for silence_s after speech.
+
+        Only once the VAD has confirmed speech, and only after loudness long enough to be a
+        command; anything else (a wake word's tail, a burst of babble) starts the count afresh.
+        """
+        decision = cmd.level.feed(self._gate.feed(level_db), t_ms)
+        if decision is Decision.WAITING or decision is Decision.SPEECH_STARTED:
+            return False
+        if decision is Decision.SHORT_PAUSE:
+            if cmd.endpointer.started:
+                self._start_speculative(cmd)
+            return False
+        lv = cmd.level
+        spoke_ms = lv.speech_end_ms - (lv.speech_start_ms or lv.speech_end_ms)
+        if decision is Decision.END and lv.end_reason == "silence" and cmd.endpointer.started \
+                and spoke_ms >= MIN_LEVEL_SPEECH_MS:
+            return True
+        lv.start(t_ms)  # a timeout, a cap, or too little: the VAD decides those
+        return False
 
     def _start_speculative(self, cmd: _Command) -> None:
         if cmd.speculative is not None and cmd.speculative_bytes == len(cmd.audio):
@@ -279,8 +331,8 @@ class Pipeline:
         if future is None or not future.done():
             return False
         # Nothing but quiet since the snapshot: by the signal level, or by the VAD.
-        since_ms = (len(cmd.audio) - cmd.speculative_bytes) / BYTES_PER_MS
-        if cmd.endpointer.in_speech and cmd.energy.quiet_ms < since_ms:
+        level_quiet = not cmd.level.in_speech and cmd.level.speech_end_ms <= cmd.snapshot_ms
+        if cmd.endpointer.in_speech and not level_quiet:
             return False
         text = future.result().text
         return bool(text) and self.s.is_complete_command(text)
@@ -307,9 +359,11 @@ class Pipeline:
     def _end_of_speech(self, cmd: _Command, chunk: AudioChunk, reason: str) -> None:
         self._check_wake(cmd)  # a command shorter than the check's tail
         speech_end_ms = cmd.endpointer.speech_end_ms
-        if cmd.energy.quiet_ms > 0:
-            # The level fell before the VAD (which lags) let go: that is when speech ended.
-            speech_end_ms = min(speech_end_ms, chunk.end_ms - cmd.energy.quiet_ms)
+        level = cmd.level
+        if level.started and not level.in_speech:
+            # The level falls at once; the VAD lags by a hangover it can only guess (and in
+            # babble never lets go): when the level has seen the end, it knows better.
+            speech_end_ms = level.speech_end_ms
         self._speech_end_ms = speech_end_ms
         self.bus.emit(
             EventType.END_OF_SPEECH,

@@ -56,6 +56,8 @@ def build_voice(
     )
 
     source, sink, paced = _audio_edges(config, input_wav, output_wav, realtime)
+    transcriber = make_transcriber(config.stt)
+    source, transcriber = _cleaning(config, source, transcriber)
     intents = home.intents
     transcriber = make_transcriber(config.stt, _stt_grammar(config))
     verifier = None
@@ -139,6 +141,20 @@ def _audio_edges(
 
         sink = SpeakerSink(config.audio)
     return source, sink, paced
+
+
+def _cleaning(config: Config, source: Any, transcriber: Any) -> tuple[Any, Any]:
+    """Noise suppression / auto gain in one place: on the source (every stage hears it) or in
+    front of speech to text only."""
+    from assistant.audio.clean import AudioCleaner, CleanedSource, CleanTranscriber
+
+    audio = config.audio
+    cleaner = AudioCleaner(audio.noise_suppression, audio.auto_gain_dbfs)
+    if not cleaner.enabled:
+        return source, transcriber
+    if audio.clean_for == "stt":
+        return source, CleanTranscriber(transcriber, audio.noise_suppression, audio.auto_gain_dbfs)
+    return CleanedSource(source, cleaner), transcriber
 
 
 def _normalizer() -> Any:

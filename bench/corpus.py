@@ -192,6 +192,18 @@ def _pcm(samples: np.ndarray, peak: float = 0.0) -> bytes:
     return np.clip(samples, -32768, 32767).astype("<i2").tobytes()
 
 
+BABBLE_LINES = [
+    "The weather tomorrow will be cloudy with a chance of rain in the afternoon.",
+    "I went to the market and bought apples, bread and a little cheese.",
+    "Our team meeting moved to Thursday because half of us are travelling.",
+    "She said the train was late again, so she walked the last two miles.",
+    "Have you seen the new film everyone keeps talking about this week?",
+    "The recipe needs two eggs, a cup of flour and some warm milk.",
+    "He finally fixed the bicycle after spending the whole weekend on it.",
+    "The museum opens at ten and the guided tours start at noon.",
+]
+
+
 def talk(sentences: Sequence[str], voice: Voice, seconds: float, seed: int = 0,
          gap_s: tuple[float, float] = (0.15, 0.8)) -> np.ndarray:
     """One person saying sentences (in a seeded order) with short pauses, cut to seconds."""
@@ -207,7 +219,7 @@ def talk(sentences: Sequence[str], voice: Voice, seconds: float, seed: int = 0,
     return out
 
 
-def babble(seconds: float, sentences: Sequence[str], talkers: int = 5, seed: int = 0) -> bytes:
+def babble(seconds: float, sentences: Sequence[str] = BABBLE_LINES, talkers: int = 5, seed: int = 0) -> bytes:
     """Several different voices talking over each other, as at a party or in a café."""
     def make() -> bytes:
         pool = voice_pool(seed + 101)
@@ -223,7 +235,7 @@ def babble(seconds: float, sentences: Sequence[str], talkers: int = 5, seed: int
     return cached(f"babble|{seconds}|{talkers}|{seed}|{'|'.join(sentences)}", make, "background")
 
 
-def tv(seconds: float, sentences: Sequence[str], seed: int = 0) -> bytes:
+def tv(seconds: float, sentences: Sequence[str] = BABBLE_LINES, seed: int = 0) -> bytes:
     """A television: a presenter and a guest talking, music between and under them, a little
     hiss, and the level jumping every few seconds (cuts, adverts, a louder scene)."""
     def make() -> bytes:
@@ -252,7 +264,7 @@ def tv(seconds: float, sentences: Sequence[str], seed: int = 0) -> bytes:
 
 
 def background(kind: str, seconds: float, seed: int = 0,
-               sentences: Sequence[str] = ()) -> bytes:
+               sentences: Sequence[str] = BABBLE_LINES) -> bytes:
     """A room's background sound of the given kind (see BACKGROUNDS); babble and tv need
     sentences to say (not the commands under test)."""
     if kind in ("white", "pink", "brown"):

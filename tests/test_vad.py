@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 import pytest
 
 from assistant.audio.chunk import BYTES_PER_MS, RATE
 from assistant.config import EndpointConfig
-from assistant.vad import FRAME_MS, VAD_HANGOVER_MS, Decision, Endpointer, MicroVadScorer
+from assistant.vad import (
+    FRAME_MS,
+    SILENT_DB,
+    VAD_HANGOVER_MS,
+    Decision,
+    Endpointer,
+    LevelMeter,
+    MicroVadScorer,
+    NoiseGate,
+    level_endpointer,
+)
 
 CONFIG = EndpointConfig(silence_s=0.7, speculative_silence_s=0.25, start_timeout_s=4.0,
                         max_command_s=8.0)
@@ -145,3 +156,108 @@ def test_real_speech_ends_about_silence_s_after_it_stops(synth_speech, espeak_sp
     # The VAD's hangover varies by a few hundred ms with the last sound.
     assert speech_end - 300 <= ep.speech_end_ms <= speech_end + 300
     assert decisions[-1][0] == pytest.approx(ep.speech_end_ms + CONFIG.silence_s * 1000)
+
+
+# -- end of speech relative to the background (NoiseGate), with synthetic 10 ms levels ---------
+
+def flicker(level_db: float, seconds: float, spread_db: float, seed: int = 0) -> list[float]:
+    """Babble-like levels: around level_db, changing every 50-200 ms by up to +-spread_db."""
+    rng = np.random.default_rng(seed)
+    out: list[float] = []
+    while len(out) < seconds * 100:
+        out += [level_db + rng.uniform(-spread_db, spread_db)] * int(rng.integers(5, 21))
+    return out[: int(seconds * 100)]
+
+
+def speech_levels(level_db: float, seconds: float, seed: int = 1) -> list[float]:
+    """Words (150-400 ms, +-4 dB) with short gaps (40-150 ms) 12 dB below them."""
+    rng = np.random.default_rng(seed)
+    out: list[float] = []
+    while len(out) < seconds * 100:
+        out += [level_db + rng.uniform(-4, 4)] * int(rng.integers(15, 41))
+        out += [level_db - 12.0] * int(rng.integers(4, 16))
+    out = out[: int(seconds * 100)]
+    out[-1] = level_db  # the last frame is speech: the end is exact
+    return out
+
+
+def command_end(gate: NoiseGate, background: list[float], speech: list[float], after: list[float]
+                ) -> tuple[Endpointer, float | None]:
+    """Idle background into the gate, then a command: (level endpointer, END time or None)."""
+    for level in background:
+        gate.listen(level)
+    gate.start()
+    ep = level_endpointer(CONFIG, gate.delay_ms)
+    ep.start(0.0)
+    for i, level in enumerate(speech + after):
+        t_ms = (i + 1) * FRAME_MS
+        if ep.feed(gate.feed(level), t_ms) is Decision.END:
+            return ep, t_ms
+    return ep, None
+
+
+@pytest.mark.parametrize(("noise_db", "spread_db"), [(-45.0, 0.5), (-40.0, 3.0), (-35.0, 3.0)],
+                         ids=["steady-20dB", "babble-15dB", "babble-10dB"])
+def test_level_back_at_the_background_ends_the_command(noise_db, spread_db):
+    speech_db = -25.0
+    background = flicker(noise_db, 2.0, spread_db)
+    # The speech is heard over the same background: at these levels it dominates.
+    speech = speech_levels(speech_db, 2.5)
+    ep, end_ms = command_end(NoiseGate(), background, speech, flicker(noise_db, 3.0, spread_db, seed=2))
+    assert end_ms is not None and ep.end_reason == "silence"
+    # The real end is at 2500 ms; the smoothing lags by at most its window, half corrected.
+    assert 2500 - 60 <= ep.speech_end_ms <= 2500 + 60
+    assert end_ms == pytest.approx(ep.speech_end_ms + CONFIG.silence_s * 1000, abs=FRAME_MS)
+
+
+def test_floor_is_learned_while_idle_and_not_raised_by_speech():
+    gate = NoiseGate()
+    assert gate.floor_db == gate.quiet_room_db  # nothing heard yet
+    for level in flicker(-40.0, 2.0, 3.0) + [-10.0] * 80:  # a loud wake word in the pre-roll
+        gate.listen(level)
+    assert -43.0 <= gate.floor_db <= -39.0
+    gate.start()
+    assert all(gate.feed(level) for level in speech_levels(-25.0, 5.0)[:40])
+    for level in speech_levels(-25.0, 5.0):
+        gate.feed(level)
+    assert -43.0 <= gate.floor_db <= -39.0
+    assert gate.peak_db > -25.0
+    # Between background and speech, a third of the way up.
+    assert gate.floor_db + 3.0 <= gate.threshold_db <= gate.floor_db + 8.0
+
+
+def test_quiet_room_uses_the_drop_below_the_peak():
+    gate = NoiseGate()
+    for _ in range(200):
+        gate.listen(SILENT_DB)  # digital silence (a muted or zeroed chunk) is not background
+    assert gate.floor_db == gate.quiet_room_db
+    gate.start()
+    assert gate.feed(-20.0)
+    loud = [gate.feed(-20.0) for _ in range(20)]
+    assert all(loud)
+    assert gate.threshold_db == pytest.approx(-40.0, abs=0.5)
+    quiet = [gate.feed(-50.0) for _ in range(20)]
+    assert quiet[-1] is False and quiet[0] is True  # the smoothing takes a few frames
+
+
+def test_babble_bursts_do_not_restart_the_pause():
+    # In babble the level keeps flickering above the floor for a frame or two; a burst must
+    # last LEVEL_MIN_SPEECH_MS to count, so the command still ends on time.
+    background = flicker(-35.0, 2.0, 3.0)
+    after = flicker(-35.0, 3.0, 3.0, seed=3)
+    for i in range(40, len(after), 60):
+        after[i:i + 5] = [-28.0] * 5  # 50 ms bursts 7 dB above the crowd
+    ep, end_ms = command_end(NoiseGate(), background, speech_levels(-25.0, 2.0), after)
+    assert end_ms is not None
+    assert end_ms <= 2000 + CONFIG.silence_s * 1000 + 100
+
+
+def test_level_meter_gives_one_level_per_10ms_frame():
+    meter = LevelMeter()
+    t = np.arange(480) / 16000
+    sine = (np.sin(2 * np.pi * 440 * t) * 32767 * 0.5).astype("<i2").tobytes()
+    levels = meter.process(sine[:400])  # 12.5 ms: one frame, the rest waits
+    assert len(levels) == 1
+    assert levels[0] == pytest.approx(-9.0, abs=0.3)  # a half-scale sine: 0.125 power
+    assert len(meter.process(sine[400:])) == 2
+    assert meter.process(bytes(320)) == [SILENT_DB]
