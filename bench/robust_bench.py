@@ -136,8 +136,27 @@ def _is(event: Any, kind: str) -> bool:
     return bool(event.type.value == kind)
 
 
+def confirmed_wakes(events: list[Any]) -> list[Any]:
+    """Wake events the second stage did not reject (a wake_check with ok False follows a
+    rejected one before the next wake)."""
+    out: list[Any] = []
+    pending: Any = None
+    for event in events:
+        if _is(event, "wake"):
+            if pending is not None:
+                out.append(pending)
+            pending = event
+        elif _is(event, "wake_check") and pending is not None:
+            if event.data["ok"]:
+                out.append(pending)
+            pending = None
+    if pending is not None:
+        out.append(pending)
+    return out
+
+
 def score(case: Case, rec: Recording, events: list[Any]) -> dict[str, Any]:
-    wakes = [e.data["audio_ms"] for e in events if _is(e, "wake")]
+    wakes = [e.data["audio_ms"] for e in confirmed_wakes(events)]
     heard = any(t <= rec.command_end_ms + 1000 for t in wakes)
     first = _first_turn(events)
     eos = next((e.data for e in first if _is(e, "end_of_speech")), None)
@@ -213,7 +232,8 @@ def score_negatives(run: list[Piece], events: list[Any]) -> dict[str, Any]:
         starts.append(at)
         at += len(pcm) / 32
     woke = []
-    for event in events:
+    rejected = sum(1 for e in events if _is(e, "wake_check") and not e.data["ok"])
+    for event in confirmed_wakes(events):
         if _is(event, "wake"):
             t = event.data["audio_ms"]
             index = max(i for i, s in enumerate(starts) if s <= t) if t >= 0 else 0
@@ -221,6 +241,7 @@ def score_negatives(run: list[Piece], events: list[Any]) -> dict[str, Any]:
     replies = [e.data for e in events if _is(e, "reply")]
     speech_ms = sum(len(pcm) / 32 for label, pcm in run if not label.endswith(("music", "noise", "tv")))
     return {"audio_s": at / 1000, "speech_s": speech_ms / 1000, "wakes": woke,
+            "rejected_by_check": rejected,
             "heard": [r["text"] for r in replies],
             "actions": [a for r in replies for a in r["actions"] if a["ok"]]}
 

@@ -122,7 +122,9 @@ def negatives_summary(negatives: list[dict[str, Any]]) -> list[str]:
              f"{per_hour:.1f} per hour** (target ≤ {MAX_FALSE_WAKES_PER_HOUR:g}); "
              f"{len(in_speech)} in the speech alone, "
              f"{len(in_speech) / (speech_s / 3600) if speech_s else 0:.1f} per hour of speech; "
-             f"{len(actions)} device actions (must be 0)."]
+             f"{len(actions)} device actions (must be 0); "
+             f"{sum(n.get('rejected_by_check', 0) for n in negatives)} first-stage wakes "
+             f"rejected by the second stage."]
     for during, count in Counter(w["during"] for w in wakes).most_common(8):
         lines.append(f"- woke {count}× during: {during}")
     for action in actions:
