@@ -192,7 +192,8 @@ class DeviceConfig:
     pull_up: bool = True
     """Binary sensor / reed switch: use the internal pull-up."""
     confirm: bool = False
-    """Ask for a spoken confirmation before acting on a repaired (misheard) command."""
+    """Ask for a spoken yes before a repaired, doubtful or LLM-chosen change (as for locks and
+    covers, which always get this care)."""
     travel_s: float = 1.0
     """Cover: how long the open/close relay stays on, or the momentary pulse length."""
 

@@ -237,3 +237,42 @@ def test_apology_when_nothing_can_answer(home: Home, server: ScriptedServer) -> 
     home.router.local_llm = None
     answer = home.ask("hi")
     assert answer.handled_by == "fallback" and home.said == [APOLOGY]
+
+
+def test_a_model_cannot_unlock_a_door_without_a_spoken_yes(server: ScriptedServer,
+                                                            tmp_path: Path) -> None:
+    from assistant.brain.intents import LocalIntents
+    from assistant.brain.local import LocalBrain
+
+    devices = (*DEVICES, DeviceConfig(id="front_door", name="front door", kind="lock", pin=5))
+    config = Config(devices=devices, llm=LlmConfig(enabled=True, base_url=server.url),
+                    local_llm=LocalLlmConfig(enabled=False))
+    factory = MockFactory(pin_class=MockPWMPin)
+    registry = DeviceRegistry.from_config(config, factory, StateStore(tmp_path / "state.json"))
+    try:
+        executor = DeviceExecutor(registry)
+        local = LocalBrain(LocalIntents(config), executor)
+        tools = DeviceTools(config.devices, executor, hold=local.hold)
+        router = Router(local, CloudLLM(config.llm, tools, environ=ENV), None, config, executor,
+                        tools=tools)
+        before = registry.states()["front_door"]
+        server.script(Reply(tool_calls=[ToolCall("control_device",
+                                                 '{"device": "front_door", "action": "unlock"}')]),
+                      Reply(text="Shall I unlock the front door?"))
+        said: list[str] = []
+        answer = router.answer("I'm off the front door", said.append)  # a misheard "unlock"
+        assert registry.states()["front_door"] == before
+        assert answer.end_conversation is False and answer.results == []
+        assert said == ["Shall I unlock the front door?"]
+        assert '"needs_confirmation": true' in server.requests[1]["messages"][-1]["content"]
+        yes = router.answer("Yes.", said.append)
+        assert yes.handled_by == "local" and yes.reply == "Unlocked the front door."
+        assert registry.states()["front_door"] == "unlocked"
+        # The kitchen light is no guarded device: the model's call runs at once.
+        server.script(Reply(tool_calls=[ToolCall("control_device",
+                                                 '{"device": "kitchen_light", "action": "turn_on"}')]),
+                      Reply(text="Done."))
+        assert router.answer("light up the kitchen", said.append).end_conversation is True
+        assert registry.states()["kitchen_light"] == "on"
+    finally:
+        registry.close()

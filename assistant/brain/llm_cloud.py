@@ -102,9 +102,13 @@ class CloudLLM:
 
         msgs = list(messages)
         retried = False
+        held: list[str] = []
         for round_no in range(1, MAX_ROUNDS + 1):
             content, calls = self._round(client, msgs, speak)
             if not calls:
+                if not spoken and held:
+                    for question in dict.fromkeys(held):  # the model forgot to ask
+                        speak(question)
                 if not spoken:
                     if not done:
                         raise LLMError("the model sent an empty answer", reason="empty")
@@ -118,7 +122,8 @@ class CloudLLM:
                  "function": {"name": c.name, "arguments": c.arguments}} for c in calls]})
             msgs.extend({"role": "tool", "tool_call_id": c.id, "content": o.content}
                         for c, o in zip(calls, outcomes, strict=True))
-            refused = [o.spoken for o in outcomes if o.result is None]
+            held.extend(o.spoken for o in outcomes if o.held)
+            refused = [o.spoken for o in outcomes if o.result is None and not o.held]
             if refused and (retried or round_no == MAX_ROUNDS):
                 # The model had its retry: tell the user plainly instead of a third attempt.
                 for sentence in dict.fromkeys(refused):

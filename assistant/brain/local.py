@@ -4,6 +4,8 @@ A command that was misheard and repaired (a fuzzy name, a fixed verb, a stray wo
 one whose lock/unlock or open/close verb is in doubt, or one heard with low confidence, does
 not act on a guarded device (a lock, a cover, anything marked ``confirm: true``) until the
 user says yes: the brain asks "Unlock the front door?" and keeps the plan for one answer.
+A language model's tool call on a guarded device is held the same way (``hold``): a model's
+reading of a sentence is a guess too.
 """
 
 from __future__ import annotations
@@ -188,6 +190,16 @@ class LocalBrain:
         return Answer(text=text, handled_by="local", reply=question, intent=match.intent,
                       slots=slots, end_conversation=False,
                       timings_ms={"intent": (time.perf_counter() - start) * 1000})
+
+    def hold(self, action: Action) -> str | None:
+        """For a language model's tool call: the question to ask before it may run on a guarded
+        device (and the plan kept for the yes), or None when it may run at once."""
+        plan = IntentMatch("ToolCall", {}, (action,), reply="action")
+        if not self._guarded(plan):
+            return None
+        question = self.question(plan.actions)
+        self.pending = _Pending(plan, question, self.clock() + CONFIRM_WINDOW_S)
+        return question
 
     def question(self, actions: tuple[Action, ...]) -> str:
         parts = []

@@ -62,6 +62,7 @@ class Router:
         # Built once and never changed: an identical prefix lets llama.cpp reuse its KV cache.
         self.system_prompt = f"{llm.system_prompt}\n\n{self.tools.describe()}"
         self._skipped = ""  # why the cloud was skipped in the current answer, if it was
+        self._pending_before: object = None
 
     def answer(self, text: str, say: Say, confidence: float | None = None) -> Answer:
         """confidence: the transcript's, when it was heard (0-1); low makes the local path careful."""
@@ -76,6 +77,7 @@ class Router:
             return local
         messages = build_messages(self.system_prompt, self.memory.messages(), text)
         self._skipped = ""
+        self._pending_before = getattr(self.local, "pending", None)
         reasons: dict[str, str] = {}
         chain: tuple[tuple[HandledBy, LlmPath | None], ...] = (
             ("cloud", self._cloud_path()), ("local_llm", self._local_llm_path()))
@@ -125,8 +127,11 @@ class Router:
         reply = " ".join(turn.spoken)
         if remember:
             self.memory.add(text, reply)
+        # A tool call held for a yes (see DeviceTools.hold): listen for the answer at once.
+        pending = getattr(self.local, "pending", None)
+        asked = pending is not None and pending is not self._pending_before
         return Answer(text=text, handled_by=by, reply=reply, slots=dict(reasons),
-                      results=results, timings_ms=turn.timings())
+                      results=results, timings_ms=turn.timings(), end_conversation=not asked)
 
 
 class _Turn:
@@ -166,7 +171,7 @@ def build_router(config: Config, local: LocalPath | None, executor: Executor, *,
     from assistant.brain.llm_cloud import CloudLLM
     from assistant.brain.llm_local import LocalLLM
 
-    tools = DeviceTools(config.devices, executor)
+    tools = DeviceTools(config.devices, executor, hold=getattr(local, "hold", None))
     router = Router(local, None, None, config, executor, no_cloud=no_cloud, tools=tools)
     if config.llm.enabled and not no_cloud:
         cloud = CloudLLM(config.llm, tools)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,11 +58,16 @@ class ToolOutcome:
     result: ActionResult | None = None
     spoken: str = ""
     """A short sentence for the user (the error, or the new state)."""
+    held: bool = False
+    """Not run: it waits for the user's spoken yes (spoken is the question to ask)."""
 
 
 class DeviceTools:
-    def __init__(self, devices: Sequence[DeviceConfig], executor: Executor):
+    def __init__(self, devices: Sequence[DeviceConfig], executor: Executor,
+                 hold: Callable[[Action], str | None] | None = None):
         self.executor = executor
+        self.hold = hold
+        """Asked before a change runs: a question means "not before the user says yes"."""
         self.devices: dict[str, DeviceConfig] = {d.id: d for d in devices}
         self.actions = {d.id: device_actions(d) for d in devices}
         self.actuators = [d for d in devices if self.actions[d.id]]
@@ -166,6 +171,15 @@ class DeviceTools:
             _LOGGER.info("Refused tool call %s(%.200s): %s", name, arguments, checked)
             return ToolOutcome(json.dumps({"ok": False, "error": checked}), ok=False,
                                spoken=checked)
+        question = self.hold(checked) if self.hold and checked.action != "query" else None
+        if question:
+            # A model's reading of a sentence is itself a guess: locks, covers and devices marked
+            # confirm: true change only after a spoken yes, which the local brain waits for.
+            _LOGGER.info("Tool call %s on %s waits for a yes", checked.action, checked.device)
+            return ToolOutcome(json.dumps({
+                "ok": False, "done": False, "needs_confirmation": True, "ask_user": question,
+                "note": "Nothing was changed. Ask the user exactly this question; it runs only "
+                        "if they answer yes."}), ok=False, spoken=question, held=True)
         result = self.executor.run(checked)
         spoken = self.spoken(result)
         payload = result.to_json()
