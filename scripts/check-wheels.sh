@@ -24,20 +24,28 @@ glibc_minor() {
   esac
 }
 
-# The dependency list comes from pyproject.toml; a dependency whose marker names another
-# platform is left out, markers for aarch64 (lgpio) are kept.
-mapfile -t deps < <("$python_bin" - <<'PY'
+# The dependency list comes from pyproject.toml, with each marker evaluated for a Pi running
+# the given Python (lgpio, for one, comes from Debian's python3-lgpio on 3.13).
+deps_for() {  # deps_for VERSION
+  "$python_bin" - "$1" <<'PY'
+import sys
 import tomllib
+
+from packaging.markers import Marker
+
+env = {"platform_machine": "aarch64", "sys_platform": "linux", "platform_system": "Linux",
+       "os_name": "posix", "python_version": sys.argv[1], "python_full_version": sys.argv[1] + ".0",
+       "implementation_name": "cpython", "platform_python_implementation": "CPython"}
 with open("pyproject.toml", "rb") as f:
     project = tomllib.load(f)["project"]
 for dep in project["dependencies"]:
     requirement, _, marker = dep.partition(";")
-    marker = marker.strip()
-    if marker and "aarch64" not in marker and "linux" not in marker:
+    if marker.strip() and not Marker(marker.strip()).evaluate(env):
         continue
     print(requirement.strip())
 PY
-)
+}
+mapfile -t deps < <(deps_for 3.11)
 echo "dependencies (pyproject.toml): ${deps[*]}"
 
 work="$(mktemp -d)"
@@ -63,6 +71,7 @@ pure_sdists=" srt "
 
 status=0
 for version in "${versions[@]}"; do
+  mapfile -t deps < <(deps_for "$version")
   log="$work/pip-$version.log"
   label="Python $version aarch64 glibc 2.$(glibc_minor "$version")"
   if download "$version" "$work/$version" "${deps[@]}" >"$log" 2>&1; then
