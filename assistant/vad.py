@@ -151,10 +151,11 @@ class Endpointer:
         return decision
 
 
-LEVEL_PAUSE_S = 0.15
+LEVEL_PAUSE_S = 0.12
 """A pause in the level this long is worth a speculative transcript: the level drops at once,
-long before the VAD (with its hangover) notices. (0.1 s, which the smoothing's lag makes about
-0.15 s of real quiet, ended some file-fed commands in the gap of a plosive: "forty | percent".)"""
+long before the VAD (with its hangover) notices. The smoothing's lag (half corrected) adds
+0-50 ms of real quiet. 0.1 s ended some file-fed commands in a plosive's gap ("forty | percent");
+0.15 s was 20-30 ms slower than the old 30 ms-chunk EnergyPause on clean commands."""
 LEVEL_MIN_SPEECH_MS = 100.0
 """Loudness must last this long to break a pause: a TV's or a crowd's louder syllables do not."""
 MIN_LEVEL_SPEECH_MS = 300.0
