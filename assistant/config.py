@@ -37,12 +37,11 @@ class AudioConfig:
     volume: float = 1.0
     """Gain applied to everything the assistant plays (0-2)."""
     noise_suppression: int = 0
-    """WebRTC noise suppression of the microphone: 0 = off, 1 (mild) to 4 (strongest)."""
+    """WebRTC noise suppression of the microphone, for every stage: 0 = off, 1 (mild) to 4.
+    Off by default: measured on commands in noise, it did not help speech to text and lowered
+    the wake word's score in babble and TV noise (bench/noise_bench.py)."""
     auto_gain_dbfs: int = 0
     """WebRTC automatic gain of the microphone, aiming at -N dBFS: 0 = off, 1-31."""
-    clean_for: Literal["all", "stt"] = "all"
-    """What hears the cleaned audio: all stages (wake word, VAD, speech to text) or only the
-    speech to text."""
 
 
 @dataclass(frozen=True)

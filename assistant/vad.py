@@ -151,10 +151,11 @@ class Endpointer:
         return decision
 
 
-LEVEL_PAUSE_S = 0.15
+LEVEL_PAUSE_S = 0.12
 """A pause in the level this long is worth a speculative transcript: the level drops at once,
-long before the VAD (with its hangover) notices. (0.1 s, which the smoothing's lag makes about
-0.15 s of real quiet, ended some file-fed commands in the gap of a plosive: "forty | percent".)"""
+long before the VAD (with its hangover) notices. The smoothing's lag (half corrected) adds
+0-50 ms of real quiet. 0.1 s ended some file-fed commands in a plosive's gap ("forty | percent");
+0.15 s was 20-30 ms slower than the old 30 ms-chunk EnergyPause on clean commands."""
 LEVEL_MIN_SPEECH_MS = 100.0
 """Loudness must last this long to break a pause: a TV's or a crowd's louder syllables do not."""
 MIN_LEVEL_SPEECH_MS = 300.0
@@ -215,7 +216,7 @@ class NoiseGate:
     def __init__(self, *, smooth_frames: int = 10, history_frames: int = 300,
                  percentile: float = 35.0, margin_ratio: float = 1 / 3, min_margin_db: float = 3.0,
                  max_margin_db: float = 8.0,
-                 drop_db: float = 20.0, quiet_room_db: float = -70.0):
+                 drop_db: float = 20.0, quiet_room_db: float = -70.0, min_history_frames: int = 100):
         self.smooth_frames = smooth_frames
         """Levels are averaged (as power) over this many frames: babble and TV flicker less."""
         self.history_frames = history_frames
@@ -225,7 +226,8 @@ class NoiseGate:
         self.max_margin_db = max_margin_db
         self.drop_db = drop_db
         self.quiet_room_db = quiet_room_db
-        """The floor assumed before any background has been heard (below this, a quiet room)."""
+        """The floor assumed until min_history_frames have been heard."""
+        self.min_history_frames = min_history_frames
         self._recent: deque[float] = deque(maxlen=smooth_frames)
         self._history: deque[float] = deque(maxlen=history_frames)
         self._floor_db: float | None = None
@@ -241,8 +243,11 @@ class NoiseGate:
     @property
     def floor_db(self) -> float:
         if self._floor_db is None:
+            # Too little heard (just started, only a wake word): assume a quiet room, where the
+            # drop below the peak decides, rather than take the wake word for the background.
+            enough = len(self._history) >= self.min_history_frames
             self._floor_db = (float(np.percentile(self._history, self.percentile))
-                              if self._history else self.quiet_room_db)
+                              if enough else self.quiet_room_db)
         return self._floor_db
 
     @property
@@ -252,9 +257,11 @@ class NoiseGate:
         return max(floor + margin, self.peak_db - self.drop_db)
 
     def listen(self, level_db: float) -> None:
-        """A frame heard while idle: background (and wake words, which the percentile ignores)."""
+        """A frame heard while idle: background (and wake words, which the percentile ignores).
+        Digital silence counts here (a file's silence, a muted mic): it is the quietest room."""
         self._smooth(level_db)
-        self._remember(self.level_db)
+        self._history.append(self.level_db)
+        self._floor_db = None
 
     def start(self) -> None:
         """A command begins: its peak starts afresh (the wake word's loudness, still in the
@@ -277,6 +284,7 @@ class NoiseGate:
         self.level_db = 10.0 * float(np.log10(power)) if power > 0 else SILENT_DB
 
     def _remember(self, level_db: float) -> None:
+        # Digital silence in a command is the mic zeroed under the wake chime, not the room.
         if level_db > SILENT_DB:
             self._history.append(level_db)
             self._floor_db = None

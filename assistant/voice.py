@@ -56,8 +56,7 @@ def build_voice(
     )
 
     source, sink, paced = _audio_edges(config, input_wav, output_wav, realtime)
-    transcriber = make_transcriber(config.stt)
-    source, transcriber = _cleaning(config, source, transcriber)
+    source = _cleaning(config, source)
     intents = home.intents
     transcriber = make_transcriber(config.stt, _stt_grammar(config))
     verifier = None
@@ -67,7 +66,7 @@ def build_voice(
     stages = Stages(
         wake=make_wake_detector(config.wake),
         vad=MicroVadScorer(),
-        transcriber=transcriber,
+        transcriber=make_transcriber(config.stt),
         brain=home.brain,
         synthesizer=PiperSynthesizer(config.tts.voice, config.tts.length_scale),
         player=Player(sink),
@@ -143,18 +142,16 @@ def _audio_edges(
     return source, sink, paced
 
 
-def _cleaning(config: Config, source: Any, transcriber: Any) -> tuple[Any, Any]:
-    """Noise suppression / auto gain in one place: on the source (every stage hears it) or in
-    front of speech to text only."""
-    from assistant.audio.clean import AudioCleaner, CleanedSource, CleanTranscriber
+def _cleaning(config: Config, source: Any) -> Any:
+    """Noise suppression / auto gain, once, at the edge: every stage hears the same audio.
 
-    audio = config.audio
-    cleaner = AudioCleaner(audio.noise_suppression, audio.auto_gain_dbfs)
-    if not cleaner.enabled:
-        return source, transcriber
-    if audio.clean_for == "stt":
-        return source, CleanTranscriber(transcriber, audio.noise_suppression, audio.auto_gain_dbfs)
-    return CleanedSource(source, cleaner), transcriber
+    Not only in front of speech to text: there it made no difference to whisper's transcripts
+    (bench/noise_bench.py), and in front of the wake word it is where it helps in steady hiss.
+    """
+    from assistant.audio.clean import AudioCleaner, CleanedSource
+
+    cleaner = AudioCleaner(config.audio.noise_suppression, config.audio.auto_gain_dbfs)
+    return CleanedSource(source, cleaner) if cleaner.enabled else source
 
 
 def _normalizer() -> Any:

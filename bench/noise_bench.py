@@ -1,7 +1,7 @@
 """Commands in steady background noise through the real pipeline: end of speech, wake, transcript.
 
     .venv/bin/python bench/noise_bench.py [--noises white,pink,brown,babble,tv] [--snrs 20,10]
-        [--commands 3] [--ns 0] [--agc 0] [--ns-where all|stt]
+        [--commands 3] [--ns 0] [--agc 0] [--button] [--no-speculative] [--verbose]
 
 Each recording is: 1 s of background, "okay nabu", 0.4 s, a command, 3 s; the background runs
 through all of it, scaled so that the command is `snr` dB above it. Runs from the file as fast as
@@ -126,8 +126,7 @@ def wake_peak(pcm: bytes, config: Config) -> float:
         _WAKE.append(MicroWakeWord.from_builtin(Model("okay_nabu")))
     mww = _WAKE[0]
     mww.reset()
-    if config.audio.clean_for == "all":
-        pcm = AudioCleaner(config.audio.noise_suppression, config.audio.auto_gain_dbfs).process(pcm)
+    pcm = AudioCleaner(config.audio.noise_suppression, config.audio.auto_gain_dbfs).process(pcm)
     best = 0.0
     for features in MicroWakeWordFeatures().process_streaming(pcm):
         p = mww.process_streaming_prob(features)
@@ -151,22 +150,16 @@ def main() -> int:
     parser.add_argument("--verbose", action="store_true", help="one line per command too")
     parser.add_argument("--ns", type=int, default=0, help="audio.noise_suppression (0-4)")
     parser.add_argument("--agc", type=int, default=0, help="audio.auto_gain_dbfs (0-31)")
-    parser.add_argument("--ns-where", default=None, help="audio.clean_for: all or stt")
     args = parser.parse_args()
     config = load_config(EXAMPLE)
-    audio = {f.name for f in dataclasses.fields(config.audio)}
-    changes: dict[str, Any] = {}
-    if "noise_suppression" in audio:
-        changes.update(noise_suppression=args.ns, auto_gain_dbfs=args.agc)
-        if args.ns_where:
-            changes["clean_for"] = args.ns_where
-    config = dataclasses.replace(config, audio=dataclasses.replace(config.audio, **changes),
+    audio = dataclasses.replace(config.audio, noise_suppression=args.ns, auto_gain_dbfs=args.agc)
+    config = dataclasses.replace(config, audio=audio,
                                  local_llm=dataclasses.replace(config.local_llm, enabled=False))
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         config = dataclasses.replace(config, state=dataclasses.replace(
             config.state, path=str(work / "state.json")))
-        print(f"# ns={args.ns} agc={args.agc} where={args.ns_where or '-'} button={args.button} "
+        print(f"# ns={args.ns} agc={args.agc} button={args.button} "
               f"speculative={not args.no_speculative}")
         print("noise  snr  wake p     ends(sil/spec/max)  end_err_ms(med,max)  decided_ms(med,max)  words")
         for kind in args.noises.split(","):

@@ -153,13 +153,14 @@ def test_cleaned_source_keeps_timestamps_and_closes_the_source():
 
 
 def test_audio_cleaning_keys_are_validated():
-    config = parse_config("audio:\n  noise_suppression: 2\n  auto_gain_dbfs: 6\n  clean_for: stt\n")
-    assert (config.audio.noise_suppression, config.audio.auto_gain_dbfs, config.audio.clean_for) == (2, 6, "stt")
+    config = parse_config("audio:\n  noise_suppression: 2\n  auto_gain_dbfs: 6\n")
+    assert (config.audio.noise_suppression, config.audio.auto_gain_dbfs) == (2, 6)
+    assert (parse_config("").audio.noise_suppression, parse_config("").audio.auto_gain_dbfs) == (0, 0)
     bad = [
         ("audio:\n  noise_suppression: 5\n", 2, "audio.noise_suppression", "out of range (0-4"),
         ("audio:\n  input_device: null\n  auto_gain_dbfs: 40\n", 3, "audio.auto_gain_dbfs", "out of range (0-31"),
         ("audio:\n  noise_suppression: high\n", 2, "audio.noise_suppression", "expected a whole number"),
-        ("audio:\n  clean_for: wake\n", 2, "audio.clean_for", "'wake' is not one of"),
+        ("audio:\n  auto_gain_dbfs: -3\n", 2, "audio.auto_gain_dbfs", "out of range (0-31"),
     ]
     for text, line, key, message in bad:
         with pytest.raises(ConfigError) as info:

@@ -228,9 +228,12 @@ def test_floor_is_learned_while_idle_and_not_raised_by_speech():
 
 def test_quiet_room_uses_the_drop_below_the_peak():
     gate = NoiseGate()
-    for _ in range(200):
-        gate.listen(SILENT_DB)  # digital silence (a muted or zeroed chunk) is not background
+    for level in [-15.0] * 80:
+        gate.listen(level)  # only a wake word heard yet: not enough to be the background
     assert gate.floor_db == gate.quiet_room_db
+    for _ in range(200):
+        gate.listen(SILENT_DB)  # a file's digital silence: the quietest room
+    assert gate.floor_db < -100.0
     gate.start()
     assert gate.feed(-20.0)
     loud = [gate.feed(-20.0) for _ in range(20)]

@@ -72,15 +72,3 @@ class CleanedSource:
         if close is not None:
             close()
 
-
-class CleanTranscriber:
-    """Cleans each command's audio (afresh) before handing it to a transcriber."""
-
-    def __init__(self, transcriber: Any, noise_suppression: int, auto_gain_dbfs: int):
-        self.transcriber = transcriber
-        self.noise_suppression = noise_suppression
-        self.auto_gain_dbfs = auto_gain_dbfs
-
-    def transcribe(self, pcm: bytes, prompt: str | None = None) -> Any:
-        cleaner = AudioCleaner(self.noise_suppression, self.auto_gain_dbfs)
-        return self.transcriber.transcribe(cleaner.process(pcm), prompt=prompt)
