@@ -32,6 +32,12 @@ ESPEAK = ["en-us", "en-us+m3", "en-us+f2", "en", "en+m7", "en-us+f4", "en-gb-x-r
 
 
 def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--before-ms", type=int, default=2000, help="audio before the peak")
+    parser.add_argument("--after-ms", type=int, default=500, help="audio after the peak")
+    args = parser.parse_args()
     mww = MicroWakeWord.from_builtin(Model("okay_nabu"))
     features = MicroWakeWordFeatures()
     verifier = WakeVerifier(WhisperTranscriber(), "okay nabu")
@@ -50,7 +56,7 @@ def main() -> None:
                 if p is not None and p > best:
                     best, at_ms = p, n * 10
             cut = at_ms * 32
-            check = verifier.check(pcm[max(0, cut - 64000): cut + 16000])
+            check = verifier.check(pcm[max(0, cut - args.before_ms * 32): cut + args.after_ms * 32])
             rows.append((wake == "Okay Nabu.", best, check.ok))
             print(f"{wake:15s} {voice.label():26s} p={best:.3f} check={check.ok} {check.heard!r}",
                   file=sys.stderr)
@@ -58,13 +64,15 @@ def main() -> None:
     negatives = [r for r in rows if not r[0]]
     print("| stage 1 threshold | trusted above | wake words kept | near-misses through |")
     print("|---:|---:|---:|---:|")
-    for trust in (None, 0.97):
+    print(f"window: {args.before_ms} ms before the peak, {args.after_ms} ms after")
+    for trust in (None, 0.95, 1.01):
         for threshold in (0.6, 0.85):
             def accepted(row: tuple[bool, float, bool], threshold: float = threshold,
                          trust: float | None = trust) -> bool:
                 _, p, ok = row
                 return p > threshold and (trust is None or ok or p >= trust)
-            print(f"| {threshold} | {trust or 'no check'} | "
+            label = "no check" if trust is None else ("all checked" if trust > 1 else trust)
+            print(f"| {threshold} | {label} | "
                   f"{sum(map(accepted, positives))}/{len(positives)} | "
                   f"{sum(map(accepted, negatives))}/{len(negatives)} |")
 
