@@ -185,3 +185,16 @@ def test_a_negation_is_never_dropped(home) -> None:  # type: ignore[no-untyped-d
     answer = brain.handle("don't unlock the front door")
     assert answer is None or answer.results == []
     assert state(registry, "front_door") == before
+
+
+@pytest.mark.parametrize(("heard", "device", "change"), [
+    ("is a front door locked", "front_door", "article -> the"),
+    ("is the kitchen lied on", "kitchen_light", "kitchen lied -> kitchen light"),
+])
+def test_misheard_questions_are_repaired(home, heard: str, device: str, change: str) -> None:  # type: ignore[no-untyped-def]
+    brain, _, _ = home
+    answer = brain.handle(heard)
+    assert answer is not None and answer.intent == "HassGetState"
+    assert change in answer.slots["repaired"]
+    assert [(r.action.device, r.action.action) for r in answer.results] == [(device, "query")]
+

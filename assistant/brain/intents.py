@@ -173,6 +173,20 @@ class LocalIntents:
             return UnknownEntity(intent, kind, spoken, _plain(slots))
         return None
 
+    def unknown_name(self, text: str) -> str | None:
+        """The words a command or question uses as a device name the config does not have
+        ("what is the process of temperature" -> "process of temperature"), for repair."""
+        result = self._recognize(normalize_transcript(text), allow_unmatched=True)
+        if result is None or result.text_chunks_matched < 1:
+            return None
+        if result.intent.name not in _COMMANDS | _QUESTIONS:
+            return None
+        entity = result.unmatched_entities.get("name")
+        if not isinstance(entity, UnmatchedTextEntity) or entity.text.strip() == MISSING_ENTITY:
+            return None
+        spoken = " ".join(entity.text.split())
+        return spoken if len(spoken.split()) <= _MAX_NAME_WORDS else None
+
     def _resolve(self, spoken: str, slots: Slots, domain: str | None) -> str | None:
         """A configured device the unmatched words still mean, or None."""
         area = slots.get("area")

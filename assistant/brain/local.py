@@ -18,7 +18,14 @@ from datetime import datetime
 
 from assistant.brain.intents import IntentMatch, LocalIntents, UnknownEntity
 from assistant.brain.numbers import normalize_transcript
-from assistant.brain.repair import NameMatcher, drop_leading_words, fix_verbs, opposite_in_doubt
+from assistant.brain.repair import (
+    NameMatcher,
+    Repair,
+    drop_leading_words,
+    fix_articles,
+    fix_verbs,
+    opposite_in_doubt,
+)
 from assistant.brain.replies import build_reply
 from assistant.brain.timers import TimerManager, timer_command
 from assistant.brain.types import Action, ActionResult, Answer, Executor
@@ -96,7 +103,9 @@ class LocalBrain:
 
     def _repair(self, text: str, first: IntentMatch | UnknownEntity | None
                 ) -> tuple[IntentMatch, tuple[str, ...]] | None:
-        verbs = fix_verbs(text)
+        articles = fix_articles(text)
+        verbs = fix_verbs(articles.text)
+        verbs = Repair(verbs.text, articles.changes + verbs.changes)
         candidates: list[tuple[str, tuple[str, ...]]] = []
         if verbs.changes:
             candidates.append((verbs.text, verbs.changes))
@@ -111,14 +120,16 @@ class LocalBrain:
         for candidate, match, changes in tried:
             if isinstance(match, IntentMatch) and changes:
                 return match, changes
-            if isinstance(match, UnknownEntity):
-                meant = self.names.closest(match.text)
-                if meant is None:
-                    continue
-                fixed = candidate.replace(match.text, meant, 1)
-                again = self.intents.match(fixed)
-                if isinstance(again, IntentMatch):
-                    return again, (*changes, f"{match.text} -> {meant}")
+            # A name nobody configured: in a command hassil says which words; in a question
+            # ("what is the process of temperature") they are asked for.
+            unknown = match.text if isinstance(match, UnknownEntity) else (
+                self.intents.unknown_name(candidate) if match is None else None)
+            meant = self.names.closest(unknown) if unknown else None
+            if unknown is None or meant is None:
+                continue
+            again = self.intents.match(candidate.replace(unknown, meant, 1))
+            if isinstance(again, IntentMatch):
+                return again, (*changes, f"{unknown} -> {meant}")
         return None
 
     def handle(self, text: str, confidence: float | None = None) -> Answer | None:

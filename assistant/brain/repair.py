@@ -76,6 +76,15 @@ def opposite_in_doubt(text: str) -> bool:
     return False
 
 
+_DETERMINERS = re.compile(r"\b(?:a|my|that|this|your|our|de|da)\b(?= \w)")
+
+
+def fix_articles(text: str) -> Repair:
+    """ "is a front door locked", "turn off my ceiling fan": the templates want "the"."""
+    fixed = _DETERMINERS.sub("the", text)
+    return Repair(fixed, ("article -> the",) if fixed != text else ())
+
+
 def drop_leading_words(text: str) -> list[str]:
     """The sentence without its first one or two words ("then lock the door" -> "lock the door"),
     for a command that only fails to match because of a stray word in front."""
