@@ -198,3 +198,28 @@ def test_misheard_questions_are_repaired(home, heard: str, device: str, change: 
     assert change in answer.slots["repaired"]
     assert [(r.action.device, r.action.action) for r in answer.results] == [(device, "query")]
 
+
+
+@pytest.mark.parametrize(("heard", "acts"), [
+    ("so turn on the kitchen light", True),
+    ("uh turn on the kitchen light", True),
+    ("did you turn on the kitchen light", False),
+    ("i didn't turn on the kitchen light", False),
+])
+def test_only_fillers_are_dropped_before_turn(home, heard: str, acts: bool) -> None:  # type: ignore[no-untyped-def]
+    brain, registry, _ = home
+    answer = brain.handle(heard)
+    turned = answer is not None and any(r.action.action == "turn_on" for r in answer.results)
+    assert turned is acts
+    assert (state(registry, "kitchen_light") == "on") is acts
+
+
+def test_a_stray_word_before_a_name_is_repaired_but_asked_on_a_lock(home) -> None:  # type: ignore[no-untyped-def]
+    brain, registry, _ = home
+    before = state(registry, "front_door")
+    answer = brain.handle("unlock left front door")
+    assert answer is not None and answer.reply == "Unlock the front door?"
+    assert state(registry, "front_door") == before
+    assert brain.handle("no") is not None
+    question = brain.handle("this is the front door locked")
+    assert question is not None and question.intent == "HassGetState"

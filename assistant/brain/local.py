@@ -43,6 +43,12 @@ _YES = {"yes", "yeah", "yep", "yup", "sure", "correct", "right", "affirmative", 
         "please", "do it", "go ahead", "confirm", "confirmed"}
 _NO = {"no", "nope", "nah", "don't", "dont", "not", "cancel", "stop", "never mind", "wait",
        "negative", "wrong"}
+_DROP_BEFORE = {"lock", "unlock", "open", "close", "is", "are", "what", "what's"}
+"""Words a sentence may start with once stray words in front of them are dropped."""
+_FILLERS = {"so", "and", "then", "uh", "um", "oh", "okay", "ok", "now", "hey", "well", "also",
+            "just", "the", "a"}
+"""...and the only words dropped in front of "turn", which acts at once on a plain device
+("did you turn on the light" must not turn it on)."""
 _ASK = {"turn_on": "Turn on", "turn_off": "Turn off", "lock": "Lock", "unlock": "Unlock",
         "open": "Open", "close": "Close", "toggle": "Toggle"}
 
@@ -111,10 +117,12 @@ class LocalBrain:
             candidates.append((verbs.text, verbs.changes))
         # "then lock the back door": only in front of a lock/open verb, never past a negation
         # ("don't turn on ..."), and such a command is always in doubt (see opposite_in_doubt).
+        # "this is the front door locked": in front of a question, which changes nothing.
         for shorter in drop_leading_words(verbs.text):
             dropped = verbs.text[: len(verbs.text) - len(shorter)].strip()
-            if shorter.split()[0] in ("lock", "unlock", "open", "close") and not (
-                    set(dropped.split()) & _NO):
+            first_word, gone = shorter.split()[0], set(dropped.split())
+            if (first_word in _DROP_BEFORE and not gone & _NO) or (
+                    first_word in ("turn", "switch", "set") and gone <= _FILLERS):
                 candidates.append((shorter, (*verbs.changes, f"{dropped} -> (dropped)")))
         tried = [(text, first, ())] + [(t, self.intents.match(t), c) for t, c in candidates]
         for candidate, match, changes in tried:
@@ -124,13 +132,24 @@ class LocalBrain:
             # ("what is the process of temperature") they are asked for.
             unknown = match.text if isinstance(match, UnknownEntity) else (
                 self.intents.unknown_name(candidate) if match is None else None)
-            meant = self.names.closest(unknown) if unknown else None
+            meant = self._meant(unknown) if unknown else None
             if unknown is None or meant is None:
                 continue
             again = self.intents.match(candidate.replace(unknown, meant, 1))
             if isinstance(again, IntentMatch):
                 return again, (*changes, f"{unknown} -> {meant}")
         return None
+
+    def _meant(self, unknown: str) -> str | None:
+        """The configured name an unknown one stands for: alike by spelling or sound, or a
+        name with a stray word in front ("left front door" -> "front door"), if only one fits."""
+        meant = self.names.closest(unknown)
+        if meant is not None:
+            return meant
+        words = unknown.split()
+        tails = {" ".join(words[n:]) for n in (1, 2) if len(words) > n}
+        exact = [tail for tail in tails if tail in self.names.targets]
+        return exact[0] if len(exact) == 1 else None
 
     def handle(self, text: str, confidence: float | None = None) -> Answer | None:
         start = time.perf_counter()
