@@ -78,7 +78,13 @@ def test_spoken_command_turns_on_the_light_and_answers(config_path, tmp_path, wh
     from assistant.audio.chunk import to_internal
 
     heard = whisper.transcribe(to_internal(pcm, rate)).text
-    assert _words(heard) == _words(reply["reply"])
+    # piper speaks replies with its natural randomness, so whisper may miss one word of five
+    # ("kitchen white"); more than that and the WAV is not the reply.
+    import difflib
+
+    matcher = difflib.SequenceMatcher(None, _words(heard), _words(reply["reply"]))
+    missed = len(_words(reply["reply"])) - sum(b.size for b in matcher.get_matching_blocks())
+    assert missed <= 1, (heard, reply["reply"])
 
 
 def _words(text: str) -> list[str]:
