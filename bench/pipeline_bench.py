@@ -27,6 +27,7 @@ from assistant.config import load_config  # noqa: E402
 from assistant.events import Event, EventBus  # noqa: E402
 from assistant.voice import build_voice  # noqa: E402
 from bench import corpus  # noqa: E402
+from bench.robust_bench import confirmed_wakes  # noqa: E402
 
 COMMANDS = [
     ("turn on the kitchen light", "kitchen_light"),
@@ -94,6 +95,8 @@ def split(events: list[Event], marks: list[tuple[float, float]]) -> list[dict[st
             current = segments[index] if "wake" not in segments[index] else None
         if current is not None:
             current.setdefault(event.type.value, event.data)
+            if event.type.value == "wake_check" and not event.data["ok"]:
+                current.pop("wake", None)  # the second stage said it was no wake word
         if event.type.value == "done":
             current = None
     return segments
@@ -201,7 +204,7 @@ def bench_negatives(config_path: Path, minutes: float, work: Path) -> dict[str, 
     cpu0 = time.process_time()
     events = run_once(config_path, wav, realtime=False)
     cpu = time.process_time() - cpu0
-    wakes = [e for e in events if e.type.value == "wake"]
+    wakes = confirmed_wakes(events)
     return {"audio_s": total_s, "false_wakes": len(wakes), "cpu_s": cpu}
 
 
