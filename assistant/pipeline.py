@@ -318,6 +318,11 @@ class Pipeline:
     def _start_speculative(self, cmd: _Command) -> None:
         if cmd.speculative is not None and cmd.speculative_bytes == len(cmd.audio):
             return
+        if cmd.speculative is not None and not cmd.speculative.done():
+            # One transcript at a time: a queue of stale ones (a pause between every word in
+            # noise) would make the final transcript wait behind all of them.
+            if not cmd.speculative.cancel():
+                return  # still running: the next pause, or the final transcript, follows it
         cmd.speculative_bytes = len(cmd.audio)
         cmd.speculative = self._stt.submit(self._transcribe, bytes(cmd.audio))
         if not self.realtime:
