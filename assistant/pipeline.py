@@ -318,11 +318,12 @@ class Pipeline:
     def _start_speculative(self, cmd: _Command) -> None:
         if cmd.speculative is not None and cmd.speculative_bytes == len(cmd.audio):
             return
-        if cmd.speculative is not None and not cmd.speculative.done():
-            # One transcript at a time: a queue of stale ones (a pause between every word in
-            # noise) would make the final transcript wait behind all of them.
-            if not cmd.speculative.cancel():
-                return  # still running: the next pause, or the final transcript, follows it
+        # One transcript at a time: a queue of stale ones (a pause between every word in noise)
+        # would make the final transcript wait behind all of them. A queued one is replaced; a
+        # running one is left to finish (the next pause, or the final transcript, follows it).
+        previous = cmd.speculative
+        if previous is not None and not previous.done() and not previous.cancel():
+            return
         cmd.speculative_bytes = len(cmd.audio)
         cmd.speculative = self._stt.submit(self._transcribe, bytes(cmd.audio))
         if not self.realtime:
