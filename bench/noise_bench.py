@@ -25,11 +25,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from assistant.app import build_home  # noqa: E402
 from assistant.config import Config, load_config  # noqa: E402
-from assistant.events import Event, EventBus  # noqa: E402
-from assistant.voice import build_voice  # noqa: E402
+from assistant.events import Event  # noqa: E402
 from bench import corpus  # noqa: E402
+from bench.rig import press_at, run_wav  # noqa: E402
 
 COMMANDS = [
     "turn on the kitchen light",
@@ -87,29 +86,14 @@ def run_one(config: Config, pcm: bytes, work: Path, button_ms: float | None, spe
     """Events of one run; with button_ms, listening starts there as if the button was pressed."""
     wav = work / "in.wav"
     corpus.write_wav(wav, pcm)
-    events: list[Event] = []
-    bus = EventBus()
-    bus.subscribe(events.append)
-    home = build_home(config, no_cloud=True)
-    try:
-        voice = build_voice(config, home, bus, input_wav=str(wav), output_wav=str(work / "out.wav"))
+
+    def prepare(voice: Any) -> None:
         if not speculative:
             voice.pipeline.s.is_complete_command = lambda _text: False
         if button_ms is not None:
-            voice.source = _press_at(voice.source, button_ms, voice.pipeline.request_listen)
-        voice.run()
-    finally:
-        home.close()
-    return events
+            voice.source = press_at(voice.source, button_ms, voice.pipeline.request_listen)
 
-
-def _press_at(source: Any, t_ms: float, press: Any) -> Any:
-    pressed = False
-    for chunk in source:
-        if not pressed and chunk.timestamp_ms >= t_ms:
-            pressed = True
-            press()
-        yield chunk
+    return run_wav(config, wav, work / "out.wav", prepare=prepare)
 
 
 _WAKE: list[Any] = []

@@ -22,11 +22,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from assistant.app import build_home  # noqa: E402
 from assistant.config import load_config  # noqa: E402
-from assistant.events import Event, EventBus  # noqa: E402
-from assistant.voice import build_voice  # noqa: E402
+from assistant.events import Event  # noqa: E402
 from bench import corpus  # noqa: E402
+from bench.rig import run_wav  # noqa: E402
 from bench.robust_bench import confirmed_wakes  # noqa: E402
 
 COMMANDS = [
@@ -71,17 +70,8 @@ def make_recording(items: list[tuple[str, corpus.Voice]]) -> tuple[bytes, Marks]
 
 
 def run_once(config_path: Path, wav: Path, realtime: bool) -> list[Event]:
-    config = load_config(config_path)
-    events: list[Event] = []
-    bus = EventBus()
-    bus.subscribe(events.append)
-    home = build_home(config, no_cloud=True)
     with tempfile.TemporaryDirectory() as tmp:
-        voice = build_voice(config, home, bus, input_wav=str(wav),
-                            output_wav=str(Path(tmp) / "out.wav"), realtime=realtime)
-        voice.run()
-    home.close()
-    return events
+        return run_wav(load_config(config_path), wav, Path(tmp) / "out.wav", realtime=realtime)
 
 
 def split(events: list[Event], marks: list[tuple[float, float]]) -> list[dict[str, dict]]:

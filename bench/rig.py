@@ -10,11 +10,49 @@ Each run gets a fresh state file, so devices start from a known state.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from bench import corpus
+
+
+def run_wav(config: Any, wav: Path, out: Path, *, realtime: bool = False,
+            pin_factory: Any = None, prepare: Callable[[Any], None] | None = None,
+            inspect: Callable[[Any], None] | None = None) -> list[Any]:
+    """One WAV through `assistant run`'s own pipeline (build_home, build_voice); its events.
+
+    prepare(voice) runs before the audio is fed; inspect(home) after it, while the devices are
+    still open (a mock pin's state is read there)."""
+    from assistant.app import build_home
+    from assistant.events import EventBus
+    from assistant.voice import build_voice
+
+    events: list[Any] = []
+    bus = EventBus()
+    bus.subscribe(events.append)
+    home = build_home(config, no_cloud=True, pin_factory=pin_factory)
+    try:
+        voice = build_voice(config, home, bus, input_wav=str(wav), output_wav=str(out),
+                            realtime=realtime)
+        if prepare is not None:
+            prepare(voice)
+        voice.run()
+        if inspect is not None:
+            inspect(home)
+    finally:
+        home.close()
+    return events
+
+
+def press_at(source: Any, t_ms: float, press: Callable[[], None]) -> Iterator[Any]:
+    """The source's chunks, calling press() (a button) once audio time reaches t_ms."""
+    pressed = False
+    for chunk in source:
+        if not pressed and chunk.timestamp_ms >= t_ms:
+            pressed = True
+            press()
+        yield chunk
 
 
 @contextlib.contextmanager
@@ -79,26 +117,15 @@ class Rig:
         self.config = load_config(cfg)
 
     def run(self, pcm: bytes, realtime: bool = False) -> list[Any]:
-        from assistant.app import build_home
-        from assistant.events import EventBus
-        from assistant.voice import build_voice
-
         for stale in (self.state, self.state.with_name("timers.json")):
             stale.unlink(missing_ok=True)
         wav = self.work / "in.wav"
         corpus.write_wav(wav, pcm)
-        events: list[Any] = []
-        bus = EventBus()
-        bus.subscribe(events.append)
-        home = build_home(self.config, no_cloud=True)
-        try:
-            voice = build_voice(self.config, home, bus, input_wav=str(wav),
-                                output_wav=str(self.work / "out.wav"), realtime=realtime)
-            voice.pipeline.s.wake.reset()  # shared: forget the previous recording's audio
-            voice.pipeline.s.vad.reset()
-            voice.run()
-        finally:
-            home.close()
-        return events
+        return run_wav(self.config, wav, self.work / "out.wav", realtime=realtime,
+                       prepare=_forget_last_recording)
 
 
+def _forget_last_recording(voice: Any) -> None:
+    # The wake detector and VAD are shared between runs: forget the previous recording's audio.
+    voice.pipeline.s.wake.reset()
+    voice.pipeline.s.vad.reset()

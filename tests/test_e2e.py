@@ -6,15 +6,15 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
-from assistant.app import build_home
 from assistant.config import load_config
-from assistant.events import Event, EventBus
-from assistant.voice import build_voice
+from assistant.events import Event
 from bench import corpus
+from bench.rig import run_wav
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "config" / "assistant.yaml"
@@ -38,19 +38,17 @@ def command_recording(command: str, voice: corpus.Voice) -> bytes:
             + corpus.speak(command, voice) + corpus.silence(2.5))
 
 
-def run_pipeline(config_path: Path, wav: Path, out: Path) -> tuple[list[Event], MockFactory]:
-    config = load_config(config_path)
+def run_pipeline(config_path: Path, wav: Path, out: Path, prepare: Any = None
+                 ) -> tuple[list[Event], MockFactory]:
+    """Events of the run, and the pin factory with the kitchen light's pin state as it was
+    before the devices closed (pin_state)."""
     factory = MockFactory(pin_class=MockPWMPin)
-    events: list[Event] = []
-    bus = EventBus()
-    bus.subscribe(events.append)
-    home = build_home(config, no_cloud=True, pin_factory=factory)
-    try:
-        build_voice(config, home, bus, input_wav=str(wav), output_wav=str(out)).run()
-        pin_state = factory.pin(KITCHEN_LIGHT_PIN).state
-    finally:
-        home.close()
-    factory.pin_state = pin_state  # type: ignore[attr-defined]
+
+    def read_pin(_home: Any) -> None:
+        factory.pin_state = factory.pin(KITCHEN_LIGHT_PIN).state  # type: ignore[attr-defined]
+
+    events = run_wav(load_config(config_path), wav, out, pin_factory=factory, prepare=prepare,
+                     inspect=read_pin)
     return events, factory
 
 
@@ -140,19 +138,12 @@ def test_second_stage_rejects_a_near_miss_the_first_let_through(config_path, tmp
            + corpus.speak("Turn on the kitchen light.") + corpus.silence(2.5))
     wav, out = tmp_path / "in.wav", tmp_path / "out.wav"
     corpus.write_wav(wav, pcm)
-    config = load_config(config_path)
-    factory = MockFactory(pin_class=MockPWMPin)
-    events: list[Event] = []
-    bus = EventBus()
-    bus.subscribe(events.append)
-    home = build_home(config, no_cloud=True, pin_factory=factory)
-    try:
-        voice = build_voice(config, home, bus, input_wav=str(wav), output_wav=str(out))
-        voice.pipeline.s.wake = WakeAt(1000 + len(near) / 32 + 150)  # type: ignore[assignment]
-        voice.run()
-        lit = factory.pin(KITCHEN_LIGHT_PIN).state
-    finally:
-        home.close()
+
+    def first_stage_fires_after_the_phrase(voice: Any) -> None:
+        voice.pipeline.s.wake = WakeAt(1000 + len(near) / 32 + 150)
+
+    events, factory = run_pipeline(config_path, wav, out, first_stage_fires_after_the_phrase)
+    lit = factory.pin_state  # type: ignore[attr-defined]
     check = next(e.data for e in events if e.type.value == "wake_check")
     assert check["ok"] is acts, check
     assert ("reply" in [e.type.value for e in events]) is acts

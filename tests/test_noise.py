@@ -9,14 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.app import build_home
 from assistant.audio.chunk import AudioChunk
 from assistant.audio.clean import AudioCleaner, CleanedSource
 from assistant.config import load_config, parse_config
 from assistant.errors import ConfigError
-from assistant.events import Event, EventBus
-from assistant.voice import build_voice
+from assistant.events import Event
 from bench import corpus
+from bench.rig import press_at, run_wav
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "config" / "assistant.yaml"
@@ -49,23 +48,17 @@ def run(tmp_path: Path, pcm: bytes, button_ms: float, speculative: bool = True) 
     )
     wav = tmp_path / "in.wav"
     corpus.write_wav(wav, pcm)
-    events: list[Event] = []
-    bus = EventBus()
-    bus.subscribe(events.append)
-    home = build_home(config, no_cloud=True)
-    try:
-        voice = build_voice(config, home, bus, input_wav=str(wav), output_wav=str(tmp_path / "out.wav"))
+
+    def prepare(voice):  # type: ignore[no-untyped-def]
         if not speculative:
             # No early end on a complete transcript: the end-of-speech decision alone.
             voice.pipeline.s.is_complete_command = lambda _text: False
         # Only the button starts the command: the wake word in noise (and its second stage) is
         # another test's business, and a wake before the press would change what is measured.
-        voice.pipeline.s.wake = _NeverWake()  # type: ignore[assignment]
-        voice.source = _press_at(voice.source, button_ms, voice.pipeline.request_listen)
-        voice.run()
-    finally:
-        home.close()
-    return events
+        voice.pipeline.s.wake = _NeverWake()
+        voice.source = press_at(voice.source, button_ms, voice.pipeline.request_listen)
+
+    return run_wav(config, wav, tmp_path / "out.wav", prepare=prepare)
 
 
 class _NeverWake:
@@ -74,15 +67,6 @@ class _NeverWake:
 
     def reset(self) -> None:
         pass
-
-
-def _press_at(source, t_ms, press):  # type: ignore[no-untyped-def]
-    pressed = False
-    for chunk in source:
-        if not pressed and chunk.timestamp_ms >= t_ms:
-            pressed = True
-            press()
-        yield chunk
 
 
 def end_of_speech(events: list[Event]) -> dict:
