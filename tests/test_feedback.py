@@ -6,7 +6,6 @@ anything a gpiozero background thread does is polled for with a bounded wait.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from types import SimpleNamespace
 from typing import Any
@@ -25,19 +24,10 @@ from assistant.feedback import (
     StatusLed,
     attach_feedback,
 )
+from tests.polling import wait_for
 
 LED_PIN = 12
 BUTTON_PIN = 16
-WAIT_S = 3.0
-
-
-def wait_for(condition: Callable[[], bool], timeout_s: float = WAIT_S) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.005)
-    return condition()
 
 
 @pytest.fixture

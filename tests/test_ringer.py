@@ -5,8 +5,7 @@ repeats show up quickly, and every check polls with a bounded wait instead of ti
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -15,19 +14,10 @@ from assistant.brain.timers import Timer, TimerManager
 from assistant.events import Event, EventBus, EventType
 from assistant.feedback import SOUND_RATE
 from assistant.ringer import RING_SOUND, TimerRinger
+from tests.polling import wait_for
 
-WAIT_S = 3.0
 POLL_S = 0.005
 REPEAT_S = 0.02
-
-
-def wait_for(condition: Callable[[], bool], timeout_s: float = WAIT_S) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.005)
-    return condition()
 
 
 class Clock:
