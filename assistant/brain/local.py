@@ -210,8 +210,7 @@ class LocalBrain:
         return False
 
     def _ask(self, text: str, match: IntentMatch, understood: Understood, start: float) -> Answer:
-        question = self.question(match.actions)
-        self.pending = _Pending(match, question, self.clock() + CONFIRM_WINDOW_S)
+        question = self._keep(match)
         _LOGGER.info("Asking before %s (%s): %r", match.intent, ", ".join(understood.doubts),
                      text)
         slots = {**match.slots, "confirm": question, "doubts": list(understood.doubts)}
@@ -225,8 +224,10 @@ class LocalBrain:
         """For a language model's tool call: the question to ask before it may run on a guarded
         device (and the plan kept for the yes), or None when it may run at once."""
         plan = IntentMatch("ToolCall", {}, (action,), reply="action")
-        if not self._guarded(plan):
-            return None
+        return self._keep(plan) if self._guarded(plan) else None
+
+    def _keep(self, plan: IntentMatch) -> str:
+        """Keep the plan for the user's yes; the question that asks for it."""
         question = self.question(plan.actions)
         self.pending = _Pending(plan, question, self.clock() + CONFIRM_WINDOW_S)
         return question
