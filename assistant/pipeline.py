@@ -63,8 +63,6 @@ class Stages:
     stt_prompt: str | None = None
     verify_wake: Callable[[bytes], WakeCheck] | None = None
     """The wake word's second stage; None trusts the detector alone."""
-    wake_trusted: float = 1.0
-    """A detection at least this probable skips the second stage."""
 
 
 class Mode(enum.Enum):
@@ -228,7 +226,7 @@ class Pipeline:
             probability=round(detection.probability, 3),
         )
         wake_audio = None
-        if self.s.verify_wake is not None and detection.probability < self.s.wake_trusted:
+        if self.s.verify_wake is not None:
             wake_audio = bytes(self._recent)
         self._recent.clear()
         self._start_command(chunk.end_ms, "wake", wake_audio)

@@ -48,7 +48,6 @@ def build_voice(
     from assistant.tts import PiperSynthesizer
     from assistant.vad import Endpointer, MicroVadScorer
     from assistant.wake import (
-        TRUSTED_PROBABILITY,
         Refractory,
         WakeVerifier,
         make_wake_detector,
@@ -75,7 +74,6 @@ def build_voice(
         normalize=_normalizer(),
         stt_prompt=_stt_prompt(intents),
         verify_wake=verifier.check if verifier is not None else None,
-        wake_trusted=TRUSTED_PROBABILITY,
     )
     pipeline = Pipeline(
         stages,

@@ -23,7 +23,7 @@ OPEN_MODELS = ("okay_nabu", "hey_jarvis", "alexa", "hey_mycroft", "hey_rhasspy")
 PEAK_WAIT_OUTPUTS = 8
 """Model outputs looked at after the threshold is crossed (~80-240 ms), for the peak."""
 SURE_PROBABILITY = 0.95
-"""A peak this high needs no more looking (and, with the second stage, no checking)."""
+"""A peak this high needs no more looking."""
 OPEN_BLOCK_BYTES = 1280 * 2
 """openWakeWord works on 80 ms blocks."""
 
@@ -151,15 +151,13 @@ class OpenWakeWordDetector:
         self._oww.reset()
 
 
-TRUSTED_PROBABILITY = 1.01
-"""A detection at least this sure skips the check; above 1, every one is checked. Measured with
-bench/wake_check.py (29 voices x 9 phrases, whisper prompted with "Okay Nabu."): stage 1 at
-0.6 with every detection checked kept 54 of 58 wake words and let 70 of 203 near-misses through
-(mostly "okay Naboo", "okay, no boo", "okay nebula", which sound the same); the model's 0.85
-alone kept 46 and let 70 through; 0.6 alone kept 54 and let 119 through."""
 VERIFIED_THRESHOLD = 0.6
-"""microWakeWord's threshold when the second stage checks each detection: female and fast
-synthetic voices score 0.65-0.85 on a clear "okay nabu", under okay_nabu's own 0.85."""
+"""microWakeWord's threshold when the second stage checks every detection: female and fast
+synthetic voices score 0.65-0.85 on a clear "okay nabu", under okay_nabu's own 0.85. Measured
+with bench/wake_check.py (29 voices x 9 phrases, whisper prompted with "Okay Nabu."): 0.6 with
+every detection checked kept 54 of 58 wake words and let 70 of 203 near-misses through (mostly
+"okay Naboo", "okay, no boo", "okay nebula", which sound the same); the model's 0.85 alone kept
+46 and let 70 through; 0.6 alone kept 54 and let 119 through."""
 
 
 def make_wake_detector(config: WakeConfig) -> WakeDetector:
