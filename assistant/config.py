@@ -86,6 +86,9 @@ class SttConfig:
     vosk_grammar: bool = True
     """Vosk: first try a grammar of the home's own commands (devices, areas, numbers); an
     open-vocabulary pass on the same audio is used when that finds nothing it is sure of."""
+    recheck: bool = True
+    """Whisper: weigh the home's commands against the audio of a command it did not
+    understand, and the opposite of one it did (``assistant.recheck``)."""
 
 
 @dataclass(frozen=True)

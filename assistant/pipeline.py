@@ -25,7 +25,7 @@ from assistant.audio.chunk import BYTES_PER_MS, AudioChunk
 from assistant.audio.player import Player
 from assistant.brain.types import Answer
 from assistant.events import EventBus, EventType
-from assistant.stt import Transcriber
+from assistant.stt import Transcriber, Transcript
 from assistant.tts import Synthesizer
 from assistant.vad import (
     MIN_LEVEL_SPEECH_MS,
@@ -46,7 +46,7 @@ MUTE_AFTER_REPLY_MS = 300
 
 class Brain(Protocol):
     def answer(self, text: str, say: Callable[[str], None],
-               confidence: float | None = None) -> Answer: ...
+               confidence: float | None = None, doubt: str | None = None) -> Answer: ...
 
 
 @dataclass
@@ -63,6 +63,8 @@ class Stages:
     stt_prompt: str | None = None
     verify_wake: Callable[[bytes], WakeCheck] | None = None
     """The wake word's second stage; None trusts the detector alone."""
+    recheck: Callable[[bytes, Transcript], Transcript] | None = None
+    """A second look at the final transcript against its audio (``assistant.recheck``)."""
 
 
 class Mode(enum.Enum):
@@ -79,6 +81,8 @@ class _Timed:
     stt_ms: float
     wait_ms: float = 0.0
     confidence: float | None = None
+    pcm: bytes = b""
+    heard: Transcript | None = None
 
 
 @dataclass
@@ -344,9 +348,21 @@ class Pipeline:
     def _transcribe(self, pcm: bytes) -> _Timed:
         started = self.clock()
         heard = self.s.transcriber.transcribe(pcm, prompt=self.s.stt_prompt)
+        return self._timed(heard, pcm, started)
+
+    def _timed(self, heard: Transcript, pcm: bytes, started: float) -> _Timed:
         raw = heard.text.strip()
         return _Timed(self.s.normalize(raw), raw, (self.clock() - started) * 1000.0,
-                      confidence=heard.confidence)
+                      confidence=heard.confidence, pcm=pcm, heard=heard)
+
+    def _recheck(self, timed: _Timed) -> _Timed:
+        """The final transcript only: a speculative one is of audio that may not be over."""
+        if self.s.recheck is None or timed.heard is None:
+            return timed
+        started = self.clock()
+        checked = self._timed(self.s.recheck(timed.pcm, timed.heard), timed.pcm, started)
+        checked.stt_ms += timed.stt_ms
+        return checked
 
     def _final_transcript(self, cmd: _Command, speech_end_ms: float) -> _Timed:
         """Reuse the speculative transcript when nothing but silence came after it."""
@@ -356,6 +372,8 @@ class Pipeline:
             future = self._stt.submit(self._transcribe, bytes(cmd.audio))
         waited = self.clock()
         timed = future.result()
+        if self.s.recheck is not None:
+            timed = self._stt.submit(self._recheck, timed).result()
         timed.wait_ms = (self.clock() - waited) * 1000.0
         return timed
 
@@ -398,16 +416,19 @@ class Pipeline:
             timed = self._final_transcript(cmd, speech_end_ms)
             timings.update(stt_ms=timed.stt_ms, stt_wait_ms=timed.wait_ms)
             confidence = None if timed.confidence is None else round(timed.confidence, 3)
+            heard = timed.heard
+            doubt = heard.doubt if heard is not None else None
             self.bus.emit(EventType.TRANSCRIPT, text=timed.text, raw=timed.raw,
-                          confidence=confidence, lag_ms=round(self._lag_ms(speech_end_ms), 1))
+                          confidence=confidence, lag_ms=round(self._lag_ms(speech_end_ms), 1),
+                          heard=heard.heard if heard is not None else None, doubt=doubt)
             if timed.text:
-                self._answer(timed.text, speech_end_ms, timings, timed.confidence)
+                self._answer(timed.text, speech_end_ms, timings, timed.confidence, doubt)
         except Exception as exc:  # one failed turn must not end the appliance
             _LOGGER.exception("turn failed")
             self.bus.emit(EventType.ERROR, stage="turn", message=str(exc))
 
     def _answer(self, text: str, speech_end_ms: float, timings: dict[str, float],
-                confidence: float | None = None) -> None:
+                confidence: float | None = None, doubt: str | None = None) -> None:
         first_audio: list[float] = []
 
         def say(sentence: str) -> None:
@@ -424,7 +445,7 @@ class Pipeline:
 
         self._action_lags = []
         started = self.clock()
-        answer = self.s.brain.answer(text, say, confidence)
+        answer = self.s.brain.answer(text, say, confidence, doubt)
         timings["brain_ms"] = (self.clock() - started) * 1000.0
         # Lags against the audio clock only mean something when audio time follows the wall.
         if first_audio and self.realtime:

@@ -12,6 +12,7 @@ import importlib.util
 import json
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,6 +29,14 @@ VOSK_FETCH_HINT = "run `assistant models fetch vosk-small-en`"
 UNKNOWN_WORD = "[unk]"
 MIN_GRAMMAR_CONFIDENCE = 0.6
 """Below this (lowest word confidence) the grammar pass is not trusted."""
+NO_SPEECH_PROB = 0.6
+LOW_LOGPROB = -1.0
+"""faster-whisper's defaults: a window whisper thinks holds no speech, decoded with a mean
+log-probability below this, is dropped rather than transcribed."""
+SCORE_MARGIN_FRAMES = 25
+"""Encoder frames (20 ms each) past the end of the audio that ``score`` still attends to."""
+SCORE_BATCH = 8
+"""Sentences scored per call: larger batches were slower per sentence on 2 cores."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,10 @@ class Transcript:
     grammar: bool | None = None
     """Vosk with a grammar: True when the grammar pass was trusted, False when the
     open-vocabulary pass answered; None when only one pass ran."""
+    heard: str | None = None
+    """What the free decode wrote, when ``text`` is a command read from the audio instead."""
+    doubt: str | None = None
+    """Why the text may be wrong (``assistant.recheck``): "rescored" or "opposite"."""
 
 
 class Transcriber(Protocol):
@@ -54,12 +67,18 @@ def bundled_whisper_dir() -> Path:
 
 
 class WhisperTranscriber:
-    """faster-whisper on CPU with int8 weights.
+    """faster-whisper's model on CPU with int8 weights, decoded here in one window.
 
     Settings chosen for a 1-3 s command (measured on 2 x86 cores, tiny.en): greedy decoding
     (beam_size=1; beam 5 costs ~25 % more for the same text on commands), no timestamps
-    (fewer tokens to decode), no conditioning and no built-in VAD (the endpointer already cut
-    the audio). Whisper always encodes a 30 s window, so ~0.33 s per command is the floor here.
+    (fewer tokens to decode), no conditioning and no VAD (the endpointer already cut the audio).
+    Whisper always encodes a 30 s window, so ~0.33 s per command is the floor here.
+
+    The decode is faster-whisper's own calls (features, encode, generate) for one window, not
+    ``WhisperModel.transcribe``, so that the encoder output of the last command is kept:
+    ``score`` then weighs other sentences against the same audio for a few ms each (see
+    ``assistant.recheck``). Unlike ``transcribe`` it never falls back to sampling at a higher
+    temperature: the same audio always gives the same text.
     """
 
     def __init__(
@@ -79,34 +98,93 @@ class WhisperTranscriber:
                 "CTranslate2 Whisper folder"
             )
         from faster_whisper import WhisperModel
+        from faster_whisper.tokenizer import Tokenizer
 
         self.model_dir = folder
         self.beam_size = beam_size
         self.language = language
         self._model = WhisperModel(str(folder), device="cpu", compute_type="int8",
                                    cpu_threads=threads)
+        self._tokenizer = Tokenizer(self._model.hf_tokenizer, self._model.model.is_multilingual,
+                                    task="transcribe", language=language)
+        self._encoded: list[_Encoded] = []
+        """The last two encodings: a command's and, say, the wake check's in between."""
         _LOGGER.info("whisper model %s (%d threads, beam %d)", folder, threads, beam_size)
         if warm_up:
             # The first call allocates buffers (~30 % slower); pay that at start, not on a command.
             self.transcribe(bytes(RATE * 2))
 
     def transcribe(self, pcm: bytes, prompt: str | None = None) -> Transcript:
+        encoded = self._encode(pcm)
+        tokenizer = self._tokenizer
+        previous = tokenizer.encode(" " + prompt.strip()) if prompt else []
+        start = self._model.get_prompt(tokenizer, previous, without_timestamps=True)
+        result = self._model.model.generate(
+            encoded.output, [start], beam_size=self.beam_size, max_length=self._model.max_length,
+            return_scores=True, return_no_speech_prob=True, suppress_blank=True,
+            suppress_tokens=[-1],
+        )[0]
+        tokens = result.sequences_ids[0]
+        # As faster-whisper: the score is length-normalised; this is the mean log-probability.
+        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
+        if result.no_speech_prob > NO_SPEECH_PROB and avg_logprob < LOW_LOGPROB:
+            return Transcript("", None)  # noise or silence: whisper would only make text up
+        text = tokenizer.decode(tokens).strip()
+        return Transcript(text, math.exp(avg_logprob) if text else None)
+
+    def score(self, pcm: bytes, sentences: Sequence[str]) -> list[float]:
+        """How well each sentence transcribes ``pcm``: its mean log-probability per token, as
+        whisper's own ``avg_logprob`` (higher = likelier; per token, so short sentences are
+        not favoured).
+
+        Reuses the encoder output when ``pcm`` is the audio last transcribed. Only the part of
+        the 30 s window that holds the audio (plus SCORE_MARGIN_FRAMES) is attended to: the
+        decoder's cost per sentence is mostly its attention over the encoder output, so this
+        makes a sentence ~5x cheaper, and on commands it ranked sentences the same."""
+        import ctranslate2
+
+        if not sentences:
+            return []
+        encoded = self._encode(pcm)
+        keep = min(encoded.output.shape[1], encoded.frames // 2 + SCORE_MARGIN_FRAMES)
+        window = np.ascontiguousarray(np.asarray(encoded.output)[:, :keep, :])
+        tokenizer = self._tokenizer
+        start = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+        # ctranslate2 gives no probability for the end-of-text token, so none is asked for; the
+        # sentence's last punctuation mark is what says that it ends there.
+        texts = [tokenizer.encode(" " + s.strip()) for s in sentences]
+        scores: list[float] = []
+        for offset in range(0, len(texts), SCORE_BATCH):
+            batch = texts[offset:offset + SCORE_BATCH]
+            repeated = ctranslate2.StorageView.from_array(np.repeat(window, len(batch), axis=0))
+            for result in self._model.model.align(repeated, start, batch,
+                                                  [encoded.frames] * len(batch)):
+                probs = np.maximum(np.asarray(result.text_token_probs, dtype=np.float64), 1e-12)
+                scores.append(float(np.log(probs).mean()))
+        return scores
+
+    def _encode(self, pcm: bytes) -> _Encoded:
+        for encoded in self._encoded:
+            if encoded.pcm == pcm:
+                return encoded
+        from faster_whisper.audio import pad_or_trim
+
         audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
-        segments, _info = self._model.transcribe(
-            audio,
-            language=self.language,
-            beam_size=self.beam_size,
-            without_timestamps=True,
-            condition_on_previous_text=False,
-            vad_filter=False,
-            initial_prompt=prompt,
-        )
-        segments = list(segments)  # decoding happens while iterating
-        text = " ".join(s.text.strip() for s in segments).strip()
-        if not segments:
-            return Transcript("", None)
-        logprob = sum(s.avg_logprob for s in segments) / len(segments)
-        return Transcript(text, math.exp(logprob))
+        features = self._model.feature_extractor(audio)
+        frames = max(1, features.shape[-1] - 1)
+        output = self._model.encode(pad_or_trim(features[:, :frames]))
+        encoded = _Encoded(pcm, output, frames)
+        self._encoded = [encoded, *self._encoded[:1]]
+        return encoded
+
+
+@dataclass(frozen=True)
+class _Encoded:
+    pcm: bytes
+    output: Any
+    """ctranslate2.StorageView, [1, 1500, d_model]."""
+    frames: int
+    """Feature frames of the audio itself (100 per second)."""
 
 
 class VoskTranscriber:

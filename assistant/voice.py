@@ -65,7 +65,7 @@ def build_voice(
     stages = Stages(
         wake=make_wake_detector(config.wake),
         vad=MicroVadScorer(),
-        transcriber=make_transcriber(config.stt),
+        transcriber=transcriber,
         brain=home.brain,
         synthesizer=PiperSynthesizer(config.tts.voice, config.tts.length_scale),
         player=Player(sink),
@@ -74,6 +74,7 @@ def build_voice(
         normalize=_normalizer(),
         stt_prompt=_stt_prompt(intents),
         verify_wake=verifier.check if verifier is not None else None,
+        recheck=_recheck(config, transcriber, intents),
     )
     pipeline = Pipeline(
         stages,
@@ -166,6 +167,36 @@ def _stt_grammar(config: Config) -> list[str] | None:
     from assistant.brain.phrases import grammar_phrases
 
     return grammar_phrases(config.devices)
+
+
+def _recheck(config: Config, transcriber: Any, intents: Any) -> Any:
+    """Whisper's second look at a command (``assistant.recheck``), from the home's phrases."""
+    if config.stt.engine != "whisper" or not config.stt.recheck or config.intents.language != "en":
+        return None
+    from assistant.brain.intents import IntentMatch
+    from assistant.brain.numbers import normalize_transcript
+    from assistant.brain.phrases import command_phrases
+    from assistant.recheck import Phrase, Recheck
+
+    def reading(text: str) -> str:
+        match = intents.match(normalize_transcript(text))
+        if isinstance(match, IntentMatch):
+            return "understood"
+        return "unknown" if match is not None else "other"
+
+    phrases = []
+    for text in command_phrases(config.devices):
+        match = intents.match(normalize_transcript(text))
+        if isinstance(match, IntentMatch):
+            phrases.append(Phrase(text, _meaning(match)))
+    return Recheck(transcriber, phrases, reading)
+
+
+def _meaning(match: Any) -> tuple[Any, ...]:
+    """What a phrase does: the same for "turn on the lamp" and "turn the living room lamp on"."""
+    actions = tuple(sorted((a.device, a.action, a.value) for a in match.actions))
+    slots = () if actions else tuple(sorted((k, str(v)) for k, v in match.slots.items()))
+    return (match.intent, actions, slots)
 
 
 def _stt_prompt(intents: Any) -> str | None:

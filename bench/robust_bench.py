@@ -186,6 +186,9 @@ def score(case: Case, rec: Recording, events: list[Any]) -> dict[str, Any]:
         "asked": asked and not success, "wrong": wrong, "opposite": opposite, "timeout": timeout,
         "eos_reason": eos["reason"] if eos else None,
         "heard": next((e.data["text"] for e in first if _is(e, "transcript")), None),
+        # Set when the recheck replaced the free transcript (assistant.recheck), and why.
+        "free_heard": next((e.data.get("heard") for e in first if _is(e, "transcript")), None),
+        "doubt": next((e.data.get("doubt") for e in first if _is(e, "transcript")), None),
         "intent": replies[0]["intent"] if replies else None,
         "handled_by": replies[0]["handled_by"] if replies else None,
         "reply": replies[0]["reply"] if replies else None,

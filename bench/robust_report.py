@@ -101,6 +101,17 @@ def by_engine(rows: list[Outcome], levels: list[str]) -> list[str]:
             parts.append(f"{_level_name(level)} {_pct(sum(r['wake'] for r in mine), len(mine))} / "
                          f"{_pct(sum(r['success'] for r in mine), len(mine))} (n={len(mine)})")
         lines.append(f"- {engine}: " + "; ".join(parts))
+    rescored = [r for r in rows if r.get("doubt") == "rescored"]
+    if rescored:
+        lines.append(f"- read from the audio by the recheck (the free transcript was not a "
+                     f"command): {len(rescored)}, of which {sum(r['success'] for r in rescored)} "
+                     f"succeeded, {sum(r['asked'] for r in rescored)} asked first and "
+                     f"{sum(bool(r['wrong']) for r in rescored)} went wrong")
+    doubted = [r for r in rows if r.get("doubt") == "opposite"]
+    if doubted:
+        lines.append(f"- asked because the opposite command sounded nearly as likely: "
+                     f"{len(doubted)} (" + ", ".join(
+                         f"said {r['text']!r}, heard {r['heard']!r}" for r in doubted[:5]) + ")")
     missed = Counter(r["voice"] for r in rows if r["level"] == "clean" and not r["wake"])
     if missed:
         lines.append("- wake word missed in quiet: " + ", ".join(
@@ -144,7 +155,7 @@ def problems(outcomes: list[Outcome]) -> list[str]:
                          f"({r['handled_by']})")
     failed = Counter((r["outcome"], r["text"], r["heard"]) for r in outcomes
                      if r["outcome"] in ("failed", "timeout", "asked"))
-    for (outcome, text, heard), count in failed.most_common(10):
+    for (outcome, text, heard), count in failed.most_common(12):
         lines.append(f"- {outcome} {count}×: said {text!r}, heard {heard!r}")
     return (["Wrong actions and frequent failures:", "", *lines] if lines
             else ["No wrong actions."])

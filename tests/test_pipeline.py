@@ -64,7 +64,7 @@ class FakeBrain:
         self.heard: list[str] = []
         self.questions = questions
 
-    def answer(self, text, say, confidence=None):  # type: ignore[no-untyped-def]
+    def answer(self, text, say, confidence=None, doubt=None):  # type: ignore[no-untyped-def]
         self.heard.append(text)
         ask = len(self.heard) <= self.questions
         say("Sure?" if ask else "Done.")

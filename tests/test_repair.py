@@ -223,3 +223,30 @@ def test_a_stray_word_before_a_name_is_repaired_but_asked_on_a_lock(home) -> Non
     assert brain.handle("no") is not None
     question = brain.handle("this is the front door locked")
     assert question is not None and question.intent == "HassGetState"
+
+
+def test_a_rescored_command_asks_on_a_lock_and_acts_on_a_light(home) -> None:  # type: ignore[no-untyped-def]
+    brain, registry, _ = home
+    before = state(registry, "front_door")
+    question = brain.handle("Unlock the front door.", doubt="rescored")
+    assert question is not None and question.reply == "Unlock the front door?"
+    assert question.slots["doubts"] == ["rescored"]
+    assert state(registry, "front_door") == before
+    light = brain.handle("Turn on the kitchen light.", doubt="rescored")
+    assert light is not None and light.reply == "Turned on the kitchen light."
+    assert state(registry, "kitchen_light") == "on"
+
+
+def test_an_opposite_heard_nearly_as_well_asks_even_on_a_light(home) -> None:  # type: ignore[no-untyped-def]
+    brain, registry, _ = home
+    question = brain.handle("Turn off the fan.", doubt="opposite")
+    assert question is not None and question.reply == "Turn off the ceiling fan?"
+    assert question.results == []
+    assert state(registry, "ceiling_fan") == "off"  # as it was: nothing ran
+    brain.handle("turn on the fan")
+    assert brain.handle("Turn off the fan.", doubt="opposite").reply == "Turn off the ceiling fan?"  # type: ignore[union-attr]
+    assert brain.handle("Yes.").reply == "Turned off the ceiling fan."  # type: ignore[union-attr]
+    assert state(registry, "ceiling_fan") == "off"
+    # A question has no opposite to fear.
+    answer = brain.handle("Is the fan on?", doubt="opposite")
+    assert answer is not None and answer.reply == "No, it is off." and answer.results[0].ok

@@ -24,7 +24,8 @@ class Clock:
 
 
 class Local:
-    def handle(self, text: str, confidence: float | None = None) -> Answer | None:
+    def handle(self, text: str, confidence: float | None = None,
+               doubt: str | None = None) -> Answer | None:
         if text == "lights on":
             return Answer(text=text, handled_by="local", reply="Turned on the lights.")
         return None

@@ -49,6 +49,7 @@ _FILLERS = {"so", "and", "then", "uh", "um", "oh", "okay", "ok", "now", "hey", "
             "just", "the", "a"}
 """...and the only words dropped in front of "turn", which acts at once on a plain device
 ("did you turn on the light" must not turn it on)."""
+_OPPOSITE_ACTIONS = {"turn_on", "turn_off", "lock", "unlock", "open", "close"}
 _ASK = {"turn_on": "Turn on", "turn_off": "Turn off", "lock": "Lock", "unlock": "Unlock",
         "open": "Open", "close": "Close", "toggle": "Toggle"}
 
@@ -61,7 +62,9 @@ class Understood:
     changes: tuple[str, ...] = ()
     """Repairs made to the transcript ("fin -> fan")."""
     doubts: tuple[str, ...] = ()
-    """"repaired", "opposite" (lock/unlock in doubt), "low_confidence"."""
+    """"repaired", "opposite" (lock/unlock in doubt), "low_confidence", and from the
+    recognizer (``assistant.recheck``): "rescored" (a command read from the audio, not the
+    transcript), "opposite_heard" (the opposite command sounded nearly as likely)."""
 
 
 @dataclass(frozen=True)
@@ -89,8 +92,10 @@ class LocalBrain:
         self.names = NameMatcher(targets)
         self.pending: _Pending | None = None
 
-    def understand(self, text: str, confidence: float | None = None) -> Understood:
-        """The plan for a sentence, repaired where a mishearing is clear (pure but for hassil)."""
+    def understand(self, text: str, confidence: float | None = None,
+                   doubt: str | None = None) -> Understood:
+        """The plan for a sentence, repaired where a mishearing is clear (pure but for hassil).
+        ``doubt``: the recognizer's, see ``Understood.doubts``."""
         normalized = normalize_transcript(text)
         match = self.intents.match(normalized)
         changes: tuple[str, ...] = ()
@@ -105,6 +110,10 @@ class LocalBrain:
             doubts.append("opposite")
         if confidence is not None and confidence < LOW_CONFIDENCE:
             doubts.append("low_confidence")
+        if doubt == "rescored":
+            doubts.append("rescored")
+        elif doubt == "opposite":
+            doubts.append("opposite_heard")
         return Understood(match, changes, tuple(doubts))
 
     def _repair(self, text: str, first: IntentMatch | UnknownEntity | None
@@ -151,13 +160,14 @@ class LocalBrain:
         exact = [tail for tail in tails if tail in self.names.targets]
         return exact[0] if len(exact) == 1 else None
 
-    def handle(self, text: str, confidence: float | None = None) -> Answer | None:
+    def handle(self, text: str, confidence: float | None = None,
+               doubt: str | None = None) -> Answer | None:
         start = time.perf_counter()
         if self.pending is not None:
             answered = self._answer_question(text)
             if answered is not None:
                 return answered
-        understood = self.understand(text, confidence)
+        understood = self.understand(text, confidence, doubt)
         match = understood.match
         matched = time.perf_counter()
         if match is None:
@@ -165,7 +175,10 @@ class LocalBrain:
             return None
         if understood.changes:
             _LOGGER.info("Repaired %r: %s", text, ", ".join(understood.changes))
-        if isinstance(match, IntentMatch) and understood.doubts and self._guarded(match):
+        if isinstance(match, IntentMatch) and (
+                (understood.doubts and self._guarded(match))
+                or ("opposite_heard" in understood.doubts and _reversible(match))):
+            # Zero tolerance for opposites: even a plain light is asked about then.
             return self._ask(text, match, understood, start)
         if isinstance(match, UnknownEntity):
             # Nothing runs: a command about an unknown device must never reach another one.
@@ -262,3 +275,7 @@ class LocalBrain:
         return Answer(text=text, handled_by="local", reply="Okay, I won't.",
                       intent=pending.match.intent, slots={"confirmed": False})
 
+
+def _reversible(match: IntentMatch) -> bool:
+    """An action with an opposite (on/off, lock/unlock, open/close)."""
+    return any(action.action in _OPPOSITE_ACTIONS for action in match.actions)

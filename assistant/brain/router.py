@@ -33,7 +33,8 @@ Say = Callable[[str], None]
 
 
 class LocalPath(Protocol):
-    def handle(self, text: str, confidence: float | None = None) -> Answer | None: ...
+    def handle(self, text: str, confidence: float | None = None,
+               doubt: str | None = None) -> Answer | None: ...
 
 
 class LlmPath(Protocol):
@@ -64,10 +65,12 @@ class Router:
         self._skipped = ""  # why the cloud was skipped in the current answer, if it was
         self._pending_before: object = None
 
-    def answer(self, text: str, say: Say, confidence: float | None = None) -> Answer:
-        """confidence: the transcript's, when it was heard (0-1); low makes the local path careful."""
+    def answer(self, text: str, say: Say, confidence: float | None = None,
+               doubt: str | None = None) -> Answer:
+        """confidence: the transcript's, when it was heard (0-1); low makes the local path
+        careful, as does a doubt about it ("rescored", "opposite": ``assistant.recheck``)."""
         turn = _Turn(self.clock, say)
-        local = self.local.handle(text, confidence) if self.local is not None else None
+        local = self.local.handle(text, confidence, doubt) if self.local is not None else None
         turn.mark("local")
         if local is not None:
             if local.reply:

@@ -1,0 +1,182 @@
+"""A second look at a command, against the audio it came from.
+
+Whisper tiny.en, decoding freely, turns an unusual voice or a noisy room into near-misses ("I'm
+not the front door", "turn on the fence"). The home has only about a hundred commands, so
+after the free decode whisper is asked how well each likely command explains the same audio
+(``score``: mean log-probability per token, the encoder output reused). This is the whisper
+counterpart of Vosk's grammar pass (``assistant.stt``), and it answers two questions:
+
+- A transcript the local intents do not understand: is one of the home's commands clearly the
+  best reading of the audio? Clearly means: about as probable as what whisper wrote itself
+  (``CLOSE_TO_HEARD``), and ahead of every command that would do something else
+  (``AHEAD_OF_OTHERS``), in particular its opposite. A command about a device nobody
+  configured ("turn on the attic light") must get "I don't know", never a guess: there the
+  command must explain the audio better than the transcript itself. The result is marked ``rescored`` and the
+  local brain treats it as a repaired command (it asks before a lock or cover moves).
+- A command it does understand, with an on/off, lock/unlock or open/close word: does the
+  opposite command explain the audio nearly as well (``OPPOSITE_MARGIN``)? Then it is marked
+  ``opposite`` and the brain asks before acting: an opposite action is the worst outcome.
+
+The thresholds were set on synthetic voices that are not the benchmark's (see
+bench/rescore_calibration.py) so that no non-command and no unknown device became a command.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+import jellyfish
+
+from assistant.brain.phrases import spell_number
+from assistant.stt import Transcript
+
+_LOGGER = logging.getLogger(__name__)
+
+CLOSE_TO_HEARD = 0.5
+"""A command may score at most this much below the free transcript (mean log-probability per
+token) and still replace it."""
+AHEAD_OF_OTHERS = 0.5
+"""...and must score at least this much above any command with another meaning."""
+OPPOSITE_MARGIN = 0.25
+"""An understood command whose opposite scores within this of it is in doubt."""
+CANDIDATES = 16
+"""Commands scored against the audio, the closest to the transcript by sound (plus their
+opposites): scoring costs ~5-10 ms per sentence on 2 cores, scoring all would cost ~1 s."""
+MAX_WORDS = 12
+"""Longer transcripts are not commands (the longest command pattern has 9 words)."""
+
+_OPPOSITES = {"on": "off", "off": "on", "lock": "unlock", "unlock": "lock", "open": "close",
+              "close": "open"}
+_QUESTION_WORDS = {"is", "are", "what", "what's", "which", "how", "when", "who"}
+_NUMBER = re.compile(r"\d+")
+
+
+class Scorer(Protocol):
+    def score(self, pcm: bytes, sentences: Sequence[str]) -> list[float]: ...
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """One of the home's commands in a recognizer's words ("turn on the kitchen light")."""
+
+    text: str
+    meaning: Hashable
+    """What it does; phrases with the same meaning ("turn the lamp on") never compete."""
+
+
+def sentence(words: str) -> str:
+    """A phrase as whisper writes a sentence: "Turn on the lamp.", "Is the fan on?"."""
+    words = words.strip()
+    if not words:
+        return words
+    end = "?" if words.split()[0] in _QUESTION_WORDS else "."
+    return words[0].upper() + words[1:] + end
+
+
+def plain_words(text: str) -> list[str]:
+    return re.sub(r"[^\w' ]+", " ", text.lower()).split()
+
+
+def opposite_of(text: str) -> str | None:
+    """The transcript with its first on/off, lock/unlock or open/close word swapped."""
+    tokens = re.split(r"(\W+)", text)
+    for i, token in enumerate(tokens):
+        swap = _OPPOSITES.get(token.lower())
+        if swap is not None:
+            tokens[i] = swap.capitalize() if token[:1].isupper() else swap
+            return "".join(tokens)
+    return None
+
+
+def with_number(phrases: Sequence[Phrase], heard: str, example: str) -> list[Phrase]:
+    """Phrases with the example number (``example``, "fifty") get the number in the transcript;
+    without one they are left out: a value is never guessed."""
+    found = _NUMBER.search(heard)
+    out = []
+    for phrase in phrases:
+        if example not in phrase.text.split():
+            out.append(phrase)
+        elif found is not None and int(found.group()) <= 100:
+            spelled = spell_number(int(found.group()))
+            out.append(Phrase(re.sub(rf"\b{example}\b", spelled, phrase.text),
+                              (phrase.meaning, spelled)))
+    return out
+
+
+def closest(phrases: Sequence[Phrase], heard: str, limit: int = CANDIDATES) -> list[Phrase]:
+    """The ``limit`` phrases that sound most like the transcript, and their opposites."""
+    sound = _metaphone(heard)
+    ranked = sorted(phrases, key=lambda p: -_likeness(sound, _metaphone(p.text)))[:limit]
+    by_text = {p.text: p for p in phrases}
+    out = {p.text: p for p in ranked}
+    for phrase in ranked:
+        other = opposite_of(phrase.text)
+        if other is not None and other in by_text:
+            out.setdefault(other, by_text[other])
+    return list(out.values())
+
+
+def choose(heard_score: float, scored: Sequence[tuple[Phrase, float]],
+           close: float = CLOSE_TO_HEARD, ahead: float = AHEAD_OF_OTHERS) -> Phrase | None:
+    """The phrase that clearly explains the audio best, or None (pure)."""
+    if not scored:
+        return None
+    best, top = max(scored, key=lambda item: item[1])
+    rival = max((score for phrase, score in scored if phrase.meaning != best.meaning),
+                default=float("-inf"))
+    if top < heard_score - close or top - rival < ahead:
+        return None
+    return best
+
+
+class Recheck:
+    """``recheck(pcm, heard)``: the transcript, replaced or marked in doubt (see module doc)."""
+
+    def __init__(self, scorer: Scorer, phrases: Sequence[Phrase], reading: Callable[[str], str],
+                 example_number: str = "fifty"):
+        """``reading(text)``: "understood" (a local command), "unknown" (a command about a
+        name nobody configured) or "other"."""
+        self.scorer = scorer
+        self.phrases = list(phrases)
+        self.reading = reading
+        self.example_number = example_number
+
+    def __call__(self, pcm: bytes, heard: Transcript) -> Transcript:
+        text = heard.text.strip()
+        if not text or len(plain_words(text)) > MAX_WORDS:
+            return heard
+        reading = self.reading(text)
+        if reading == "understood":
+            return self._check_opposite(pcm, heard, text)
+        candidates = closest(with_number(self.phrases, text, self.example_number), text)
+        scores = self.scorer.score(pcm, [text, *(sentence(p.text) for p in candidates)])
+        best = choose(scores[0], list(zip(candidates, scores[1:], strict=True)),
+                      close=0.0 if reading == "unknown" else CLOSE_TO_HEARD)
+        if best is None:
+            return heard
+        _LOGGER.info("Heard %r, read as %r (%.2f against %.2f)", text, best.text,
+                     max(scores[1:]), scores[0])
+        return replace(heard, text=sentence(best.text), heard=text, doubt="rescored")
+
+    def _check_opposite(self, pcm: bytes, heard: Transcript, text: str) -> Transcript:
+        other = opposite_of(text)
+        if other is None:
+            return heard
+        mine, theirs = self.scorer.score(pcm, [text, other])
+        if theirs < mine - OPPOSITE_MARGIN:
+            return heard
+        _LOGGER.info("Heard %r, but %r is nearly as likely (%.2f against %.2f)", text, other,
+                     theirs, mine)
+        return replace(heard, doubt="opposite")
+
+
+def _metaphone(text: str) -> str:
+    return " ".join(jellyfish.metaphone(w) for w in plain_words(text))
+
+
+def _likeness(a: str, b: str) -> float:
+    return 1.0 - jellyfish.levenshtein_distance(a, b) / max(len(a), len(b), 1)

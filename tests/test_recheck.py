@@ -1,0 +1,173 @@
+"""The second look at a command (assistant.recheck): the pure decisions, and whisper scoring the
+home's commands against real synthetic speech it mishears."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from assistant.audio.chunk import RATE
+from assistant.brain.intents import LocalIntents
+from assistant.config import load_config
+from assistant.recheck import (
+    Phrase,
+    Recheck,
+    choose,
+    closest,
+    opposite_of,
+    sentence,
+    with_number,
+)
+from assistant.stt import Transcript
+from assistant.voice import _recheck, _stt_prompt
+from bench import corpus
+
+ROOT = Path(__file__).resolve().parent.parent
+PAD = bytes(RATE // 2 * 2)
+
+
+def test_phrases_are_written_as_whisper_writes_sentences() -> None:
+    assert sentence("turn on the lamp") == "Turn on the lamp."
+    assert sentence("is the front door locked") == "Is the front door locked?"
+    assert sentence("what's the time") == "What's the time?"
+
+
+@pytest.mark.parametrize(("text", "other"), [
+    ("Turn on the kitchen light.", "Turn off the kitchen light."),
+    ("turn the fan off", "turn the fan on"),
+    ("Unlock the front door.", "Lock the front door."),
+    ("close the garage door", "open the garage door"),
+    ("What time is it?", None),
+    ("Turn online.", None),
+])
+def test_the_opposite_swaps_the_first_on_off_word(text: str, other: str | None) -> None:
+    assert opposite_of(text) == other
+
+
+def test_a_number_is_taken_from_the_transcript_never_guessed() -> None:
+    phrases = [Phrase("set the lamp to fifty percent", "set"), Phrase("turn on the lamp", "on")]
+    assert [p.text for p in with_number(phrases, "That's the lamp to 40%.", "fifty")] == [
+        "set the lamp to forty percent", "turn on the lamp"]
+    assert [p.text for p in with_number(phrases, "That's the lamp up.", "fifty")] == [
+        "turn on the lamp"]
+
+
+def test_the_closest_phrases_come_with_their_opposites() -> None:
+    phrases = [Phrase(f"turn {w} the {d}", (w, d)) for w in ("on", "off")
+               for d in ("fan", "lamp", "kitchen light", "bedroom light")]
+    picked = [p.text for p in closest(phrases, "turn on the fence", limit=1)]
+    assert picked == ["turn on the fan", "turn off the fan"]
+
+
+def scored(*items: tuple[str, str, float]) -> list[tuple[Phrase, float]]:
+    return [(Phrase(text, meaning), score) for text, meaning, score in items]
+
+
+def test_choose_takes_a_clear_best_close_to_what_was_heard() -> None:
+    best = choose(-1.0, scored(("unlock the front door", "unlock", -1.2),
+                               ("lock the front door", "lock", -1.8)))
+    assert best is not None and best.text == "unlock the front door"
+
+
+def test_choose_refuses_a_close_race_between_meanings() -> None:
+    assert choose(-1.0, scored(("unlock the front door", "unlock", -1.2),
+                               ("lock the front door", "lock", -1.3))) is None
+
+
+def test_phrases_that_mean_the_same_do_not_compete() -> None:
+    best = choose(-1.0, scored(("turn on the lamp", "lamp on", -1.1),
+                               ("turn the lamp on", "lamp on", -1.15),
+                               ("turn off the lamp", "lamp off", -2.0)))
+    assert best is not None and best.meaning == "lamp on"
+
+
+def test_choose_refuses_a_command_far_less_likely_than_the_transcript() -> None:
+    assert choose(-0.3, scored(("what time is it", "time", -1.5),
+                               ("stop", "stop", -3.0))) is None
+
+
+class Scripted:
+    """Scores by sentence, for the decisions alone (the real scorer is whisper, below)."""
+
+    def __init__(self, scores: dict[str, float]):
+        self.scores = scores
+        self.asked: list[list[str]] = []
+
+    def score(self, pcm: bytes, sentences: Sequence[str]) -> list[float]:
+        self.asked.append(list(sentences))
+        return [self.scores.get(s, -5.0) for s in sentences]
+
+
+def test_an_understood_command_whose_opposite_scores_as_well_is_in_doubt() -> None:
+    scorer = Scripted({"Turn off the fan.": -0.50, "Turn on the fan.": -0.55})
+    check = Recheck(scorer, [], lambda _text: "understood")
+    assert check(b"", Transcript("Turn off the fan.")).doubt == "opposite"
+    scorer.scores["Turn on the fan."] = -1.5
+    assert check(b"", Transcript("Turn off the fan.")).doubt is None
+    assert scorer.asked[-1] == ["Turn off the fan.", "Turn on the fan."]
+    assert check(b"", Transcript("What time is it?")).doubt is None  # nothing to swap
+
+
+def test_an_unknown_name_must_be_outscored_not_just_matched() -> None:
+    phrases = [Phrase("turn on the kitchen light", "kitchen on"),
+               Phrase("turn off the kitchen light", "kitchen off")]
+    scorer = Scripted({"Turn on the attic light.": -0.40, "Turn on the kitchen light.": -0.55,
+                       "Turn off the kitchen light.": -1.5})
+    unknown = Recheck(scorer, phrases, lambda _text: "unknown")
+    assert unknown(b"", Transcript("Turn on the attic light.")) == Transcript(
+        "Turn on the attic light.")
+    # The same scores for a transcript that is no command at all would be taken.
+    other = Recheck(scorer, phrases, lambda _text: "other")
+    assert other(b"", Transcript("Turn on the attic light.")).text == "Turn on the kitchen light."
+
+
+# -- whisper, on speech it mishears -----------------------------------------------------------
+@pytest.fixture(scope="module")
+def recheck(whisper):  # type: ignore[no-untyped-def]
+    config = load_config(ROOT / "config" / "assistant.yaml")
+    intents = LocalIntents(config)
+    return _recheck(config, whisper, intents), _stt_prompt(intents)
+
+
+def espeak_voice(text: str, name: str, speed: float) -> bytes:
+    return PAD + corpus.speak(text, corpus.Voice("espeak", name, speed)) + PAD
+
+
+@pytest.mark.parametrize(("said", "voice", "speed", "meant"), [
+    ("what is the processor temperature", "en-us-nyc+steph", 1.2,
+     "What is the processor temperature?"),
+    ("turn off the kitchen light", "en-us-nyc+linda", 0.85, "Turn off the kitchen light."),
+    ("lock the front door", "en-gb-x-gbclan+m7", 0.85, "Lock the front door."),
+    ("set the living room lamp to forty percent", "en-gb-x-gbclan+grandma", 1.0,
+     "Set the living room lamp to forty percent."),
+])
+def test_a_misheard_command_is_read_from_the_audio(whisper, recheck, said, voice, speed,  # type: ignore[no-untyped-def]
+                                                   meant) -> None:
+    check, prompt = recheck
+    pcm = espeak_voice(said, voice, speed)
+    heard = whisper.transcribe(pcm, prompt)
+    assert check.reading(heard.text) != "understood", heard.text  # whisper got it wrong
+    result = check(pcm, heard)
+    assert result.text == meant
+    assert result.heard == heard.text and result.doubt == "rescored"
+
+
+@pytest.mark.parametrize("said", ["What's the capital of France?", "Tell me a joke.",
+                                  "Turn on the attic light.", "Open the window."])
+def test_what_is_not_a_command_is_left_alone(whisper, recheck, synth_speech, said) -> None:  # type: ignore[no-untyped-def]
+    check, prompt = recheck
+    pcm = PAD + synth_speech(said) + PAD
+    heard = whisper.transcribe(pcm, prompt)
+    assert check(pcm, heard) == heard
+
+
+def test_a_clear_command_is_not_in_doubt(whisper, recheck, synth_speech) -> None:  # type: ignore[no-untyped-def]
+    check, prompt = recheck
+    pcm = PAD + synth_speech("Turn on the kitchen light.") + PAD
+    heard = whisper.transcribe(pcm, prompt)
+    assert check.reading(heard.text) == "understood"
+    assert check(pcm, heard) == heard
+    mine, theirs = whisper.score(pcm, ["Turn on the kitchen light.", "Turn off the kitchen light."])
+    assert mine > theirs
