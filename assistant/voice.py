@@ -174,11 +174,14 @@ def _recheck(config: Config, transcriber: Any, intents: Any) -> Any:
     if config.stt.engine != "whisper" or not config.stt.recheck or config.intents.language != "en":
         return None
     from assistant.brain.intents import IntentMatch
+    from assistant.brain.local import is_answer
     from assistant.brain.numbers import normalize_transcript
     from assistant.brain.phrases import command_phrases
     from assistant.recheck import Phrase, Recheck
 
     def reading(text: str) -> str:
+        if is_answer(text):
+            return "understood"  # "Yes." to a question is never read as a command
         match = intents.match(normalize_transcript(text))
         if isinstance(match, IntentMatch):
             return "understood"

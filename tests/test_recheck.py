@@ -155,7 +155,8 @@ def test_a_misheard_command_is_read_from_the_audio(whisper, recheck, said, voice
 
 
 @pytest.mark.parametrize("said", ["What's the capital of France?", "Tell me a joke.",
-                                  "Turn on the attic light.", "Open the window."])
+                                  "Turn on the attic light.", "Open the window.", "Yes.",
+                                  "No, don't."])
 def test_what_is_not_a_command_is_left_alone(whisper, recheck, synth_speech, said) -> None:  # type: ignore[no-untyped-def]
     check, prompt = recheck
     pcm = PAD + synth_speech(said) + PAD
@@ -171,3 +172,12 @@ def test_a_clear_command_is_not_in_doubt(whisper, recheck, synth_speech) -> None
     assert check(pcm, heard) == heard
     mine, theirs = whisper.score(pcm, ["Turn on the kitchen light.", "Turn off the kitchen light."])
     assert mine > theirs
+
+
+def test_an_answer_to_a_question_is_never_weighed_as_a_command(recheck) -> None:  # type: ignore[no-untyped-def]
+    check, _prompt = recheck
+    assert check.reading("Yes.") == "understood"
+    assert check.reading("No, don't.") == "understood"
+    assert check.reading("Turn on the kitchen light.") == "understood"
+    assert check.reading("Turn on the attic light.") == "unknown"
+    assert check.reading("Tell me a joke.") == "other"

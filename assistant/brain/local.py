@@ -276,6 +276,13 @@ class LocalBrain:
                       intent=pending.match.intent, slots={"confirmed": False})
 
 
+def is_answer(text: str) -> bool:
+    """A yes or a no (to "Unlock the front door?"), not a command."""
+    words = normalize_transcript(text)
+    said = set(words.split())
+    return bool(said) and (words in _YES | _NO or said <= _YES | _NO)
+
+
 def _reversible(match: IntentMatch) -> bool:
     """An action with an opposite (on/off, lock/unlock, open/close)."""
     return any(action.action in _OPPOSITE_ACTIONS for action in match.actions)
