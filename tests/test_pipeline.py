@@ -62,10 +62,12 @@ class FakeStt:
 class FakeBrain:
     def __init__(self, questions: int = 0) -> None:
         self.heard: list[str] = []
+        self.doubts: list[str | None] = []
         self.questions = questions
 
     def answer(self, text, say, confidence=None, doubt=None):  # type: ignore[no-untyped-def]
         self.heard.append(text)
+        self.doubts.append(doubt)
         ask = len(self.heard) <= self.questions
         say("Sure?" if ask else "Done.")
         return Answer(text=text, handled_by="local", reply="x", end_conversation=not ask)
@@ -191,3 +193,21 @@ def test_wake_word_during_a_reply_stops_it():
     assert kinds(events).count("wake") == 2  # the second one interrupted the reply
     assert sink.played < 2 * 16000 * 2 * 3  # two 3 s replies were not played in full
     assert brain.heard == ["turn on the lamp", "turn on the lamp"]
+
+
+def test_the_final_transcript_gets_a_second_look_and_its_doubt_reaches_the_brain():
+    brain = FakeBrain()
+    pipeline, events = make(brain)
+    looked: list[tuple[int, str]] = []
+
+    def recheck(pcm: bytes, heard: Transcript) -> Transcript:
+        looked.append((len(pcm), heard.text))
+        return Transcript("Turn off the lamp.", 0.9, heard=heard.text, doubt="rescored")
+
+    pipeline.s.recheck = recheck
+    pipeline.run(chunks("...w" + "s" * 20 + "." * 40))
+    # Once, for the final transcript, on the audio that transcript was made from.
+    assert len(looked) == 1 and looked[0][1] == "turn on the lamp" and looked[0][0] > 0
+    assert brain.heard == ["Turn off the lamp."] and brain.doubts == ["rescored"]
+    transcript = next(e.data for e in events if e.type.value == "transcript")
+    assert transcript["heard"] == "turn on the lamp" and transcript["doubt"] == "rescored"
