@@ -38,6 +38,7 @@ def test_every_name_alias_and_area_is_in_the_grammar(config: Config) -> None:
     # Verbs by kind: the lock and the cover get theirs, the sensor a question.
     for phrase in ("lock the front door", "unlock the front door", "open the garage door",
                    "close the garage door", "open the garage", "turn on the reading lamp", "turn off the fan",
+                   "switch on the bedroom light",
                    "set the lamp to fifty percent", "what is the processor temperature",
                    "turn off the lights in the living room", "what time is it", "never mind"):
         assert phrase in phrases

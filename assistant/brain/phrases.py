@@ -96,7 +96,8 @@ def _device_phrases(device: DeviceConfig, name: str) -> list[str]:
     kind = device.kind
     if kind in _ON_OFF:
         out = [f"turn on the {name}", f"turn off the {name}", f"turn the {name} on",
-               f"turn the {name} off", f"is the {name} on", f"is the {name} off"]
+               f"turn the {name} off", f"switch on the {name}", f"switch off the {name}",
+               f"is the {name} on", f"is the {name} off"]
         if kind == "light" and device.dimmable:
             out += [f"set the {name} to {_EXAMPLE_LEVEL} percent",
                     f"set the {name} brightness to {_EXAMPLE_LEVEL} percent",
