@@ -76,13 +76,13 @@ class Mode(enum.Enum):
 
 @dataclass
 class _Timed:
+    heard: Transcript
     text: str
-    raw: str
+    """The transcript normalized for the brain ("20%" -> "20 percent")."""
+    pcm: bytes
+    """The audio it was made from (the recheck weighs commands against it)."""
     stt_ms: float
     wait_ms: float = 0.0
-    confidence: float | None = None
-    pcm: bytes = b""
-    heard: Transcript | None = None
 
 
 @dataclass
@@ -351,16 +351,14 @@ class Pipeline:
         return self._timed(heard, pcm, started)
 
     def _timed(self, heard: Transcript, pcm: bytes, started: float) -> _Timed:
-        raw = heard.text.strip()
-        return _Timed(self.s.normalize(raw), raw, (self.clock() - started) * 1000.0,
-                      confidence=heard.confidence, pcm=pcm, heard=heard)
+        return _Timed(heard, self.s.normalize(heard.text.strip()), pcm,
+                      (self.clock() - started) * 1000.0)
 
-    def _recheck(self, timed: _Timed) -> _Timed:
+    def _recheck(self, recheck: Callable[[bytes, Transcript], Transcript],
+                 timed: _Timed) -> _Timed:
         """The final transcript only: a speculative one is of audio that may not be over."""
-        if self.s.recheck is None or timed.heard is None:
-            return timed
         started = self.clock()
-        checked = self._timed(self.s.recheck(timed.pcm, timed.heard), timed.pcm, started)
+        checked = self._timed(recheck(timed.pcm, timed.heard), timed.pcm, started)
         checked.stt_ms += timed.stt_ms
         return checked
 
@@ -373,7 +371,7 @@ class Pipeline:
         waited = self.clock()
         timed = future.result()
         if self.s.recheck is not None:
-            timed = self._stt.submit(self._recheck, timed).result()
+            timed = self._stt.submit(self._recheck, self.s.recheck, timed).result()
         timed.wait_ms = (self.clock() - waited) * 1000.0
         return timed
 
@@ -415,14 +413,13 @@ class Pipeline:
                     return
             timed = self._final_transcript(cmd, speech_end_ms)
             timings.update(stt_ms=timed.stt_ms, stt_wait_ms=timed.wait_ms)
-            confidence = None if timed.confidence is None else round(timed.confidence, 3)
             heard = timed.heard
-            doubt = heard.doubt if heard is not None else None
-            self.bus.emit(EventType.TRANSCRIPT, text=timed.text, raw=timed.raw,
+            confidence = None if heard.confidence is None else round(heard.confidence, 3)
+            self.bus.emit(EventType.TRANSCRIPT, text=timed.text, raw=heard.text.strip(),
                           confidence=confidence, lag_ms=round(self._lag_ms(speech_end_ms), 1),
-                          heard=heard.heard if heard is not None else None, doubt=doubt)
+                          heard=heard.heard, doubt=heard.doubt)
             if timed.text:
-                self._answer(timed.text, speech_end_ms, timings, timed.confidence, doubt)
+                self._answer(timed.text, speech_end_ms, timings, heard.confidence, heard.doubt)
         except Exception as exc:  # one failed turn must not end the appliance
             _LOGGER.exception("turn failed")
             self.bus.emit(EventType.ERROR, stage="turn", message=str(exc))
