@@ -175,21 +175,20 @@ def _recheck(config: Config, transcriber: Any, intents: Any) -> Any:
         return None
     from assistant.brain.intents import IntentMatch
     from assistant.brain.local import is_answer
-    from assistant.brain.numbers import normalize_transcript
     from assistant.brain.phrases import command_phrases
     from assistant.recheck import Phrase, Recheck
 
     def reading(text: str) -> str:
         if is_answer(text):
             return "understood"  # "Yes." to a question is never read as a command
-        match = intents.match(normalize_transcript(text))
+        match = intents.match(text)
         if isinstance(match, IntentMatch):
             return "understood"
         return "unknown" if match is not None else "other"
 
     phrases = []
     for text in command_phrases(config.devices):
-        match = intents.match(normalize_transcript(text))
+        match = intents.match(text)
         if isinstance(match, IntentMatch):
             phrases.append(Phrase(text, _meaning(match)))
     return Recheck(transcriber, phrases, reading)

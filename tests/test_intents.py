@@ -218,3 +218,10 @@ def test_spoken_state_units() -> None:
     assert spoken_state(result(45.5, "%")) == "45.5 percent"
     assert spoken_state(result(3.3, "V")) == "3.3 V"
     assert spoken_state(result(None, "°C")) == "unknown"
+
+
+def test_a_sentence_is_matched_once_however_often_it_is_asked(intents) -> None:  # type: ignore[no-untyped-def]
+    # The speculative end of speech, the recheck and the brain all ask about the same command.
+    first = intents.match("Turn on the kitchen light.")
+    assert intents.match("turn on the kitchen light") is first
+    assert intents.match("turn off the kitchen light") is not first

@@ -8,6 +8,7 @@ not a local command (the router passes it on). Nothing here touches a device.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from dataclasses import dataclass, field
@@ -81,6 +82,10 @@ class UnknownEntity:
         return f"I don't know a device called {self.text}."
 
 
+MATCH_CACHE = 64
+"""Recent sentences whose plans are kept."""
+
+
 class LocalIntents:
     def __init__(self, config: Config):
         self.language = config.intents.language
@@ -88,6 +93,9 @@ class LocalIntents:
         self._intents = _load_intents(config.intents)
         self._slot_lists = _slot_lists(config.devices)
         self._spoken = {_norm(s): d.id for d in config.devices for s in (d.name, *d.aliases)}
+        # One command is matched up to three times per turn (the speculative end of speech,
+        # the recheck, the brain), on the path to the GPIO; a plan depends on the text alone.
+        self._matched = functools.lru_cache(maxsize=MATCH_CACHE)(self._match)
         # The first recognition builds hassil's tries (~0.3 s): pay it now, not on a command.
         self.match("turn on the light")
 
@@ -116,9 +124,12 @@ class LocalIntents:
         return isinstance(self.match(normalized), IntentMatch)
 
     def match(self, text: str) -> IntentMatch | UnknownEntity | None:
+        """The plan for a sentence (the same object for the same normalized text: its slots
+        are read, never changed)."""
         normalized = normalize_transcript(text)
-        if not normalized:
-            return None
+        return self._matched(normalized) if normalized else None
+
+    def _match(self, normalized: str) -> IntentMatch | UnknownEntity | None:
         result = self._recognize(normalized, allow_unmatched=False)
         if result is not None:
             found = self._plan(normalized, result.intent.name, result.response, _slots(result))
