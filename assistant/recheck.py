@@ -11,14 +11,15 @@ counterpart of Vosk's grammar pass (``assistant.stt``), and it answers two quest
   (``CLOSE_TO_HEARD``), and ahead of every command that would do something else
   (``AHEAD_OF_OTHERS``), in particular its opposite. A command about a device nobody
   configured ("turn on the attic light") must get "I don't know", never a guess: there the
-  command must explain the audio better than the transcript itself. The result is marked ``rescored`` and the
-  local brain treats it as a repaired command (it asks before a lock or cover moves).
+  command must explain the audio better than the transcript itself. The result is marked
+  ``rescored`` and the local brain treats it as a repaired command (it asks before a lock or
+  cover moves).
 - A command it does understand, with an on/off, lock/unlock or open/close word: does the
   opposite command explain the audio nearly as well (``OPPOSITE_MARGIN``)? Then it is marked
   ``opposite`` and the brain asks before acting: an opposite action is the worst outcome.
 
 The thresholds were set on synthetic voices that are not the benchmark's (see
-bench/rescore_calibration.py) so that no non-command and no unknown device became a command.
+bench/recheck_calibration.py) so that no non-command and no unknown device became a command.
 """
 
 from __future__ import annotations
