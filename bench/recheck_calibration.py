@@ -54,6 +54,9 @@ class Row:
     """The meaning of what was said, None for a non-command."""
     heard_score: float = 0.0
     scored: list[tuple[Any, str, float]] = field(default_factory=list)
+    """(meaning as the recheck sees it, command, score) for each command weighed."""
+    meant: dict[str, Any] = field(default_factory=dict)
+    """What each weighed command does by the local intents ("forty percent" included)."""
     opposite_margin: float | None = None
     heard_meaning: Any = None
     ms: float | None = None
@@ -68,7 +71,6 @@ def main() -> None:
     args = parser.parse_args()
 
     from assistant.brain.intents import IntentMatch, LocalIntents
-    from assistant.brain.numbers import normalize_transcript
     from assistant.config import load_config
     from assistant.recheck import closest, opposite_of, sentence, with_number
     from assistant.stt import WhisperTranscriber
@@ -81,7 +83,7 @@ def main() -> None:
     prompt = _stt_prompt(intents)
 
     def meaning(text: str) -> Any:
-        match = intents.match(normalize_transcript(text))
+        match = intents.match(text)
         return _meaning(match) if isinstance(match, IntentMatch) else None
 
     items = [(text, meaning(text)) for text, _ in COMMANDS] + [(t, None) for t in NOT_COMMANDS]
@@ -108,44 +110,32 @@ def main() -> None:
                         row.opposite_margin = mine - theirs
                 else:
                     t0 = time.perf_counter()
-                    candidates = closest(with_number(recheck.phrases, heard, "fifty"), heard)
+                    candidates = closest(
+                        with_number(recheck.phrases, heard, recheck.example_number), heard)
                     scores = whisper.score(pcm, [heard, *(sentence(p.text) for p in candidates)])
                     row.ms = (time.perf_counter() - t0) * 1000
                     row.heard_score = scores[0]
                     row.scored = [(p.meaning, p.text, s)
                                   for p, s in zip(candidates, scores[1:], strict=True)]
+                    row.meant = {p.text: meaning(p.text) for p in candidates}
                 rows.append(row)
                 print(f"{level:5s} {voice.label():34s} {said!r:45s} heard={heard!r} "
                       f"({row.reading})", flush=True)
     report(rows, time.monotonic() - started, args)
 
 
-def decide(row: Row, close: float, ahead: float, close_unknown: float = 0.0
-           ) -> tuple[Any, str] | None:
+def decide(row: Row, close: float, ahead: float, close_unknown: float = 0.0) -> str | None:
+    """The command the recheck would put in place of the transcript, or None."""
     from assistant.recheck import Phrase, choose
 
     scored = [(Phrase(text, m), s) for m, text, s in row.scored]
     best = choose(row.heard_score, scored,
                   close=close_unknown if row.reading == "unknown" else close, ahead=ahead)
-    return None if best is None else (best.meaning, best.text)
+    return None if best is None else best.text
 
 
-def _same(meaning: Any, truth: Any) -> bool:
-    # with_number makes a number phrase's meaning (meaning, "forty"); the truth is the plain
-    # meaning of the said sentence, whose value is the number.
-    if truth is None:
-        return False
-    if meaning == truth:
-        return True
-    return isinstance(meaning, tuple) and len(meaning) == 2 and isinstance(meaning[1], str) \
-        and meaning[0][0] == truth[0] and [a[:2] for a in meaning[0][1]] == [a[:2] for a in truth[1]] \
-        and all(a[2] == float(_number(meaning[1])) for a in truth[1])
-
-
-def _number(words: str) -> int:
-    from assistant.brain.phrases import spell_number
-
-    return next(n for n in range(101) if spell_number(n) == words)
+def is_right(row: Row, command: str) -> bool:
+    return row.truth is not None and row.meant[command] == row.truth
 
 
 def report(rows: list[Row], elapsed: float, args: argparse.Namespace) -> None:
@@ -178,11 +168,11 @@ def report(rows: list[Row], elapsed: float, args: argparse.Namespace) -> None:
                 got = decide(row, close, ahead)
                 if got is None:
                     missed += row.truth is not None
-                elif _same(got[0], row.truth):
+                elif is_right(row, got):
                     fixed += 1
                 else:
                     wrong += 1
-                    notes.append(f"said {row.said!r}, heard {row.heard!r} -> {got[1]!r}")
+                    notes.append(f"said {row.said!r}, heard {row.heard!r} -> {got!r}")
             details[(close, ahead)] = notes
             lines.append(f"| {close} | {ahead} | {fixed} | {wrong} | {missed} |")
     from assistant.recheck import AHEAD_OF_OTHERS, CLOSE_TO_HEARD, OPPOSITE_MARGIN
@@ -194,9 +184,9 @@ def report(rows: list[Row], elapsed: float, args: argparse.Namespace) -> None:
               "", "| below by at most | fixed | wrong | missed |", "|---:|---:|---:|---:|"]
     for close_unknown in (0.0, 0.1, 0.25, 0.5):
         got = [(r, decide(r, CLOSE_TO_HEARD, AHEAD_OF_OTHERS, close_unknown)) for r in unknown]
-        fixed = sum(g is not None and _same(g[0], r.truth) for r, g in got)
-        wrong = [f"{r.said!r} heard {r.heard!r} -> {g[1]!r}" for r, g in got
-                 if g is not None and not _same(g[0], r.truth)]
+        fixed = sum(g is not None and is_right(r, g) for r, g in got)
+        wrong = [f"{r.said!r} heard {r.heard!r} -> {g!r}" for r, g in got
+                 if g is not None and not is_right(r, g)]
         missed = sum(g is None and r.truth is not None for r, g in got)
         lines.append(f"| {close_unknown} | {fixed} | {len(wrong)} | {missed} |"
                      + (f" ({'; '.join(wrong[:3])})" if wrong else ""))
