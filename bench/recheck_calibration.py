@@ -183,13 +183,13 @@ def report(rows: list[Row], elapsed: float, args: argparse.Namespace) -> None:
               f"how far below the transcript a command may score (0 = it must score higher):",
               "", "| below by at most | fixed | wrong | missed |", "|---:|---:|---:|---:|"]
     for close_unknown in (0.0, 0.1, 0.25, 0.5):
-        got = [(r, decide(r, CLOSE_TO_HEARD, AHEAD_OF_OTHERS, close_unknown)) for r in unknown]
-        fixed = sum(g is not None and is_right(r, g) for r, g in got)
-        wrong = [f"{r.said!r} heard {r.heard!r} -> {g!r}" for r, g in got
+        readings = [(r, decide(r, CLOSE_TO_HEARD, AHEAD_OF_OTHERS, close_unknown)) for r in unknown]
+        fixed = sum(g is not None and is_right(r, g) for r, g in readings)
+        wrongs = [f"{r.said!r} heard {r.heard!r} -> {g!r}" for r, g in readings
                  if g is not None and not is_right(r, g)]
-        missed = sum(g is None and r.truth is not None for r, g in got)
-        lines.append(f"| {close_unknown} | {fixed} | {len(wrong)} | {missed} |"
-                     + (f" ({'; '.join(wrong[:3])})" if wrong else ""))
+        missed = sum(g is None and r.truth is not None for r, g in readings)
+        lines.append(f"| {close_unknown} | {fixed} | {len(wrongs)} | {missed} |"
+                     + (f" ({'; '.join(wrongs[:3])})" if wrongs else ""))
 
     lines += ["", f"Wrong at the chosen ({CLOSE_TO_HEARD}, {AHEAD_OF_OTHERS}):", ""]
     lines += [f"- {n}" for n in details.get((CLOSE_TO_HEARD, AHEAD_OF_OTHERS), [])] or ["- none"]
