@@ -15,6 +15,7 @@ from assistant.brain.local import CONFIRM_WINDOW_S, LocalBrain
 from assistant.brain.repair import NameMatcher, fix_verbs, name_score, opposite_in_doubt
 from assistant.config import load_config
 from assistant.devices.registry import DeviceRegistry
+from tests.clock import Clock
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,14 +72,6 @@ def test_a_repair_must_be_unambiguous() -> None:
 
 
 # -- the local brain ------------------------------------------------------------------------
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture(scope="module")
 def intents() -> LocalIntents:
     return LocalIntents(load_config(ROOT / "config" / "assistant.yaml"))

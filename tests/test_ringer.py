@@ -14,23 +14,16 @@ from assistant.brain.timers import Timer, TimerManager
 from assistant.events import Event, EventBus, EventType
 from assistant.feedback import SOUND_RATE
 from assistant.ringer import RING_SOUND, TimerRinger
+from tests.clock import Clock
 from tests.polling import wait_for
 
 POLL_S = 0.005
 REPEAT_S = 0.02
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
 class Rig:
     def __init__(self) -> None:
-        self.clock = Clock()
+        self.clock = Clock(1000.0)
         self.timers = TimerManager(None, self.clock)
         self.bus = EventBus()
         self.events: list[Event] = []
@@ -61,7 +54,7 @@ class Rig:
 
     def run_out(self, seconds: float = 60, name: str = "") -> None:
         self.timers.start(seconds, name)
-        self.clock.t += seconds + 1
+        self.clock.now += seconds + 1
 
     def ringing_states(self) -> list[Event]:
         return [e for e in self.events
@@ -99,7 +92,7 @@ def test_rings_again_and_again_until_stopped(rig: Rig) -> None:
 def test_two_timers_are_named_together(rig: Rig) -> None:
     rig.timers.start(60, "tea")
     rig.timers.start(60, "egg")
-    rig.clock.t += 61
+    rig.clock.now += 61
     assert wait_for(lambda: bool(rig.said))
     assert rig.said[0] == "The tea timer and the egg timer are done."
 

@@ -9,18 +9,11 @@ from assistant.brain.router import APOLOGY, LOST, Router
 from assistant.brain.types import Action, ActionResult, Answer
 from assistant.config import Config, LlmConfig, LocalLlmConfig
 from assistant.errors import LLMError, ModelMissingError
+from tests.clock import Clock
 
 CONFIG = Config(llm=LlmConfig(enabled=True, breaker_failures=2, breaker_cooldown_s=60,
                               memory_turns=2, memory_timeout_s=100),
                 local_llm=LocalLlmConfig(enabled=True))
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class Local:

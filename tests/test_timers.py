@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from assistant.brain.timers import TimerManager, spoken_duration
+from tests.clock import Clock
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.t
+START = 1_000_000.0
+"""Monotonic clocks start anywhere; not at zero."""
 
 
 def test_spoken_duration():
@@ -20,15 +16,15 @@ def test_spoken_duration():
 
 
 def test_named_timers_run_side_by_side(tmp_path):
-    clock = Clock()
+    clock = Clock(START)
     timers = TimerManager(tmp_path / "timers.json", clock)
     assert timers.start(600, "pasta") == "The pasta timer is set for 10 minutes."
     assert timers.start(120, "tea") == "The tea timer is set for 2 minutes."
     assert timers.start(60, "tea") == "There is already a tea timer."
-    clock.t += 60
+    clock.now += 60
     assert timers.status() == ("The pasta timer has 9 minutes left; "
                                "the tea timer has 1 minute left.")
-    clock.t += 61
+    clock.now += 61
     due = timers.due()
     assert [t.name for t in due] == ["tea"]
     assert timers.due() == []  # rings once, then stays ringing
@@ -39,12 +35,12 @@ def test_named_timers_run_side_by_side(tmp_path):
 
 
 def test_pause_resume_change_cancel(tmp_path):
-    clock = Clock()
+    clock = Clock(START)
     timers = TimerManager(tmp_path / "timers.json", clock)
     timers.start(300)
-    clock.t += 100
+    clock.now += 100
     assert timers.pause() == "Paused the timer."
-    clock.t += 1000  # paused: time does not count
+    clock.now += 1000  # paused: time does not count
     assert timers.due() == []
     assert timers.status() == "The timer has 3 minutes and 20 seconds left (paused)."
     assert timers.resume() == "Resumed the timer."
@@ -55,10 +51,10 @@ def test_pause_resume_change_cancel(tmp_path):
 
 
 def test_timers_survive_a_restart_and_ring_if_they_ran_out(tmp_path):
-    clock = Clock()
+    clock = Clock(START)
     path = tmp_path / "state" / "timers.json"
     TimerManager(path, clock).start(60, "eggs")
-    clock.t += 3600  # the Pi was off for an hour
+    clock.now += 3600  # the Pi was off for an hour
     again = TimerManager(path, clock)
     assert [t.name for t in again.due()] == ["eggs"]
 
@@ -66,10 +62,10 @@ def test_timers_survive_a_restart_and_ring_if_they_ran_out(tmp_path):
 def test_corrupt_file_starts_empty(tmp_path):
     path = tmp_path / "timers.json"
     path.write_text("{not json")
-    timers = TimerManager(path, Clock())
+    timers = TimerManager(path, Clock(START))
     assert timers.timers == []
     timers.start(10)
-    assert TimerManager(path, Clock()).timers[0].total_s == 10
+    assert TimerManager(path, Clock(START)).timers[0].total_s == 10
 
 
 def test_spoken_timer_commands_through_the_local_brain(tmp_path):
