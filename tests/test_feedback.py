@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from gpiozero.pins.mock import MockFactory, MockPWMPin
+from gpiozero.pins.mock import MockFactory
 
 from assistant.config import FeedbackConfig
 from assistant.events import Event, EventBus, EventType
@@ -28,13 +28,6 @@ from tests.polling import wait_for
 
 LED_PIN = 12
 BUTTON_PIN = 16
-
-
-@pytest.fixture
-def factory() -> Iterator[MockFactory]:
-    factory = MockFactory(pin_class=MockPWMPin)
-    yield factory
-    factory.reset()
 
 
 @pytest.fixture

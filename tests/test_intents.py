@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-from gpiozero.pins.mock import MockFactory, MockPWMPin
+from gpiozero.pins.mock import MockFactory
 
 from assistant.brain.actions import DeviceExecutor
 from assistant.brain.intents import IntentMatch, LocalIntents, UnknownEntity
@@ -47,13 +47,6 @@ def config() -> Config:
 @pytest.fixture(scope="module")
 def intents(config: Config) -> LocalIntents:
     return LocalIntents(config)
-
-
-@pytest.fixture
-def factory() -> Iterator[MockFactory]:
-    pins = MockFactory(pin_class=MockPWMPin)
-    yield pins
-    pins.reset()
 
 
 @pytest.fixture
