@@ -58,6 +58,16 @@ class WakeConfig:
     """Second stage: whisper must hear the wake phrase in the audio that triggered."""
     phrase: str | None = None
     """The wake phrase in words, for the second stage; None = from the model name."""
+    sensitivity: Literal["low", "medium", "high"] = "medium"
+    """How sure microWakeWord must be before whisper's hearing of the phrase confirms a wake
+    that openWakeWord's model did not (low 0.9 / medium 0.8 / high 0.6): higher hears more
+    voices and lets more near-misses through."""
+    acoustic_check: bool = True
+    """openWakeWord's model of the same wake word double-checks each detection (okay_nabu,
+    hey_jarvis, alexa, hey_mycroft; its models are licensed CC BY-NC-SA 4.0)."""
+    noise_suppression: int = 4
+    """WebRTC noise suppression (0 = off, 1-4) of the wake word detector's copy of the audio
+    only; speech to text keeps the raw audio, where suppression did not help."""
 
 
 @dataclass(frozen=True)
@@ -344,6 +354,7 @@ def parse_config(text: str, file: str = "<config>") -> Config:
     _check_devices(config, loader, devices_node)
     _check_feedback(config, loader)
     _check_audio(config, loader)
+    _check_wake(config, loader)
     return config
 
 
@@ -357,6 +368,16 @@ def _check_audio(config: Config, loader: _Loader) -> None:
         if not low <= value <= high:
             raise loader.error(f"{value} is out of range ({low}-{high}, 0 = off)", f"audio.{name}",
                                nodes.get(name))
+
+
+def _check_wake(config: Config, loader: _Loader) -> None:
+    nodes: dict[str, yaml.Node] = config.wake.__dict__.get("_nodes", {})
+    if not 0 <= config.wake.noise_suppression <= 4:
+        raise loader.error(f"{config.wake.noise_suppression} is out of range (0-4, 0 = off)",
+                           "wake.noise_suppression", nodes.get("noise_suppression"))
+    if config.wake.threshold is not None and not 0.0 < config.wake.threshold < 1.0:
+        raise loader.error(f"{config.wake.threshold} is out of range (between 0 and 1)",
+                           "wake.threshold", nodes.get("threshold"))
 
 
 def _check_feedback(config: Config, loader: _Loader) -> None:

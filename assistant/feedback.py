@@ -79,7 +79,7 @@ class Sounds:
         self.play = play
 
     def on_event(self, event: Event) -> None:
-        if event.type is EventType.LISTENING:
+        if event.type is EventType.LISTENING and event.data.get("chime", True):
             self.play(WAKE_SOUND, SOUND_RATE)
         elif event.type is EventType.ERROR:
             self.play(ERROR_SOUND, SOUND_RATE)

@@ -61,8 +61,10 @@ class Stages:
     is_complete_command: Callable[[str], bool] = lambda _text: False
     normalize: Callable[[str], str] = lambda text: text
     stt_prompt: str | None = None
-    verify_wake: Callable[[bytes], WakeCheck] | None = None
-    """The wake word's second stage; None trusts the detector alone."""
+    verify_wake: Callable[[bytes, float], WakeCheck] | None = None
+    """The wake word's second stage (audio, first-stage probability); None trusts the detector."""
+    wake_sure: Callable[[float], bool] = lambda _probability: True
+    """Whether a detection is sure enough for the wake chime before the second stage's verdict."""
     recheck: Callable[[bytes, Transcript], Transcript] | None = None
     """A second look at the final transcript against its audio (``assistant.recheck``)."""
 
@@ -99,6 +101,7 @@ class _Command:
     speculative_bytes: int = 0
     wake_audio: bytes | None = None
     """What came before the wake detection, for the second stage, until it is submitted."""
+    wake_probability: float = 1.0
     wake_check: Future[WakeCheck] | None = None
 
     @property
@@ -233,18 +236,23 @@ class Pipeline:
         if self.s.verify_wake is not None:
             wake_audio = bytes(self._recent)
         self._recent.clear()
-        self._start_command(chunk.end_ms, "wake", wake_audio)
+        self._start_command(chunk.end_ms, "wake", wake_audio, detection.probability)
         return True
 
-    def _start_command(self, t_ms: float, trigger: str, wake_audio: bytes | None = None) -> None:
-        self.bus.emit(EventType.LISTENING, trigger=trigger, audio_ms=round(t_ms, 1))
+    def _start_command(self, t_ms: float, trigger: str, wake_audio: bytes | None = None,
+                       probability: float = 1.0) -> None:
+        # An unsure detection is listened to in silence (the LED shows it): a chime for every
+        # near-miss would be a false wake to the ear, and one played once the second stage
+        # agrees would land on the command's first word.
+        chime = trigger != "wake" or self.s.wake_sure(probability)
+        self.bus.emit(EventType.LISTENING, trigger=trigger, audio_ms=round(t_ms, 1), chime=chime)
         self.bus.emit(EventType.STATE, state="listening")
         self.s.vad.reset()
         self._meter.reset()
         self._gate.start()
         endpointer = self.s.make_endpointer()
         self._command = _Command(endpointer, level_endpointer(endpointer.config, self._gate.delay_ms),
-                                 wake_audio=wake_audio)
+                                 wake_audio=wake_audio, wake_probability=probability)
         self._command.endpointer.start(t_ms)
         self._command.level.start(t_ms)
         self.mode = Mode.RECORDING
@@ -263,6 +271,12 @@ class Pipeline:
         cmd.audio += chunk.audio
         if cmd.wake_audio is not None and len(cmd.audio) >= WAKE_TAIL_MS * BYTES_PER_MS:
             self._check_wake(cmd)
+        if cmd.wake_check is not None and cmd.wake_check.done() and not cmd.wake_check.result().ok:
+            # Rejected while the command is still being spoken: stop listening now, not at
+            # its end (the LED goes out within a second of a near-miss).
+            self._wake_rejected(cmd.wake_check.result())
+            self._back_to_idle(chunk.end_ms)
+            return
         t_ms = chunk.timestamp_ms
         levels = self._meter.process(chunk.audio)
         for probability, level in zip_longest(self.s.vad.process(chunk.audio), levels):
@@ -293,7 +307,8 @@ class Pipeline:
         if cmd.wake_audio is None or self.s.verify_wake is None:
             return
         tail = bytes(cmd.audio[:int(WAKE_TAIL_MS * BYTES_PER_MS)])
-        cmd.wake_check = self._stt.submit(self.s.verify_wake, cmd.wake_audio + tail)
+        cmd.wake_check = self._stt.submit(self.s.verify_wake, cmd.wake_audio + tail,
+                                          cmd.wake_probability)
         cmd.wake_audio = None
 
     def _level_ended(self, cmd: _Command, level_db: float, t_ms: float) -> bool:
@@ -407,10 +422,11 @@ class Pipeline:
         try:
             if cmd.wake_check is not None:
                 check = cmd.wake_check.result()
-                self.bus.emit(EventType.WAKE_CHECK, ok=check.ok, heard=check.heard)
                 if not check.ok:
-                    _LOGGER.info("Wake word not confirmed (heard %r): ignored", check.heard)
+                    self._wake_rejected(check)
                     return
+                self.bus.emit(EventType.WAKE_CHECK, ok=True, heard=check.heard, how=check.how,
+                              acoustic=_rounded(check.acoustic))
             timed = self._final_transcript(cmd, speech_end_ms)
             timings.update(stt_ms=timed.stt_ms, stt_wait_ms=timed.wait_ms)
             heard = timed.heard
@@ -471,6 +487,12 @@ class Pipeline:
             self._follow_up = False
             self._listen_requested.set()
 
+    def _wake_rejected(self, check: WakeCheck) -> None:
+        _LOGGER.info("wake word not confirmed (%s, heard %r, acoustic %s): ignored",
+                     check.how, check.heard, _rounded(check.acoustic))
+        self.bus.emit(EventType.WAKE_CHECK, ok=False, heard=check.heard, how=check.how,
+                      acoustic=_rounded(check.acoustic))
+
     def _back_to_idle(self, t_ms: float) -> None:
         self.mode = Mode.IDLE
         self._command = None
@@ -481,3 +503,7 @@ class Pipeline:
         self._mute_until_ms = t_ms + MUTE_AFTER_REPLY_MS
         self.bus.emit(EventType.STATE, state="idle")
         self.bus.emit(EventType.DONE)
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)

@@ -48,6 +48,9 @@ def build_voice(
     from assistant.tts import PiperSynthesizer
     from assistant.vad import Endpointer, MicroVadScorer
     from assistant.wake import (
+        OPEN_MODELS,
+        SENSITIVITY,
+        AcousticCheck,
         Refractory,
         WakeVerifier,
         make_wake_detector,
@@ -61,9 +64,13 @@ def build_voice(
     verifier = None
     # The second stage needs whisper's prompt; vosk's grammar has no words for the wake phrase.
     if config.wake.verify and config.stt.engine == "whisper":
-        verifier = WakeVerifier(transcriber, wake_phrase(config.wake.model, config.wake.phrase))
+        acoustic = None
+        if config.wake.acoustic_check and config.wake.model in OPEN_MODELS:
+            acoustic = AcousticCheck(config.wake.model)
+        verifier = WakeVerifier(transcriber, wake_phrase(config.wake.model, config.wake.phrase),
+                                acoustic, SENSITIVITY[config.wake.sensitivity])
     stages = Stages(
-        wake=make_wake_detector(config.wake),
+        wake=make_wake_detector(config.wake, verified=verifier is not None),
         vad=MicroVadScorer(),
         transcriber=transcriber,
         brain=home.brain,
@@ -74,6 +81,7 @@ def build_voice(
         normalize=_normalizer(),
         stt_prompt=_stt_prompt(intents),
         verify_wake=verifier.check if verifier is not None else None,
+        wake_sure=verifier.sure if verifier is not None else lambda _probability: True,
         recheck=_recheck(config, transcriber, intents),
     )
     pipeline = Pipeline(

@@ -128,6 +128,9 @@ def test_sounds_on_wake_and_on_errors_only() -> None:
     for type_ in EventType:
         sounds.on_event(Event(type_))
     assert played == [(WAKE_SOUND, SOUND_RATE), (ERROR_SOUND, SOUND_RATE)]
+    # An unsure wake word is listened to in silence (the second stage may still drop it).
+    sounds.on_event(Event(EventType.LISTENING, {"trigger": "wake", "chime": False}))
+    assert len(played) == 2
 
 
 class FakePipeline:

@@ -163,3 +163,22 @@ def test_audio_cleaning_keys_are_validated():
         assert (info.value.line, info.value.key) == (line, key)
         assert message in str(info.value)
         assert str(info.value).startswith(f"home.yaml:{line}")
+
+
+def test_wake_keys_are_validated():
+    config = parse_config("wake:\n  noise_suppression: 2\n  sensitivity: low\n  acoustic_check: false\n")
+    assert (config.wake.noise_suppression, config.wake.sensitivity, config.wake.acoustic_check) == (
+        2, "low", False)
+    default = parse_config("").wake
+    assert (default.noise_suppression, default.sensitivity, default.acoustic_check) == (4, "medium", True)
+    bad = [
+        ("wake:\n  noise_suppression: 5\n", 2, "wake.noise_suppression", "out of range (0-4"),
+        ("wake:\n  verify: true\n  threshold: 1.5\n", 3, "wake.threshold", "out of range"),
+        ("wake:\n  sensitivity: loud\n", 2, "wake.sensitivity", "'low', 'medium', 'high'"),
+    ]
+    for text, line, key, message in bad:
+        with pytest.raises(ConfigError) as info:
+            parse_config(text, "home.yaml")
+        assert (info.value.line, info.value.key) == (line, key)
+        assert message in str(info.value)
+

@@ -14,7 +14,7 @@ from assistant.events import Event, EventBus
 from assistant.pipeline import Pipeline, Stages
 from assistant.stt import Transcript
 from assistant.vad import Endpointer
-from assistant.wake import Refractory, WakeDetection
+from assistant.wake import Refractory, WakeCheck, WakeDetection
 
 CHUNK = 480  # 30 ms
 WAKE_MARK = 1234
@@ -113,6 +113,53 @@ def test_wake_command_answer_in_order():
     assert order[:4] == ["ready", "wake", "listening", "speech_start"]
     assert order.index("end_of_speech") < order.index("transcript") < order.index("reply")
     assert order[-1] == "done"
+
+
+def run_checked(pipeline: Pipeline, pattern: str) -> None:
+    """Feeds the pattern chunk by chunk, waiting for the wake check as soon as it has been
+    submitted (after WAKE_TAIL_MS of command): its verdict is seen at the next chunk."""
+    for chunk in chunks(pattern):
+        pipeline.process(chunk)
+        command = pipeline._command
+        if command is not None and command.wake_check is not None:
+            command.wake_check.result(timeout=10)
+    if pipeline._turn is not None:
+        pipeline._turn.result(timeout=10)
+    pipeline._stt.shutdown(wait=True)
+
+
+def test_an_unsure_wake_is_silent_and_a_rejected_one_ends_at_once():
+    brain = FakeBrain()
+    pipeline, events = make(brain)
+    checked: list[float] = []
+
+    def verify(pcm: bytes, probability: float) -> WakeCheck:
+        checked.append(probability)
+        return WakeCheck(False, "", 0.01, "dropped")
+
+    pipeline.s.verify_wake = verify
+    pipeline.s.wake_sure = lambda probability: probability >= 0.995
+    run_checked(pipeline, "...w" + "s" * 100 + "." * 40)
+    listening = next(e for e in events if e.type.value == "listening")
+    assert listening.data["chime"] is False  # FakeWake's 0.99 is not sure enough: no chime
+    assert checked == [0.99]  # the second stage got the first stage's probability
+    verdicts = [e.data for e in events if e.type.value == "wake_check"]
+    assert verdicts == [{"ok": False, "heard": "", "how": "dropped", "acoustic": 0.01}]
+    # Dropped while the command was still being spoken: no end of speech, nothing transcribed.
+    assert "end_of_speech" not in kinds(events)
+    assert brain.heard == [] and pipeline.s.transcriber.calls == 0  # type: ignore[attr-defined]
+    assert pipeline.mode.value == "idle"
+
+
+def test_a_confirmed_wake_chimes_and_carries_on():
+    brain = FakeBrain()
+    pipeline, events = make(brain)
+    pipeline.s.verify_wake = lambda pcm, probability: WakeCheck(True, "", 0.97, "confirmed")
+    pipeline.s.wake_sure = lambda probability: probability >= 0.8
+    run_checked(pipeline, "...w" + "s" * 40 + "." * 40)
+    assert next(e for e in events if e.type.value == "listening").data["chime"] is True
+    assert [e.data["how"] for e in events if e.type.value == "wake_check"] == ["confirmed"]
+    assert brain.heard == ["turn on the lamp"]
 
 
 def test_no_wake_word_no_command():

@@ -6,10 +6,16 @@ import numpy as np
 import pytest
 
 from assistant.audio.chunk import BYTES_PER_MS, RATE, AudioChunk
+from assistant.audio.clean import AudioCleaner
 from assistant.config import WakeConfig
 from assistant.errors import ModelMissingError
+from assistant.stt import Transcript
 from assistant.wake import (
+    ACOUSTIC_CONFIRMS,
+    ACOUSTIC_HINTS,
     VERIFIED_THRESHOLD,
+    AcousticCheck,
+    CleanedWake,
     MicroWakeWordDetector,
     OpenWakeWordDetector,
     Refractory,
@@ -17,6 +23,7 @@ from assistant.wake import (
     WakeVerifier,
     make_wake_detector,
     sounds_like,
+    verdict,
     wake_phrase,
 )
 
@@ -107,13 +114,102 @@ def test_unknown_model_lists_the_built_in_names():
 
 
 def test_make_wake_detector_follows_the_config():
-    assert isinstance(make_wake_detector(WakeConfig()), MicroWakeWordDetector)
-    # With the second stage on, the first is more sensitive than the model's own cutoff.
-    assert make_wake_detector(WakeConfig()).threshold == VERIFIED_THRESHOLD  # type: ignore[attr-defined]
-    unverified = make_wake_detector(WakeConfig(verify=False))
-    assert unverified.threshold == pytest.approx(0.85, abs=0.15)  # type: ignore[attr-defined]
-    detector = make_wake_detector(WakeConfig(engine="openwakeword", model="alexa"))
+    # Default: microWakeWord on a noise-suppressed copy, sensitive: the second stage weighs it.
+    cleaned = make_wake_detector(WakeConfig())
+    assert isinstance(cleaned, CleanedWake) and cleaned.cleaner.noise_suppression == 4
+    assert isinstance(cleaned.detector, MicroWakeWordDetector)
+    assert cleaned.detector.threshold == VERIFIED_THRESHOLD
+    # Without a second stage (verify off, or vosk, which cannot check): the model's own cutoff.
+    for unverified in (make_wake_detector(WakeConfig(verify=False, noise_suppression=0)),
+                       make_wake_detector(WakeConfig(noise_suppression=0), verified=False)):
+        assert isinstance(unverified, MicroWakeWordDetector)
+        assert unverified.threshold == pytest.approx(0.85, abs=0.15)
+    detector = make_wake_detector(WakeConfig(engine="openwakeword", model="alexa",
+                                             noise_suppression=0))
     assert isinstance(detector, OpenWakeWordDetector) and detector.threshold == 0.5
+
+
+@pytest.mark.parametrize(("probability", "acoustic", "expected"), [
+    (0.35, 0.95, "confirmed"),    # openWakeWord is sure: no whisper, however unsure mww was
+    (0.35, 0.4, "whisper"),       # a hint from openWakeWord: whisper decides
+    (0.85, 0.0, "whisper"),       # microWakeWord sure enough for whisper to decide
+    (0.85, None, "whisper"),      # no second model for this wake word
+    (0.5, 0.01, "dropped"),       # neither
+    (0.5, None, "dropped"),
+])
+def test_verdict(probability, acoustic, expected):
+    assert verdict(probability, acoustic, sure_above=0.8) == expected
+
+
+@pytest.fixture(scope="module")
+def acoustic() -> AcousticCheck:
+    return AcousticCheck("okay_nabu")
+
+
+def window(pcm: bytes) -> bytes:
+    """What the second stage gets: 2 s before the wake word's end and 0.75 s after."""
+    return pcm[-int(2.75 * RATE) * 2:]
+
+
+def test_open_wake_word_confirms_okay_nabu_and_not_near_misses(acoustic, synth_speech):
+    heard = acoustic.peak(window(silence(2.0) + synth_speech("Okay Nabu.") + silence(0.75)))
+    assert heard > ACOUSTIC_CONFIRMS
+    for text in ("Okay, Abu Dhabi is very hot.", "Okay, Bamboo grows really fast."):
+        near = acoustic.peak(window(silence(2.0) + synth_speech(text) + silence(0.75)))
+        assert near < ACOUSTIC_HINTS, text
+
+
+class Counting:
+    """A transcriber that counts its calls and hears what it is told to."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.calls = 0
+
+    def transcribe(self, pcm: bytes, prompt: str | None = None) -> Transcript:
+        self.calls += 1
+        return Transcript(self.text, 0.9)
+
+
+def test_verifier_asks_whisper_only_when_openwakeword_does_not_settle_it(acoustic, synth_speech):
+    wake = window(silence(2.0) + synth_speech("Okay Nabu.") + silence(0.75))
+    near = window(silence(2.0) + synth_speech("Okay, Abu Dhabi is very hot.") + silence(0.75))
+    whisper = Counting("Okay Nabu.")
+    verifier = WakeVerifier(whisper, "okay nabu", acoustic, sure_above=0.8)
+    confirmed = verifier.check(wake, probability=0.4)
+    assert (confirmed.ok, confirmed.how, whisper.calls) == (True, "confirmed", 0)
+    dropped = verifier.check(near, probability=0.5)
+    assert (dropped.ok, dropped.how, whisper.calls) == (False, "dropped", 0)
+    asked = verifier.check(near, probability=0.9)
+    assert (asked.ok, asked.how, whisper.calls) == (True, "whisper", 1)
+    assert verifier.sure(0.9) and not verifier.sure(0.5)
+    # No second model (a custom wake word): whisper decides the sure ones.
+    alone = WakeVerifier(Counting("Okay, Abu Dhabi."), "okay nabu", None, sure_above=0.6)
+    assert alone.check(near, probability=0.7).ok is False
+    assert alone.check(near, probability=0.5).how == "dropped"
+
+
+def test_cleaned_wake_hears_its_own_suppressed_copy(synth_speech):
+    seen: list[bytes] = []
+
+    class Recorder:
+        def process(self, chunk: AudioChunk) -> WakeDetection | None:
+            seen.append(chunk.audio)
+            return None
+
+        def reset(self) -> None:
+            pass
+
+    pcm = white_noise(1.0, 0.02) + synth_speech("Okay Nabu.")
+    cleaned = CleanedWake(Recorder(), AudioCleaner(4))
+    detections(cleaned, pcm)
+    heard = b"".join(seen)
+    assert len(heard) == len(pcm)
+    # Steady noise learnt in the first second is mostly gone from the detector's copy.
+    noise_in = np.abs(np.frombuffer(pcm[16000:32000], "<i2")).mean()
+    noise_out = np.abs(np.frombuffer(heard[16000:32000], "<i2")).mean()
+    assert noise_out < noise_in / 3
+    assert make_wake_detector(WakeConfig(noise_suppression=0, verify=False)) is not None
 
 
 def test_refractory_window():
