@@ -236,6 +236,8 @@ def score_negatives(run: list[Piece], events: list[Any]) -> dict[str, Any]:
         at += len(pcm) / 32
     woke = []
     rejected = sum(1 for e in events if _is(e, "wake_check") and not e.data["ok"])
+    listening = [e for e in events if _is(e, "listening") and e.data.get("trigger") == "wake"]
+    chimes = sum(1 for e in listening if e.data.get("chime", True))
     for event in confirmed_wakes(events):
         if _is(event, "wake"):
             t = event.data["audio_ms"]
@@ -244,7 +246,7 @@ def score_negatives(run: list[Piece], events: list[Any]) -> dict[str, Any]:
     replies = [e.data for e in events if _is(e, "reply")]
     speech_ms = sum(len(pcm) / 32 for label, pcm in run if not label.endswith(("music", "noise", "tv")))
     return {"audio_s": at / 1000, "speech_s": speech_ms / 1000, "wakes": woke,
-            "rejected_by_check": rejected,
+            "rejected_by_check": rejected, "chimes": chimes, "silent_wakes": len(listening) - chimes,
             "heard": [r["text"] for r in replies],
             "actions": [a for r in replies for a in r["actions"] if a["ok"]]}
 

@@ -135,7 +135,10 @@ def negatives_summary(negatives: list[dict[str, Any]]) -> list[str]:
              f"{len(in_speech) / (speech_s / 3600) if speech_s else 0:.1f} per hour of speech; "
              f"{len(actions)} device actions (must be 0); "
              f"{sum(n.get('rejected_by_check', 0) for n in negatives)} first-stage wakes "
-             f"rejected by the second stage."]
+             f"rejected by the second stage. What the ear and eye get: "
+             f"{sum(n.get('chimes', 0) for n in negatives)} wake chimes (the LED lit in silence "
+             f"{sum(n.get('silent_wakes', 0) for n in negatives)} more times, for the second "
+             f"stage to decide)."]
     for during, count in Counter(w["during"] for w in wakes).most_common(8):
         lines.append(f"- woke {count}× during: {during}")
     for action in actions:
