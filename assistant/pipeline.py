@@ -271,7 +271,7 @@ class Pipeline:
         cmd.audio += chunk.audio
         if cmd.wake_audio is not None and len(cmd.audio) >= WAKE_TAIL_MS * BYTES_PER_MS:
             self._check_wake(cmd)
-        if cmd.wake_check is not None and cmd.wake_check.done() and not cmd.wake_check.result().ok:
+        if cmd.wake_check is not None and _rejected(cmd.wake_check):
             # Rejected while the command is still being spoken: stop listening now, not at
             # its end (the LED goes out within a second of a near-miss).
             self._wake_rejected(cmd.wake_check.result())
@@ -507,3 +507,9 @@ class Pipeline:
 
 def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
+
+
+def _rejected(check: Future[WakeCheck]) -> bool:
+    """True once the second stage has said no. A check that failed is left for the turn,
+    which reports the error; it must not stop the audio loop."""
+    return check.done() and check.exception() is None and not check.result().ok

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import wait
 
 import numpy as np
 
@@ -122,7 +123,7 @@ def run_checked(pipeline: Pipeline, pattern: str) -> None:
         pipeline.process(chunk)
         command = pipeline._command
         if command is not None and command.wake_check is not None:
-            command.wake_check.result(timeout=10)
+            wait([command.wake_check], timeout=10)
     if pipeline._turn is not None:
         pipeline._turn.result(timeout=10)
     pipeline._stt.shutdown(wait=True)
@@ -160,6 +161,21 @@ def test_a_confirmed_wake_chimes_and_carries_on():
     assert next(e for e in events if e.type.value == "listening").data["chime"] is True
     assert [e.data["how"] for e in events if e.type.value == "wake_check"] == ["confirmed"]
     assert brain.heard == ["turn on the lamp"]
+
+
+def test_a_failing_wake_check_is_reported_and_the_loop_goes_on():
+    brain = FakeBrain()
+    pipeline, events = make(brain)
+
+    def broken(pcm: bytes, probability: float) -> WakeCheck:
+        raise RuntimeError("model file gone")
+
+    pipeline.s.verify_wake = broken
+    run_checked(pipeline, "...w" + "s" * 40 + "." * 40 + "w" + "." * 10)
+    errors = [e.data for e in events if e.type.value == "error"]
+    assert errors and errors[0]["message"] == "model file gone"
+    assert brain.heard == []
+    assert kinds(events).count("wake") == 2  # still listening for the wake word afterwards
 
 
 def test_no_wake_word_no_command():
