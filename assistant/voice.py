@@ -67,8 +67,10 @@ def build_voice(
         acoustic = None
         if config.wake.acoustic_check and config.wake.model in OPEN_MODELS:
             acoustic = AcousticCheck(config.wake.model)
+        rescorer = make_wake_detector(config.wake, verified=True)
         verifier = WakeVerifier(transcriber, wake_phrase(config.wake.model, config.wake.phrase),
-                                acoustic, SENSITIVITY[config.wake.sensitivity])
+                                acoustic, SENSITIVITY[config.wake.sensitivity],
+                                getattr(rescorer, "peak", None))
     stages = Stages(
         wake=make_wake_detector(config.wake, verified=verifier is not None),
         vad=MicroVadScorer(),

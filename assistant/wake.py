@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -112,6 +113,18 @@ class MicroWakeWordDetector:
         self.reset()
         return WakeDetection(self.name, chunk.end_ms, best)
 
+    def peak(self, pcm: bytes) -> float:
+        """The highest probability over pcm, from a clean state (for the second stage: a
+        detection fires early in the word, before the probability has peaked)."""
+        self.reset()
+        best = 0.0
+        for features in self._features.process_streaming(pcm):
+            prob = self._mww.process_streaming_prob(features)
+            if prob is not None:
+                best = max(best, prob)
+        self.reset()
+        return best
+
     def reset(self) -> None:
         # The model keeps streaming state in its tensors; the library reloads it to clear that.
         self._features.reset()
@@ -172,6 +185,9 @@ ACOUSTIC_HINTS = 0.05
 model: on 200 near-miss sentences it passed 0.05 on 8 and 0.3 on 4, none of them "okay Naboo",
 while it passed 0.05 on 80 % of the clean wake words and 55 % of those at 10 dB. It does hear
 some plain "okay now"s (0.07-0.8), hence whisper below ACOUSTIC_CONFIRMS."""
+CHIME_ABOVE = 0.6
+"""A detection this likely chimes at once (the first stage's threshold before the second stage
+weighed every detection: as many chimes as then); a less likely one is listened to in silence."""
 SENSITIVITY = {"low": 0.9, "medium": 0.8, "high": 0.6}
 """microWakeWord's probability above which a detection openWakeWord did not confirm goes on to
 whisper's check (and the wake chime plays at once); below it, only a hint from openWakeWord
@@ -233,6 +249,13 @@ class CleanedWake:
 
     def process(self, chunk: AudioChunk) -> WakeDetection | None:
         return self.detector.process(AudioChunk(self.cleaner.process(chunk.audio), chunk.timestamp_ms))
+
+    def peak(self, pcm: bytes) -> float:
+        """The detector's highest probability over pcm, suppressed by a suppressor of its own."""
+        peak = getattr(self.detector, "peak", None)
+        if peak is None:
+            return 0.0
+        return float(peak(AudioCleaner(self.cleaner.noise_suppression).process(pcm)))
 
     def reset(self) -> None:
         self.detector.reset()
@@ -304,20 +327,26 @@ class WakeVerifier:
     """
 
     def __init__(self, transcriber: Any, phrase: str, acoustic: AcousticCheck | None = None,
-                 sure_above: float = SENSITIVITY["medium"]):
+                 sure_above: float = SENSITIVITY["medium"],
+                 rescore: Callable[[bytes], float] | None = None):
         self.transcriber = transcriber
         self.phrase = phrase
         self.acoustic = acoustic
         self.sure_above = sure_above
+        self.rescore = rescore
+        """microWakeWord's peak over the whole window (its own instance: this runs on the speech
+        worker): the detection's probability is from early in the word."""
         # Capitalised like a name ("Okay Nabu."): with "Okay nabu." whisper went on writing
         # "okay, now we ..." for half of the real wake words.
         self._prompt = phrase.title() + "."
 
     def sure(self, probability: float) -> bool:
         """Whether a detection this likely deserves the wake chime at once (before any check)."""
-        return probability >= self.sure_above
+        return probability >= CHIME_ABOVE
 
     def check(self, pcm: bytes, probability: float = 1.0) -> WakeCheck:
+        if self.rescore is not None:
+            probability = max(probability, self.rescore(pcm))
         acoustic = self.acoustic.peak(pcm) if self.acoustic is not None else None
         how = verdict(probability, acoustic, self.sure_above)
         if how != "whisper":

@@ -59,13 +59,14 @@ def press_at(source: Any, t_ms: float, press: Callable[[], None]) -> Iterator[An
 def shared_models() -> Iterator[None]:
     """While active, build_voice and build_home get the models they ask for from a cache instead
     of loading them again for every recording. Everything else (devices, router, pipeline,
-    feedback) is built afresh per run by the same code as `assistant run`."""
+    feedback) is built afresh per run by the same code as `assistant run`. Wake word detectors
+    are cheap to make (~15 ms) and keep state (a noise suppressor's learnt background): each run
+    gets its own."""
     import assistant.brain.intents as intents
     import assistant.brain.llm_local as llm_local
     import assistant.stt as stt
     import assistant.tts as tts
     import assistant.vad as vad
-    import assistant.wake as wake
 
     made: dict[str, Any] = {}
     saved: list[tuple[Any, str, Any]] = []
@@ -83,7 +84,7 @@ def shared_models() -> Iterator[None]:
         setattr(owner, name, make)
 
     for owner, name in ((stt, "make_transcriber"), (tts, "PiperSynthesizer"),
-                        (wake, "make_wake_detector"), (vad, "MicroVadScorer"),
+                        (vad, "MicroVadScorer"),
                         (intents, "LocalIntents")):
         share(owner, name)
     original_load = llm_local.LocalLLM._load
