@@ -187,6 +187,19 @@ def test_verifier_asks_whisper_only_when_openwakeword_does_not_settle_it(acousti
     alone = WakeVerifier(Counting("Okay, Abu Dhabi."), "okay nabu", None, sure_above=0.6)
     assert alone.check(near, probability=0.7).ok is False
     assert alone.check(near, probability=0.5).how == "dropped"
+    # The detection fires early in the word; the verdict weighs the peak over the whole window.
+    rescored = WakeVerifier(Counting("Okay Nabu."), "okay nabu", None, sure_above=0.8,
+                            rescore=lambda pcm: 0.9)
+    assert rescored.check(near, probability=0.4).how == "whisper"
+
+
+def test_peak_over_a_window_from_a_clean_state(micro, synth_speech):
+    wake = silence(1.0) + synth_speech("Okay Nabu.") + silence(0.75)
+    assert micro.peak(wake) > 0.85
+    assert micro.peak(silence(1.0) + synth_speech("Turn on the kitchen light.")) < 0.3
+    cleaned = CleanedWake(MicroWakeWordDetector("okay_nabu", 0.3), AudioCleaner(4))
+    assert cleaned.peak(white_noise(1.0, 0.01) + wake) > 0.6
+    assert detections(micro, silence(1.0)) == []  # peak() leaves nothing behind
 
 
 def test_cleaned_wake_hears_its_own_suppressed_copy(synth_speech):
