@@ -48,13 +48,9 @@ def build_voice(
     from assistant.tts import PiperSynthesizer
     from assistant.vad import Endpointer, MicroVadScorer
     from assistant.wake import (
-        OPEN_MODELS,
-        SENSITIVITY,
-        AcousticCheck,
         Refractory,
-        WakeVerifier,
         make_wake_detector,
-        wake_phrase,
+        make_wake_verifier,
     )
 
     source, sink, paced = _audio_edges(config, input_wav, output_wav, realtime)
@@ -64,13 +60,7 @@ def build_voice(
     verifier = None
     # The second stage needs whisper's prompt; vosk's grammar has no words for the wake phrase.
     if config.wake.verify and config.stt.engine == "whisper":
-        acoustic = None
-        if config.wake.acoustic_check and config.wake.model in OPEN_MODELS:
-            acoustic = AcousticCheck(config.wake.model)
-        rescorer = make_wake_detector(config.wake, verified=True)
-        verifier = WakeVerifier(transcriber, wake_phrase(config.wake.model, config.wake.phrase),
-                                acoustic, SENSITIVITY[config.wake.sensitivity],
-                                getattr(rescorer, "peak", None))
+        verifier = make_wake_verifier(config.wake, transcriber)
     stages = Stages(
         wake=make_wake_detector(config.wake, verified=verifier is not None),
         vad=MicroVadScorer(),

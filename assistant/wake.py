@@ -189,11 +189,12 @@ CHIME_ABOVE = 0.6
 """A detection this likely chimes at once (the first stage's threshold before the second stage
 weighed every detection: as many chimes as then); a less likely one is listened to in silence."""
 SENSITIVITY = {"low": 0.9, "medium": 0.8, "high": 0.6}
-"""microWakeWord's probability above which a detection openWakeWord did not confirm goes on to
-whisper's check (and the wake chime plays at once); below it, only a hint from openWakeWord
-lets whisper decide. On the robustness corpus, with the acoustic check: wake words kept clean / 20 dB / 10 dB
-and near-miss sentences let through (of 200): low 106 / 98 / 64 and 3, medium 111 / 102 / 69
-and 10, high 113 / 105 / 71 and 18; microWakeWord at 0.6 with whisper alone kept 110 / 96 / 68 and let 18 through."""
+"""microWakeWord's peak above which a detection openWakeWord did not confirm goes on to
+whisper's check; below it, only a hint from openWakeWord lets whisper decide. From a study of
+the per-recording peaks on the robustness corpus, with the acoustic check (the pipeline's own
+figures are in the README): wake words kept clean / 20 dB / 10 dB and near-miss sentences let
+through (of 200): low 106 / 98 / 64 and 3, medium 111 / 102 / 69 and 10, high 113 / 105 / 71
+and 18; microWakeWord at 0.6 with whisper alone kept 110 / 96 / 68 and let 18 through."""
 
 
 class AcousticCheck:
@@ -279,6 +280,19 @@ def make_wake_detector(config: WakeConfig, verified: bool | None = None) -> Wake
     return detector
 
 
+def make_wake_verifier(config: WakeConfig, transcriber: Any) -> WakeVerifier:
+    """The second stage as configured. openWakeWord's opinion and the window's peak are for
+    microWakeWord's detections; openWakeWord's own detections all go to whisper, as its
+    probabilities are on another scale."""
+    phrase = wake_phrase(config.model, config.phrase)
+    if config.engine != "microwakeword":
+        return WakeVerifier(transcriber, phrase, sure_above=0.0)
+    acoustic = AcousticCheck(config.model) if config.acoustic_check and config.model in OPEN_MODELS else None
+    rescorer = make_wake_detector(config, verified=True)
+    return WakeVerifier(transcriber, phrase, acoustic, SENSITIVITY[config.sensitivity],
+                        getattr(rescorer, "peak", None))
+
+
 # -- second stage: whisper -----------------------------------------------------------------
 @dataclass(frozen=True)
 class WakeCheck:
@@ -319,10 +333,11 @@ class WakeVerifier:
     """The second stage, on the wake window and the command's first moment.
 
     First openWakeWord's model of the same wake word (``AcousticCheck``), when there is one:
-    if it agrees, that settles it. Otherwise, if microWakeWord was sure enough (``sure``),
-    whisper hears the window prompted with the phrase itself: microWakeWord alone fires on
-    near-misses ("okay now", "I'm okay now", "okay, nah"), and the prompt makes whisper write a
-    real "okay nabu" the same way for every voice, while a near-miss keeps its own words.
+    if it is sure, that settles it. Otherwise, if microWakeWord's peak reached ``sure_above`` or
+    openWakeWord heard a hint (``verdict``), whisper hears the window prompted with the phrase:
+    microWakeWord alone fires on near-misses ("okay now", "I'm okay now", "okay, nah"), and the
+    prompt makes whisper write a real "okay nabu" the same way for every voice, while a
+    near-miss keeps its own words.
     Runs on the speech worker while the command is spoken.
     """
 

@@ -13,6 +13,7 @@ from assistant.stt import Transcript
 from assistant.wake import (
     ACOUSTIC_CONFIRMS,
     ACOUSTIC_HINTS,
+    SENSITIVITY,
     VERIFIED_THRESHOLD,
     AcousticCheck,
     CleanedWake,
@@ -22,6 +23,7 @@ from assistant.wake import (
     WakeDetection,
     WakeVerifier,
     make_wake_detector,
+    make_wake_verifier,
     sounds_like,
     verdict,
     wake_phrase,
@@ -191,6 +193,20 @@ def test_verifier_asks_whisper_only_when_openwakeword_does_not_settle_it(acousti
     rescored = WakeVerifier(Counting("Okay Nabu."), "okay nabu", None, sure_above=0.8,
                             rescore=lambda pcm: 0.9)
     assert rescored.check(near, probability=0.4).how == "whisper"
+
+
+def test_make_wake_verifier_follows_the_config():
+    whisper = Counting("Okay Nabu.")
+    default = make_wake_verifier(WakeConfig(), whisper)
+    assert isinstance(default.acoustic, AcousticCheck) and default.rescore is not None
+    assert default.sure_above == SENSITIVITY["medium"] and default.phrase == "okay nabu"
+    plain = make_wake_verifier(WakeConfig(acoustic_check=False, sensitivity="low"), whisper)
+    assert plain.acoustic is None and plain.sure_above == 0.9
+    # openWakeWord as the first stage: it is not asked to confirm itself, and whisper hears
+    # every detection (its probabilities are not microWakeWord's).
+    own = make_wake_verifier(WakeConfig(engine="openwakeword", model="hey_jarvis"), whisper)
+    assert own.acoustic is None and own.rescore is None and own.sure_above == 0.0
+    assert own.check(silence(2.5), probability=0.55).how == "whisper" and whisper.calls == 1
 
 
 def test_peak_over_a_window_from_a_clean_state(micro, synth_speech):
