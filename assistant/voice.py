@@ -150,7 +150,11 @@ def _cleaning(config: Config, source: Any) -> Any:
     from assistant.audio.clean import AudioCleaner, CleanedSource
 
     cleaner = AudioCleaner(config.audio.noise_suppression, config.audio.auto_gain_dbfs)
-    return CleanedSource(source, cleaner) if cleaner.enabled else source
+    if not cleaner.enabled:
+        return source
+    _LOGGER.info("audio cleaning: noise suppression %d, auto gain %d dBFS",
+                 cleaner.noise_suppression, cleaner.auto_gain_dbfs)
+    return CleanedSource(source, cleaner)
 
 
 def _normalizer() -> Any:

@@ -276,6 +276,8 @@ def make_wake_detector(config: WakeConfig, verified: bool | None = None) -> Wake
             micro = VERIFIED_THRESHOLD
         detector = MicroWakeWordDetector(config.model, micro)
     if config.noise_suppression > 0:
+        _LOGGER.info("wake word detector hears a noise-suppressed copy (level %d)",
+                     config.noise_suppression)
         detector = CleanedWake(detector, AudioCleaner(config.noise_suppression))
     return detector
 

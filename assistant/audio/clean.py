@@ -8,13 +8,10 @@ of the two is switched on.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from assistant.audio.chunk import BYTES_PER_MS, AudioChunk
-
-_LOGGER = logging.getLogger(__name__)
 
 FRAME_BYTES = 10 * BYTES_PER_MS
 
@@ -39,8 +36,6 @@ class AudioCleaner:
             from webrtc_noise_gain import AudioProcessor
 
             self._processor = AudioProcessor(auto_gain_dbfs, noise_suppression)
-            _LOGGER.info("audio cleaning: noise suppression %d, auto gain %d dBFS",
-                         noise_suppression, auto_gain_dbfs)
 
     @property
     def enabled(self) -> bool:
