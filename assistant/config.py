@@ -359,22 +359,27 @@ def parse_config(text: str, file: str = "<config>") -> Config:
 
 
 _AUDIO_RANGES = {"noise_suppression": (0, 4), "auto_gain_dbfs": (0, 31)}
+_WAKE_RANGES = {"noise_suppression": (0, 4)}
 
 
-def _check_audio(config: Config, loader: _Loader) -> None:
-    nodes: dict[str, yaml.Node] = config.audio.__dict__.get("_nodes", {})
-    for name, (low, high) in _AUDIO_RANGES.items():
-        value = getattr(config.audio, name)
+def _check_ranges(section: Any, prefix: str, ranges: dict[str, tuple[int, int]],
+                  loader: _Loader) -> None:
+    """Whole-number settings where 0 means off, each within its range."""
+    nodes: dict[str, yaml.Node] = section.__dict__.get("_nodes", {})
+    for name, (low, high) in ranges.items():
+        value = getattr(section, name)
         if not low <= value <= high:
-            raise loader.error(f"{value} is out of range ({low}-{high}, 0 = off)", f"audio.{name}",
+            raise loader.error(f"{value} is out of range ({low}-{high}, 0 = off)", f"{prefix}.{name}",
                                nodes.get(name))
 
 
+def _check_audio(config: Config, loader: _Loader) -> None:
+    _check_ranges(config.audio, "audio", _AUDIO_RANGES, loader)
+
+
 def _check_wake(config: Config, loader: _Loader) -> None:
+    _check_ranges(config.wake, "wake", _WAKE_RANGES, loader)
     nodes: dict[str, yaml.Node] = config.wake.__dict__.get("_nodes", {})
-    if not 0 <= config.wake.noise_suppression <= 4:
-        raise loader.error(f"{config.wake.noise_suppression} is out of range (0-4, 0 = off)",
-                           "wake.noise_suppression", nodes.get("noise_suppression"))
     if config.wake.threshold is not None and not 0.0 < config.wake.threshold < 1.0:
         raise loader.error(f"{config.wake.threshold} is out of range (between 0 and 1)",
                            "wake.threshold", nodes.get("threshold"))
