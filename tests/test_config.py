@@ -68,6 +68,20 @@ BAD = [
     ("bad kind", "devices:\n  - {id: a, name: a, kind: toaster, pin: 3}\n", 2, "devices[0].kind",
      "'toaster' is not one of"),
     ("broken yaml", "wake: [okay\n", 2, "", "not valid YAML"),
+    ("suppression too strong", "audio:\n  noise_suppression: 5\n", 2, "audio.noise_suppression",
+     "out of range (0-4"),
+    ("gain out of range", "audio:\n  input_device: null\n  auto_gain_dbfs: 40\n", 3,
+     "audio.auto_gain_dbfs", "out of range (0-31"),
+    ("suppression not a number", "audio:\n  noise_suppression: high\n", 2,
+     "audio.noise_suppression", "expected a whole number"),
+    ("negative gain", "audio:\n  auto_gain_dbfs: -3\n", 2, "audio.auto_gain_dbfs",
+     "out of range (0-31"),
+    ("wake suppression too strong", "wake:\n  noise_suppression: 5\n", 2,
+     "wake.noise_suppression", "out of range (0-4"),
+    ("wake threshold above 1", "wake:\n  verify: true\n  threshold: 1.5\n", 3, "wake.threshold",
+     "out of range"),
+    ("bad sensitivity", "wake:\n  sensitivity: loud\n", 2, "wake.sensitivity",
+     "'low', 'medium', 'high'"),
 ]
 
 

@@ -12,7 +12,6 @@ import pytest
 from assistant.audio.chunk import AudioChunk
 from assistant.audio.clean import AudioCleaner, CleanedSource
 from assistant.config import load_config, parse_config
-from assistant.errors import ConfigError
 from assistant.events import Event
 from bench import corpus
 from bench.rig import press_at, run_wav
@@ -147,38 +146,17 @@ def test_cleaned_source_keeps_timestamps_and_closes_the_source():
     assert source.closed
 
 
-def test_audio_cleaning_keys_are_validated():
+def test_audio_cleaning_keys_are_read():
     config = parse_config("audio:\n  noise_suppression: 2\n  auto_gain_dbfs: 6\n")
     assert (config.audio.noise_suppression, config.audio.auto_gain_dbfs) == (2, 6)
     assert (parse_config("").audio.noise_suppression, parse_config("").audio.auto_gain_dbfs) == (0, 0)
-    bad = [
-        ("audio:\n  noise_suppression: 5\n", 2, "audio.noise_suppression", "out of range (0-4"),
-        ("audio:\n  input_device: null\n  auto_gain_dbfs: 40\n", 3, "audio.auto_gain_dbfs", "out of range (0-31"),
-        ("audio:\n  noise_suppression: high\n", 2, "audio.noise_suppression", "expected a whole number"),
-        ("audio:\n  auto_gain_dbfs: -3\n", 2, "audio.auto_gain_dbfs", "out of range (0-31"),
-    ]
-    for text, line, key, message in bad:
-        with pytest.raises(ConfigError) as info:
-            parse_config(text, "home.yaml")
-        assert (info.value.line, info.value.key) == (line, key)
-        assert message in str(info.value)
-        assert str(info.value).startswith(f"home.yaml:{line}")
+    # Out-of-range values: tests/test_config.py's BAD table (file, key and line).
 
 
-def test_wake_keys_are_validated():
+def test_wake_keys_are_read():
     config = parse_config("wake:\n  noise_suppression: 2\n  sensitivity: low\n  acoustic_check: false\n")
     assert (config.wake.noise_suppression, config.wake.sensitivity, config.wake.acoustic_check) == (
         2, "low", False)
     default = parse_config("").wake
     assert (default.noise_suppression, default.sensitivity, default.acoustic_check) == (4, "medium", True)
-    bad = [
-        ("wake:\n  noise_suppression: 5\n", 2, "wake.noise_suppression", "out of range (0-4"),
-        ("wake:\n  verify: true\n  threshold: 1.5\n", 3, "wake.threshold", "out of range"),
-        ("wake:\n  sensitivity: loud\n", 2, "wake.sensitivity", "'low', 'medium', 'high'"),
-    ]
-    for text, line, key, message in bad:
-        with pytest.raises(ConfigError) as info:
-            parse_config(text, "home.yaml")
-        assert (info.value.line, info.value.key) == (line, key)
-        assert message in str(info.value)
-
+    # Out-of-range values: tests/test_config.py's BAD table.
