@@ -274,7 +274,7 @@ class Pipeline:
         if cmd.wake_check is not None and _rejected(cmd.wake_check):
             # Rejected while the command is still being spoken: stop listening now, not at
             # its end (the LED goes out within a second of a near-miss).
-            self._wake_rejected(cmd.wake_check.result())
+            self._report_wake_check(cmd.wake_check.result())
             self._back_to_idle(chunk.end_ms)
             return
         t_ms = chunk.timestamp_ms
@@ -422,15 +422,13 @@ class Pipeline:
         try:
             if cmd.wake_check is not None:
                 check = cmd.wake_check.result()
+                self._report_wake_check(check)
                 if not check.ok:
-                    self._wake_rejected(check)
                     return
-                self.bus.emit(EventType.WAKE_CHECK, ok=True, heard=check.heard, how=check.how,
-                              acoustic=_rounded(check.acoustic))
             timed = self._final_transcript(cmd, speech_end_ms)
             timings.update(stt_ms=timed.stt_ms, stt_wait_ms=timed.wait_ms)
             heard = timed.heard
-            confidence = None if heard.confidence is None else round(heard.confidence, 3)
+            confidence = _rounded(heard.confidence)
             self.bus.emit(EventType.TRANSCRIPT, text=timed.text, raw=heard.text.strip(),
                           confidence=confidence, lag_ms=round(self._lag_ms(speech_end_ms), 1),
                           heard=heard.heard, doubt=heard.doubt)
@@ -487,10 +485,11 @@ class Pipeline:
             self._follow_up = False
             self._listen_requested.set()
 
-    def _wake_rejected(self, check: WakeCheck) -> None:
-        _LOGGER.info("wake word not confirmed (%s, heard %r, acoustic %s): ignored",
-                     check.how, check.heard, _rounded(check.acoustic))
-        self.bus.emit(EventType.WAKE_CHECK, ok=False, heard=check.heard, how=check.how,
+    def _report_wake_check(self, check: WakeCheck) -> None:
+        if not check.ok:
+            _LOGGER.info("wake word not confirmed (%s, heard %r, acoustic %s): ignored",
+                         check.how, check.heard, _rounded(check.acoustic))
+        self.bus.emit(EventType.WAKE_CHECK, ok=check.ok, heard=check.heard, how=check.how,
                       acoustic=_rounded(check.acoustic))
 
     def _back_to_idle(self, t_ms: float) -> None:
