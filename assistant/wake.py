@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -134,7 +134,12 @@ class MicroWakeWordDetector:
 
 
 class OpenWakeWordDetector:
-    """openWakeWord: mel -> embedding -> classifier, fed in 80 ms blocks."""
+    """openWakeWord: mel -> embedding -> classifier, fed in 80 ms blocks.
+
+    Also microWakeWord's second opinion (``peak`` on the wake window, only when microWakeWord
+    fires): a model trained differently, on a speech embedding, for ~0.1 s of CPU per detection
+    instead of ~0.07 CPU-s every second.
+    """
 
     def __init__(self, model: str = "hey_jarvis", threshold: float = 0.5):
         from pyopen_wakeword import Model, OpenWakeWord, OpenWakeWordFeatures
@@ -149,22 +154,37 @@ class OpenWakeWordDetector:
         self.name = Path(model).stem
         self.threshold = threshold
         self._buffer = b""
-        _LOGGER.info("wake word %r (openWakeWord, threshold %.2f)", self.name, threshold)
+        _LOGGER.info("openWakeWord model %r (threshold %.2f)", self.name, threshold)
+
+    def _probabilities(self, block: bytes) -> Iterator[float]:
+        for embeddings in self._features.process_streaming(block):
+            for prob in self._oww.process_streaming(embeddings):
+                yield float(prob)
 
     def process(self, chunk: AudioChunk) -> WakeDetection | None:
         self._buffer += chunk.audio
         best: float | None = None
         while len(self._buffer) >= OPEN_BLOCK_BYTES:
             block, self._buffer = self._buffer[:OPEN_BLOCK_BYTES], self._buffer[OPEN_BLOCK_BYTES:]
-            for embeddings in self._features.process_streaming(block):
-                for prob in self._oww.process_streaming(embeddings):
-                    if prob > self.threshold:
-                        best = max(best or 0.0, prob)
+            for prob in self._probabilities(block):
+                if prob > self.threshold:
+                    best = max(best or 0.0, prob)
         if best is None:
             return None
         end_ms = chunk.end_ms - len(self._buffer) / BYTES_PER_MS
         self.reset()  # as above: one wake word, one detection
         return WakeDetection(self.name, end_ms, best)
+
+    def peak(self, pcm: bytes) -> float:
+        """The highest probability over pcm, from a cold start (2 s before the wake word's end
+        and 0.65 s after gave the same verdicts as a model that had heard everything before,
+        on 60 of 60 recordings)."""
+        self.reset()
+        whole = len(pcm) - len(pcm) % OPEN_BLOCK_BYTES
+        best = max((prob for offset in range(0, whole, OPEN_BLOCK_BYTES)
+                    for prob in self._probabilities(pcm[offset:offset + OPEN_BLOCK_BYTES])), default=0.0)
+        self.reset()
+        return best
 
     def reset(self) -> None:
         self._buffer = b""
@@ -195,32 +215,6 @@ the per-recording peaks on the robustness corpus, with the acoustic check (the p
 figures are in the README): wake words kept clean / 20 dB / 10 dB and near-miss sentences let
 through (of 200): low 106 / 98 / 64 and 3, medium 111 / 102 / 69 and 10, high 113 / 105 / 71
 and 18; microWakeWord at 0.6 with whisper alone kept 110 / 96 / 68 and let 18 through."""
-
-
-class AcousticCheck:
-    """openWakeWord's model of the same wake word, run on the wake window only when
-    microWakeWord fires: a second opinion from a model trained differently (on a speech
-    embedding), for ~0.1 s of CPU per detection instead of ~0.07 CPU-s every second."""
-
-    def __init__(self, model: str):
-        from pyopen_wakeword import Model, OpenWakeWord, OpenWakeWordFeatures
-
-        self._oww = OpenWakeWord.from_builtin(Model(model))
-        self._features: Any = OpenWakeWordFeatures.from_builtin()
-
-    def peak(self, pcm: bytes) -> float:
-        """The highest probability over pcm, from a cold start (2 s before the wake word's end
-        and 0.65 s after gave the same verdicts as a model that had heard everything before,
-        on 60 of 60 recordings)."""
-        self._features.reset()
-        self._oww.reset()
-        best = 0.0
-        whole = len(pcm) - len(pcm) % OPEN_BLOCK_BYTES
-        for offset in range(0, whole, OPEN_BLOCK_BYTES):
-            for embeddings in self._features.process_streaming(pcm[offset:offset + OPEN_BLOCK_BYTES]):
-                for prob in self._oww.process_streaming(embeddings):
-                    best = max(best, float(prob))
-        return best
 
 
 def verdict(probability: float, acoustic: float | None, sure_above: float) -> str:
@@ -289,7 +283,8 @@ def make_wake_verifier(config: WakeConfig, transcriber: Any) -> WakeVerifier:
     phrase = wake_phrase(config.model, config.phrase)
     if config.engine != "microwakeword":
         return WakeVerifier(transcriber, phrase, sure_above=0.0)
-    acoustic = AcousticCheck(config.model) if config.acoustic_check and config.model in OPEN_MODELS else None
+    use = config.acoustic_check and config.model in OPEN_MODELS
+    acoustic = OpenWakeWordDetector(config.model) if use else None
     rescorer = make_wake_detector(config, verified=True)
     return WakeVerifier(transcriber, phrase, acoustic, SENSITIVITY[config.sensitivity],
                         getattr(rescorer, "peak", None))
@@ -334,7 +329,7 @@ def sounds_like(heard: str, phrase: str) -> bool:
 class WakeVerifier:
     """The second stage, on the wake window and the command's first moment.
 
-    First openWakeWord's model of the same wake word (``AcousticCheck``), when there is one:
+    First openWakeWord's model of the same wake word (``OpenWakeWordDetector.peak``), when there is one:
     if it is sure, that settles it. Otherwise, if microWakeWord's peak reached ``sure_above`` or
     openWakeWord heard a hint (``verdict``), whisper hears the window prompted with the phrase:
     microWakeWord alone fires on near-misses ("okay now", "I'm okay now", "okay, nah"), and the
@@ -343,7 +338,7 @@ class WakeVerifier:
     Runs on the speech worker while the command is spoken.
     """
 
-    def __init__(self, transcriber: Any, phrase: str, acoustic: AcousticCheck | None = None,
+    def __init__(self, transcriber: Any, phrase: str, acoustic: OpenWakeWordDetector | None = None,
                  sure_above: float = SENSITIVITY["medium"],
                  rescore: Callable[[bytes], float] | None = None):
         self.transcriber = transcriber

@@ -15,7 +15,6 @@ from assistant.wake import (
     ACOUSTIC_HINTS,
     SENSITIVITY,
     VERIFIED_THRESHOLD,
-    AcousticCheck,
     CleanedWake,
     MicroWakeWordDetector,
     OpenWakeWordDetector,
@@ -144,8 +143,8 @@ def test_verdict(probability, acoustic, expected):
 
 
 @pytest.fixture(scope="module")
-def acoustic() -> AcousticCheck:
-    return AcousticCheck("okay_nabu")
+def acoustic() -> OpenWakeWordDetector:
+    return OpenWakeWordDetector("okay_nabu")
 
 
 def window(pcm: bytes) -> bytes:
@@ -198,7 +197,7 @@ def test_verifier_asks_whisper_only_when_openwakeword_does_not_settle_it(acousti
 def test_make_wake_verifier_follows_the_config():
     whisper = Counting("Okay Nabu.")
     default = make_wake_verifier(WakeConfig(), whisper)
-    assert isinstance(default.acoustic, AcousticCheck) and default.rescore is not None
+    assert isinstance(default.acoustic, OpenWakeWordDetector) and default.rescore is not None
     assert default.sure_above == SENSITIVITY["medium"] and default.phrase == "okay nabu"
     plain = make_wake_verifier(WakeConfig(acoustic_check=False, sensitivity="low"), whisper)
     assert plain.acoustic is None and plain.sure_above == 0.9
