@@ -63,7 +63,7 @@ class Stages:
     stt_prompt: str | None = None
     verify_wake: Callable[[bytes, float], WakeCheck] | None = None
     """The wake word's second stage (audio, first-stage probability); None trusts the detector."""
-    wake_sure: Callable[[float], bool] = lambda _probability: True
+    wake_chimes: Callable[[float], bool] = lambda _probability: True
     """Whether a detection is sure enough for the wake chime before the second stage's verdict."""
     recheck: Callable[[bytes, Transcript], Transcript] | None = None
     """A second look at the final transcript against its audio (``assistant.recheck``)."""
@@ -244,7 +244,7 @@ class Pipeline:
         # An unsure detection is listened to in silence (the LED shows it): a chime for every
         # near-miss would be a false wake to the ear, and one played once the second stage
         # agrees would land on the command's first word.
-        chime = trigger != "wake" or self.s.wake_sure(probability)
+        chime = trigger != "wake" or self.s.wake_chimes(probability)
         self.bus.emit(EventType.LISTENING, trigger=trigger, audio_ms=round(t_ms, 1), chime=chime)
         self.bus.emit(EventType.STATE, state="listening")
         self.s.vad.reset()

@@ -73,7 +73,7 @@ def build_voice(
         normalize=_normalizer(),
         stt_prompt=_stt_prompt(intents),
         verify_wake=verifier.check if verifier is not None else None,
-        wake_sure=verifier.sure if verifier is not None else lambda _probability: True,
+        wake_chimes=verifier.chimes if verifier is not None else lambda _probability: True,
         recheck=_recheck(config, transcriber, intents),
     )
     pipeline = Pipeline(

@@ -352,7 +352,7 @@ class WakeVerifier:
         # "okay, now we ..." for half of the real wake words.
         self._prompt = phrase.title() + "."
 
-    def sure(self, probability: float) -> bool:
+    def chimes(self, probability: float) -> bool:
         """Whether a detection this likely deserves the wake chime at once (before any check)."""
         return probability >= CHIME_ABOVE
 

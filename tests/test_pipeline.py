@@ -139,7 +139,7 @@ def test_an_unsure_wake_is_silent_and_a_rejected_one_ends_at_once():
         return WakeCheck(False, "", 0.01, "dropped")
 
     pipeline.s.verify_wake = verify
-    pipeline.s.wake_sure = lambda probability: probability >= 0.995
+    pipeline.s.wake_chimes = lambda probability: probability >= 0.995
     run_checked(pipeline, "...w" + "s" * 100 + "." * 40)
     listening = next(e for e in events if e.type.value == "listening")
     assert listening.data["chime"] is False  # FakeWake's 0.99 is not sure enough: no chime
@@ -156,7 +156,7 @@ def test_a_confirmed_wake_chimes_and_carries_on():
     brain = FakeBrain()
     pipeline, events = make(brain)
     pipeline.s.verify_wake = lambda pcm, probability: WakeCheck(True, "", 0.97, "confirmed")
-    pipeline.s.wake_sure = lambda probability: probability >= 0.8
+    pipeline.s.wake_chimes = lambda probability: probability >= 0.8
     run_checked(pipeline, "...w" + "s" * 40 + "." * 40)
     assert next(e for e in events if e.type.value == "listening").data["chime"] is True
     assert [e.data["how"] for e in events if e.type.value == "wake_check"] == ["confirmed"]

@@ -183,7 +183,7 @@ def test_verifier_asks_whisper_only_when_openwakeword_does_not_settle_it(acousti
     assert (dropped.ok, dropped.how, whisper.calls) == (False, "dropped", 0)
     asked = verifier.check(near, probability=0.9)
     assert (asked.ok, asked.how, whisper.calls) == (True, "whisper", 1)
-    assert verifier.sure(0.9) and not verifier.sure(0.5)
+    assert verifier.chimes(0.9) and not verifier.chimes(0.5)
     # No second model (a custom wake word): whisper decides the sure ones.
     alone = WakeVerifier(Counting("Okay, Abu Dhabi."), "okay nabu", None, sure_above=0.6)
     assert alone.check(near, probability=0.7).ok is False
