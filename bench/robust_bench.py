@@ -89,10 +89,11 @@ class Recording:
 
 
 def make_cases(voices: int, commands: int, per_level: int, levels: list[str], noises: list[str],
-               realtime: int) -> list[Case]:
+               realtime: int, voice_seed: int = 0) -> list[Case]:
     """The same utterances at every level; in noisy levels the background kinds take turns,
-    shifted per level so an utterance meets a different kind at 20 dB than at 10 dB."""
-    pool = corpus.varied_voices(voices)
+    shifted per level so an utterance meets a different kind at 20 dB than at 10 dB.
+    ``voice_seed`` picks another sample of voices (for calibration away from the bench's own)."""
+    pool = corpus.varied_voices(voices, seed=voice_seed)
     chosen = COMMANDS[:commands]
     utterances = [(pool[i % len(pool)], *chosen[(i + i // len(pool)) % len(chosen)])
                   for i in range(per_level)]

@@ -1,0 +1,177 @@
+"""What the second stage of the wake word sees, per first-stage detection, for calibration.
+
+    .venv/bin/python bench/wake_study.py [--voice-seed 1] [--per-level 120] [--negatives-min 15]
+
+Runs the first stage as the pipeline builds it (microWakeWord at VERIFIED_THRESHOLD on the
+noise-suppressed copy) over wake+command recordings made like the robustness bench's, and over
+near-miss-heavy negatives. For every detection it records what each second-stage opinion says
+about the window the pipeline would check (WAKE_WINDOW_MS before, WAKE_TAIL_MS after):
+microWakeWord's peak over the window, openWakeWord's peak, and whisper's transcript with the
+wake phrase as prompt (and, for comparison, without it). Writes bench/results/wake_study.json
+and prints how each ``wake.sensitivity`` and a grid of other thresholds would have done.
+
+By default it uses voices (seed 1) and negatives (seed 1) that the robustness bench (seed 0)
+does not, so that thresholds chosen here are checked there on audio they were not fitted to.
+Not real time; no timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from assistant.audio.chunk import AudioChunk  # noqa: E402
+from assistant.config import load_config  # noqa: E402
+from assistant.stt import WhisperTranscriber  # noqa: E402
+from assistant.wake import (  # noqa: E402
+    SENSITIVITY,
+    WAKE_TAIL_MS,
+    WAKE_WINDOW_MS,
+    make_wake_detector,
+    make_wake_verifier,
+    sounds_like,
+    verdict,
+)
+from bench import corpus  # noqa: E402
+from bench.robust_bench import ROOM_HISS_SNR_DB, make_cases, make_recording  # noqa: E402
+from bench.robust_cases import negative_pieces  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+ROOT = Path(__file__).resolve().parent.parent
+CHUNK_BYTES = 640
+"""20 ms chunks, as the pipeline's audio source gives them."""
+SKIP_AFTER_MS = 2500
+"""After a detection the pipeline records (or drops the near-miss within a second); a new
+detection is looked for after this long."""
+
+
+class Study:
+    def __init__(self, config_path: Path):
+        config = load_config(config_path)
+        self.config = config.wake
+        self.whisper = WhisperTranscriber(config.stt.model, beam_size=config.stt.beam_size)
+        self.verifier = make_wake_verifier(config.wake, self.whisper)
+        if self.verifier.acoustic is None or self.verifier.rescore is None:
+            raise SystemExit("wake_study: needs wake.engine microwakeword with acoustic_check")
+
+    def detections(self, pcm: bytes) -> list[tuple[float, float, bytes]]:
+        """(audio ms, probability, second-stage window) for each first-stage detection."""
+        detector = make_wake_detector(self.config, verified=True)
+        found: list[tuple[float, float, bytes]] = []
+        skip_until = -1.0
+        for offset in range(0, len(pcm) - CHUNK_BYTES + 1, CHUNK_BYTES):
+            t_ms = offset / 32
+            detection = detector.process(AudioChunk(pcm[offset:offset + CHUNK_BYTES], t_ms))
+            if detection is None or t_ms < skip_until:
+                continue
+            end = offset + CHUNK_BYTES
+            window = pcm[max(0, end - WAKE_WINDOW_MS * 32): end + WAKE_TAIL_MS * 32]
+            found.append((end / 32, detection.probability, window))
+            skip_until = end / 32 + SKIP_AFTER_MS
+        return found
+
+    def opinions(self, window: bytes) -> dict[str, Any]:
+        verifier = self.verifier
+        assert verifier.acoustic is not None and verifier.rescore is not None
+        phrase = verifier.phrase
+        prompted = self.whisper.transcribe(window, prompt=phrase.title() + ".").text.strip()
+        free = self.whisper.transcribe(window).text.strip()
+        return {"p": round(verifier.rescore(window), 4),
+                "acoustic": round(verifier.acoustic.peak(window), 4),
+                "prompted": prompted, "prompted_ok": sounds_like(prompted, phrase),
+                "free": free, "free_ok": sounds_like(free, phrase)}
+
+
+def accepted(row: dict[str, Any], sure_above: float, hint: float | None) -> bool:
+    """Whether the second stage would wake on this detection (``hint`` None: without
+    openWakeWord, i.e. ``wake.acoustic_check: false``)."""
+    if "p" not in row:
+        return False  # the first stage did not fire
+    acoustic = None if hint is None else row["acoustic"]
+    how = verdict(row["p"], acoustic, sure_above, hint or 0.0)
+    return how == "confirmed" or (how == "whisper" and bool(row["prompted_ok"]))
+
+
+def analyse(data: dict[str, Any]) -> None:
+    rows = data["rows"]
+    minutes = data["negatives_s"] / 60
+    levels = ["clean", "20", "10"]
+
+    def line(sure_above: float, hint: float | None) -> str:
+        kept = [sum(accepted(r, sure_above, hint) for r in rows if r.get("level") == lv)
+                for lv in levels]
+        false = sum(accepted(r, sure_above, hint) for r in rows if r["kind"] == "negative")
+        return f"kept {'/'.join(map(str, kept))}, false wakes {false} ({false / minutes * 60:.0f}/h)"
+
+    print("first stage fired on: " + ", ".join(
+        f"{lv} {sum(bool(r.get('detected')) for r in rows if r.get('level') == lv)}/"
+        f"{sum(r.get('level') == lv for r in rows)}" for lv in levels)
+        + f"; {sum(r['kind'] == 'negative' for r in rows)} times in {minutes:.1f} min of negatives")
+    for name, level in SENSITIVITY.items():
+        print(f"sensitivity {name}: with openWakeWord {line(level.sure_above, level.hint)}; "
+              f"whisper alone {line(level.alone, None)}")
+    print("grid (sure_above, hint):")
+    for sure_above in (0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 1.01):
+        print(f"  {sure_above:4.2f} alone: {line(sure_above, None)}")
+        for hint in (0.003, 0.005, 0.01, 0.05, 1.01):
+            print(f"  {sure_above:4.2f} {hint:5.3f}: {line(sure_above, hint)}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default=str(ROOT / "config" / "assistant.yaml"))
+    parser.add_argument("--voice-seed", type=int, default=1)
+    parser.add_argument("--per-level", type=int, default=120)
+    parser.add_argument("--negatives-min", type=float, default=15.0)
+    parser.add_argument("--out", default=str(RESULTS / "wake_study.json"))
+    parser.add_argument("--analyse", action="store_true",
+                        help="only print the rules' outcomes for an earlier --out")
+    args = parser.parse_args()
+    if args.analyse:
+        analyse(json.loads(Path(args.out).read_text()))
+        return 0
+    study = Study(Path(args.config))
+    rows: list[dict[str, Any]] = []
+    started = time.monotonic()
+    cases = make_cases(60, 24, args.per_level, ["clean", "20", "10"],
+                       ["white", "pink", "brown", "babble", "tv"], 0, voice_seed=args.voice_seed)
+    for n, case in enumerate(cases, 1):
+        rec = make_recording(case)
+        found = study.detections(rec.pcm)
+        wake = [d for d in found if d[0] <= rec.wake_end_ms + 600]
+        row: dict[str, Any] = {"kind": "wake", "level": case.level, "noise": case.noise,
+                               "voice": case.voice.label(), "detected": bool(wake)}
+        if wake:
+            t_ms, probability, window = wake[0]
+            row.update(t_ms=t_ms, first=round(probability, 4), **study.opinions(window))
+        rows.append(row)
+        if n % 20 == 0:
+            print(f"[{n}/{len(cases)}] {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+    pieces = negative_pieces(args.negatives_min, seed=args.voice_seed)
+    pcm = b"".join(p for _label, p in pieces)
+    pcm = corpus.mix(pcm, corpus.noise(len(pcm) / 32000, 0.01, "pink", seed=args.voice_seed),
+                     ROOM_HISS_SNR_DB)
+    starts, at = [], 0
+    for label, piece in pieces:
+        starts.append((at / 32, label))
+        at += len(piece)
+    for t_ms, probability, window in study.detections(pcm):
+        during = [label for start, label in starts if start <= t_ms][-1]
+        rows.append({"kind": "negative", "t_ms": t_ms, "during": during,
+                     "first": round(probability, 4), **study.opinions(window)})
+    out = {"voice_seed": args.voice_seed, "negatives_s": round(len(pcm) / 32000, 1), "rows": rows}
+    Path(args.out).parent.mkdir(exist_ok=True)
+    Path(args.out).write_text(json.dumps(out, indent=1) + "\n")
+    print(f"{len(rows)} rows in {time.monotonic() - started:.0f} s -> {args.out}", file=sys.stderr)
+    analyse(out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
