@@ -200,31 +200,44 @@ corpus (bench/robust_bench.py, 120 recordings per level) with noise suppression 
 0.6 without suppression; what else crosses it is for the gate and whisper to turn away."""
 ACOUSTIC_CONFIRMS = 0.9
 """openWakeWord's okay_nabu peak that settles a detection without whisper."""
-ACOUSTIC_HINTS = 0.05
-"""...and the peak at which whisper is asked even when microWakeWord was unsure. It is a strict
-model: on 200 near-miss sentences it passed 0.05 on 8 and 0.3 on 4, none of them "okay Naboo",
-while it passed 0.05 on 80 % of the clean wake words and 55 % of those at 10 dB. It does hear
-some plain "okay now"s (0.07-0.8), hence whisper below ACOUSTIC_CONFIRMS."""
 CHIME_ABOVE = 0.6
 """A detection this likely chimes at once (the first stage's threshold before the second stage
 weighed every detection: as many chimes as then); a less likely one is listened to in silence."""
-SENSITIVITY = {"low": 0.9, "medium": 0.8, "high": 0.6}
-"""microWakeWord's peak above which a detection openWakeWord did not confirm goes on to
-whisper's check; below it, only a hint from openWakeWord lets whisper decide. From a study of
-the per-recording peaks on the robustness corpus, with the acoustic check (the pipeline's own
-figures are in the README): wake words kept clean / 20 dB / 10 dB and near-miss sentences let
-through (of 200): low 106 / 98 / 64 and 3, medium 111 / 102 / 69 and 10, high 113 / 105 / 71
-and 18; microWakeWord at 0.6 with whisper alone kept 110 / 96 / 68 and let 18 through."""
 
 
-def verdict(probability: float, acoustic: float | None, sure_above: float) -> str:
+@dataclass(frozen=True)
+class Sensitivity:
+    """When a detection openWakeWord did not confirm goes on to whisper's check."""
+
+    sure_above: float
+    """microWakeWord's peak over the window from which whisper decides on its own..."""
+    hint: float
+    """...and openWakeWord's peak from which whisper decides however unsure microWakeWord was.
+    openWakeWord's okay_nabu rests at ~0.001 on anything but its wake word."""
+    alone: float
+    """microWakeWord's peak from which whisper decides when there is no openWakeWord model
+    (``wake.acoustic_check: false``, or a wake word it has none for)."""
+
+
+SENSITIVITY = {"low": Sensitivity(0.98, 0.01, 0.9), "medium": Sensitivity(0.95, 0.005, 0.8),
+               "high": Sensitivity(0.8, 0.003, 0.6)}
+"""From bench/wake_study.py (voices and negatives the robustness bench does not use; every
+first-stage detection with what each opinion said). Wake words kept clean / 20 dB / 10 dB (of
+120 each; the first stage fired on 118 / 113 / 80) and false wakes in 15 min of near-miss-heavy
+negatives: with openWakeWord, low 110 / 98 / 63 and 6, medium 113 / 100 / 69 and 8, high
+114 / 101 / 72 and 13 (before this table: 108 / 98 / 70 and 9); whisper alone, low 101 / 75 /
+47 and 3, medium 106 / 84 / 59 and 4, high 112 / 90 / 66 and 16. Half of the false wakes left
+are "okay Naboo", which whisper and openWakeWord hear as the wake word too."""
+
+
+def verdict(probability: float, acoustic: float | None, sure_above: float, hint: float) -> str:
     """Pure: what becomes of a first-stage detection.
 
     "confirmed" (openWakeWord is sure too: wake, no whisper), "whisper" (whisper must hear the
     phrase: microWakeWord was sure, or openWakeWord heard something) or "dropped" (neither)."""
     if acoustic is not None and acoustic >= ACOUSTIC_CONFIRMS:
         return "confirmed"
-    if probability >= sure_above or (acoustic is not None and acoustic >= ACOUSTIC_HINTS):
+    if probability >= sure_above or (acoustic is not None and acoustic >= hint):
         return "whisper"
     return "dropped"
 
@@ -286,8 +299,10 @@ def make_wake_verifier(config: WakeConfig, transcriber: Any) -> WakeVerifier:
     use = config.acoustic_check and config.model in OPEN_MODELS
     acoustic = OpenWakeWordDetector(config.model) if use else None
     rescorer = make_wake_detector(config, verified=True)
-    return WakeVerifier(transcriber, phrase, acoustic, SENSITIVITY[config.sensitivity],
-                        getattr(rescorer, "peak", None))
+    sensitivity = SENSITIVITY[config.sensitivity]
+    return WakeVerifier(transcriber, phrase, acoustic,
+                        sensitivity.sure_above if acoustic else sensitivity.alone,
+                        getattr(rescorer, "peak", None), sensitivity.hint)
 
 
 # -- second stage: whisper -----------------------------------------------------------------
@@ -331,7 +346,7 @@ class WakeVerifier:
 
     First openWakeWord's model of the same wake word (``OpenWakeWordDetector.peak``), when there is one:
     if it is sure, that settles it. Otherwise, if microWakeWord's peak reached ``sure_above`` or
-    openWakeWord heard a hint (``verdict``), whisper hears the window prompted with the phrase:
+    openWakeWord's reached ``hint`` (``verdict``), whisper hears the window prompted with the phrase:
     microWakeWord alone fires on near-misses ("okay now", "I'm okay now", "okay, nah"), and the
     prompt makes whisper write a real "okay nabu" the same way for every voice, while a
     near-miss keeps its own words.
@@ -339,12 +354,14 @@ class WakeVerifier:
     """
 
     def __init__(self, transcriber: Any, phrase: str, acoustic: OpenWakeWordDetector | None = None,
-                 sure_above: float = SENSITIVITY["medium"],
-                 rescore: Callable[[bytes], float] | None = None):
+                 sure_above: float = SENSITIVITY["medium"].sure_above,
+                 rescore: Callable[[bytes], float] | None = None,
+                 hint: float = SENSITIVITY["medium"].hint):
         self.transcriber = transcriber
         self.phrase = phrase
         self.acoustic = acoustic
         self.sure_above = sure_above
+        self.hint = hint
         self.rescore = rescore
         """microWakeWord's peak over the whole window (its own instance: this runs on the speech
         worker): the detection's probability is from early in the word."""
@@ -360,7 +377,7 @@ class WakeVerifier:
         if self.rescore is not None:
             probability = max(probability, self.rescore(pcm))
         acoustic = self.acoustic.peak(pcm) if self.acoustic is not None else None
-        how = verdict(probability, acoustic, self.sure_above)
+        how = verdict(probability, acoustic, self.sure_above, self.hint)
         if how != "whisper":
             return WakeCheck(how == "confirmed", "", acoustic, how)
         heard = self.transcriber.transcribe(pcm, prompt=self._prompt).text.strip()

@@ -12,7 +12,6 @@ from assistant.errors import ModelMissingError
 from assistant.stt import Transcript
 from assistant.wake import (
     ACOUSTIC_CONFIRMS,
-    ACOUSTIC_HINTS,
     SENSITIVITY,
     VERIFIED_THRESHOLD,
     CleanedWake,
@@ -135,11 +134,11 @@ def test_make_wake_detector_follows_the_config():
     (0.35, 0.4, "whisper"),       # a hint from openWakeWord: whisper decides
     (0.85, 0.0, "whisper"),       # microWakeWord sure enough for whisper to decide
     (0.85, None, "whisper"),      # no second model for this wake word
-    (0.5, 0.01, "dropped"),       # neither
+    (0.5, 0.004, "dropped"),      # neither
     (0.5, None, "dropped"),
 ])
 def test_verdict(probability, acoustic, expected):
-    assert verdict(probability, acoustic, sure_above=0.8) == expected
+    assert verdict(probability, acoustic, sure_above=0.8, hint=0.005) == expected
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +156,7 @@ def test_open_wake_word_confirms_okay_nabu_and_not_near_misses(acoustic, synth_s
     assert heard > ACOUSTIC_CONFIRMS
     for text in ("Okay, Abu Dhabi is very hot.", "Okay, Bamboo grows really fast."):
         near = acoustic.peak(window(silence(2.0) + synth_speech(text) + silence(0.75)))
-        assert near < ACOUSTIC_HINTS, text
+        assert near < SENSITIVITY["medium"].hint, text
 
 
 class Counting:
@@ -198,9 +197,12 @@ def test_make_wake_verifier_follows_the_config():
     whisper = Counting("Okay Nabu.")
     default = make_wake_verifier(WakeConfig(), whisper)
     assert isinstance(default.acoustic, OpenWakeWordDetector) and default.rescore is not None
-    assert default.sure_above == SENSITIVITY["medium"] and default.phrase == "okay nabu"
+    medium = SENSITIVITY["medium"]
+    assert (default.sure_above, default.hint) == (medium.sure_above, medium.hint)
+    assert default.phrase == "okay nabu"
+    # Without openWakeWord, whisper must hear more of microWakeWord's detections.
     plain = make_wake_verifier(WakeConfig(acoustic_check=False, sensitivity="low"), whisper)
-    assert plain.acoustic is None and plain.sure_above == 0.9
+    assert plain.acoustic is None and plain.sure_above == SENSITIVITY["low"].alone < 0.95
     # openWakeWord as the first stage: it is not asked to confirm itself, and whisper hears
     # every detection (its probabilities are not microWakeWord's).
     own = make_wake_verifier(WakeConfig(engine="openwakeword", model="hey_jarvis"), whisper)
@@ -288,3 +290,10 @@ def test_whisper_rejects_near_misses(whisper, synth_speech, text):
     verifier = WakeVerifier(whisper, "okay nabu")
     check = verifier.check(silence(0.5) + synth_speech(text) + silence(0.2))
     assert not check.ok, check.heard
+
+
+def test_sensitivity_levels_are_ordered():
+    """low lets fewer detections reach whisper than medium, and medium fewer than high."""
+    low, medium, high = (SENSITIVITY[name] for name in ("low", "medium", "high"))
+    for field in ("sure_above", "hint", "alone"):
+        assert getattr(low, field) > getattr(medium, field) > getattr(high, field), field
