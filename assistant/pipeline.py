@@ -29,6 +29,7 @@ from assistant.stt import Transcriber, Transcript
 from assistant.tts import Synthesizer
 from assistant.vad import (
     MIN_LEVEL_SPEECH_MS,
+    UNHEARD_SPEECH_MS,
     Decision,
     Endpointer,
     LevelMeter,
@@ -314,8 +315,10 @@ class Pipeline:
     def _level_ended(self, cmd: _Command, level_db: float, t_ms: float) -> bool:
         """True when the level has been back at the background for silence_s after speech.
 
-        Only once the VAD has confirmed speech, and only after loudness long enough to be a
-        command; anything else (a wake word's tail, a burst of babble) starts the count afresh.
+        Only after loudness long enough to be a command, and once the VAD has confirmed speech
+        or, if the VAD never did (a voice it does not know, in loud steady noise), after
+        loudness long enough that it is no wake word's tail (UNHEARD_SPEECH_MS); anything else
+        (a burst of babble) starts the count afresh.
         """
         decision = cmd.level.feed(self._gate.feed(level_db), t_ms)
         if decision is Decision.WAITING or decision is Decision.SPEECH_STARTED:
@@ -326,8 +329,8 @@ class Pipeline:
             return False
         lv = cmd.level
         spoke_ms = lv.speech_end_ms - (lv.speech_start_ms or lv.speech_end_ms)
-        if decision is Decision.END and lv.end_reason == "silence" and cmd.endpointer.started \
-                and spoke_ms >= MIN_LEVEL_SPEECH_MS:
+        needed = MIN_LEVEL_SPEECH_MS if cmd.endpointer.started else UNHEARD_SPEECH_MS
+        if decision is Decision.END and lv.end_reason == "silence" and spoke_ms >= needed:
             return True
         lv.start(t_ms)  # a timeout, a cap, or too little: the VAD decides those
         return False

@@ -36,7 +36,8 @@ def noisy_recording(wake: bytes, command: bytes, background: bytes, snr_db: floa
     return np.clip(mixed, -32768, 32767).astype("<i2").tobytes(), wake_end_ms, end_ms
 
 
-def run(tmp_path: Path, pcm: bytes, button_ms: float, speculative: bool = True) -> list[Event]:
+def run(tmp_path: Path, pcm: bytes, button_ms: float, speculative: bool = True,
+        vad: object | None = None) -> list[Event]:
     """The recording through `assistant run`'s pipeline, listening from button_ms on as if the
     button was pressed there (at 10 dB SNR the wake word is itself hit and miss)."""
     config = load_config(EXAMPLE)
@@ -55,9 +56,21 @@ def run(tmp_path: Path, pcm: bytes, button_ms: float, speculative: bool = True) 
         # Only the button starts the command: the wake word in noise (and its second stage) is
         # another test's business, and a wake before the press would change what is measured.
         voice.pipeline.s.wake = _NeverWake()
+        if vad is not None:
+            voice.pipeline.s.vad = vad
         voice.source = press_at(voice.source, button_ms, voice.pipeline.request_listen)
 
     return run_wav(config, wav, tmp_path / "out.wav", prepare=prepare)
+
+
+class _DeafVad:
+    """A VAD that never hears speech: what microVAD does with some voices in loud noise."""
+
+    def process(self, audio: bytes) -> list[float]:
+        return [0.0] * (len(audio) // 320)
+
+    def reset(self) -> None:
+        pass
 
 
 class _NeverWake:
@@ -99,6 +112,24 @@ def test_command_in_babble_at_10db_ends_by_the_level(tmp_path, synth_speech):
     assert eos["reason"] == "level"
     assert abs(eos["audio_ms"] - end_ms) <= 1000
     assert eos["decided_audio_ms"] - end_ms <= 1000 + 200
+
+
+@pytest.mark.slow
+def test_a_command_the_vad_never_hears_ends_by_the_level_not_a_time_out(tmp_path, synth_speech):
+    pcm, wake_end_ms, end_ms = noisy_recording(
+        synth_speech("Okay Nabu."), synth_speech("Turn on the kitchen light."),
+        corpus.noise(12.0, 0.05, "white", seed=6), snr_db=10.0)
+    events = run(tmp_path, pcm, button_ms=wake_end_ms, speculative=False, vad=_DeafVad())
+    eos = end_of_speech(events)
+    assert eos["reason"] == "level"
+    assert eos["decided_audio_ms"] - end_ms <= 1000 + 200
+    text = next(e.data["text"] for e in events if e.type.value == "transcript")
+    assert "kitchen light" in text.lower()
+    # Steady noise alone, with the same deaf VAD: nobody spoke, so it still gives up quietly.
+    events = run(tmp_path, corpus.noise(9.0, 0.05, "white", seed=6), button_ms=2000,
+                 vad=_DeafVad())
+    kinds = [e.type.value for e in events]
+    assert "timeout" in kinds and "transcript" not in kinds, kinds
 
 
 # -- noise suppression / auto gain ------------------------------------------------------------
