@@ -58,6 +58,9 @@ def test_a_stray_word_before_lock_puts_the_verb_in_doubt(text: str, doubt: bool)
     ("garage light", "garage door", False),
     ("back door", "front door", False),
     ("coffee machine", "coffee maker", False),
+    ("bad room light", "bedroom light", True),      # the same sound, other word breaks
+    ("phone", "fan", False),                        # the same sound (FN), but another thing
+    ("bathroom light", "bedroom light", False),     # as alike in spelling as "fin" and "fan"
 ])
 def test_names_are_alike_by_spelling_or_sound_word_by_word(heard: str, name: str,
                                                            alike: bool) -> None:
@@ -205,6 +208,19 @@ def test_only_fillers_are_dropped_before_turn(home, heard: str, acts: bool) -> N
     turned = answer is not None and any(r.action.action == "turn_on" for r in answer.results)
     assert turned is acts
     assert (state(registry, "kitchen_light") == "on") is acts
+
+
+@pytest.mark.parametrize("heard", ["turn on the phone", "turn on the bathroom light",
+                                   "turn on the porch lamp", "turn on the attic fan",
+                                   "turn on the dining room lamp", "turn off the back room fan",
+                                   "turn on the master bedroom light"])
+def test_another_room_or_thing_is_unknown_not_repaired(home, heard: str) -> None:  # type: ignore[no-untyped-def]
+    brain, registry, _ = home
+    before = registry.states()
+    answer = brain.handle(heard)
+    assert answer is not None and answer.results == []
+    assert answer.reply.startswith("I don't know a device called"), answer.reply
+    assert registry.states() == before
 
 
 def test_a_stray_word_before_a_name_is_repaired_but_asked_on_a_lock(home) -> None:  # type: ignore[no-untyped-def]

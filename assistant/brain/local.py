@@ -21,6 +21,7 @@ from assistant.brain.numbers import normalize_transcript
 from assistant.brain.repair import (
     NameMatcher,
     Repair,
+    another_thing,
     drop_leading_words,
     fix_articles,
     fix_verbs,
@@ -156,7 +157,9 @@ class LocalBrain:
         if meant is not None:
             return meant
         words = unknown.split()
-        tails = {" ".join(words[n:]) for n in (1, 2) if len(words) > n}
+        # Not past a room or a thing: "the porch lamp" is another lamp, not a stray word.
+        tails = {" ".join(words[n:]) for n in (1, 2) if len(words) > n
+                 and not any(another_thing(w, words[n:]) for w in words[:n])}
         exact = [tail for tail in tails if tail in self.names.targets]
         return exact[0] if len(exact) == 1 else None
 

@@ -32,6 +32,24 @@ _TURN_FIXES = {"of": "off", "offf": "off", "own": "on"}
 _OPPOSITE_VERBS = ("lock", "unlock", "open", "close")
 # Words that may come before a verb without hiding a syllable of it.
 _POLITE = {"please", "can", "could", "would", "will", "you", "hey", "okay", "ok", "now"}
+# A word list reads (and diffs) better as text than as 130 quoted strings.
+_OTHER_THINGS_TEXT = """
+    attic backyard balcony basement bath bathroom bedroom cellar closet corridor deck den dining
+    downstairs driveway family garage garden guest gym hall hallway kids kitchen landing laundry
+    library living loft lounge master nursery office outside pantry patio playroom pool porch
+    restroom shed shower spare stairs study terrace toilet upstairs utility wardrobe washroom
+    workshop yard room sitting play games back front rear side main
+    alarm aquarium bed bike blender blinds boiler bulb camera car chandelier computer couch
+    curtains desk dishwasher doorbell dryer fence fire fireplace floor fountain freezer fridge
+    gate heater kettle laptop microwave mirror oven phone printer pump radiator radio
+    refrigerator router shutters sofa speaker sprinkler stereo stove table telephone television
+    thermostat toaster truck tv vacuum van washer window
+"""
+OTHER_THINGS = frozenset(_OTHER_THINGS_TEXT.split())
+"""Rooms and household things. A heard word that is one of these names another place or
+thing, not a mishearing: "turn on the phone" must not become the fan (same sound, FN), nor
+"the bathroom light" the bedroom light, nor "the porch lamp" the lamp. Words of the
+configured names themselves are compared as usual."""
 NAME_SCORE = 0.8
 """How alike (0-1) a heard name and a configured one must be to count as the same."""
 NAME_MARGIN = 0.1
@@ -97,7 +115,9 @@ class NameMatcher:
 
     Names are compared word by word, each word by the better of spelling and sound (metaphone):
     "fin" sounds like "fan", "kitchen lied" like "kitchen light"; "attic light" is not
-    "kitchen light" and "garage light" is not "garage door", because one word differs outright.
+    "kitchen light" and "garage light" is not "garage door", because one word differs outright;
+    "bathroom light" is not "bedroom light" nor "phone" the "fan", because those words name
+    another room or thing (OTHER_THINGS): an unknown device gets "I don't know", not a guess.
     """
 
     def __init__(self, targets: dict[str, str]):
@@ -120,11 +140,24 @@ class NameMatcher:
 
 
 def name_score(heard: str, name: str) -> float:
-    """0-1: the least alike pair of words, when both have as many words."""
+    """0-1: the least alike pair of words, when both have as many words; otherwise 0.9 when
+    they sound the same with the word breaks removed ("bad room light" is "bedroom light")."""
     a, b = _words(heard), _words(name)
-    if not a or len(a) != len(b):
+    if not a or not b:
         return 0.0
-    return min(_word_score(x, y) for x, y in zip(a, b, strict=True))
+    if len(a) != len(b):
+        # "room" of "bad room" is part of "bedroom": a word break, not another room.
+        if any(another_thing(x, b) and not any(x in y for y in b) for x in a):
+            return 0.0
+        return 0.9 if jellyfish.metaphone("".join(a)) == jellyfish.metaphone("".join(b)) else 0.0
+    return min(0.0 if another_thing(x, b) else _word_score(x, y)
+               for x, y in zip(a, b, strict=True))
+
+
+def another_thing(word: str, name_words: list[str]) -> bool:
+    """True when a heard word names a room or thing (OTHER_THINGS) that the name does not."""
+    singular = word[:-1] if word.endswith("s") and word[:-1] in OTHER_THINGS else word
+    return singular in OTHER_THINGS and singular not in name_words
 
 
 def _word_score(a: str, b: str) -> float:
