@@ -25,6 +25,8 @@ else changed); "asked" (the assistant asked back, e.g. to confirm a misheard doo
 wrong actions (any device change that is not the expected one; "opposite" = lock instead of
 unlock, off instead of on, close instead of open); time-outs (the command hit max_length, or no
 speech was found after the wake word). Negatives: false wakes per hour, and any action at all.
+Commands about devices nobody configured (--unknown per level): any device change is wrong,
+and success is an "I don't know" answer; they are reported on their own line.
 
 Writes bench/results/robust.md (the table) and bench/results/robust.json (every recording).
 """
@@ -51,6 +53,7 @@ from bench.robust_cases import (  # noqa: E402
     CHATTER,
     COMMANDS,
     OPPOSITE,
+    UNKNOWN_COMMANDS,
     WAKE_PHRASE,
     Expect,
     Piece,
@@ -89,10 +92,12 @@ class Recording:
 
 
 def make_cases(voices: int, commands: int, per_level: int, levels: list[str], noises: list[str],
-               realtime: int, voice_seed: int = 0) -> list[Case]:
+               realtime: int, voice_seed: int = 0, unknown: int = 0) -> list[Case]:
     """The same utterances at every level; in noisy levels the background kinds take turns,
     shifted per level so an utterance meets a different kind at 20 dB than at 10 dB.
-    ``voice_seed`` picks another sample of voices (for calibration away from the bench's own)."""
+    ``voice_seed`` picks another sample of voices (for calibration away from the bench's own).
+    ``unknown`` more per level are commands about devices nobody configured (UNKNOWN_COMMANDS),
+    scored apart."""
     pool = corpus.varied_voices(voices, seed=voice_seed)
     chosen = COMMANDS[:commands]
     utterances = [(pool[i % len(pool)], *chosen[(i + i // len(pool)) % len(chosen)])
@@ -105,6 +110,11 @@ def make_cases(voices: int, commands: int, per_level: int, levels: list[str], no
         for i, (voice, text, expect) in enumerate(utterances[:realtime]):
             noise = "none" if level == "clean" else noises[(i + li) % len(noises)]
             cases.append(Case(level, noise, voice, text, expect, corpus.stable_seed(level, i), realtime=True))
+        for i in range(unknown):
+            text, expect = UNKNOWN_COMMANDS[i % len(UNKNOWN_COMMANDS)]
+            noise = "none" if level == "clean" else noises[(i + li) % len(noises)]
+            cases.append(Case(level, noise, pool[(i * 7 + li) % len(pool)], text, expect,
+                              corpus.stable_seed(level, "unknown", i)))
     return cases
 
 
@@ -168,7 +178,9 @@ def score(case: Case, rec: Recording, events: list[Any]) -> dict[str, Any]:
     wrong = [a for a in changed if not _expected(a, exp)]
     opposite = [a for a in wrong if a["device"] == exp.device
                 and a["action"] == OPPOSITE.get(exp.action or "")]
-    if exp.action is not None:
+    if exp.unknown:
+        done = not changed and any("don't know" in r["reply"].lower() for r in replies[:1])
+    elif exp.action is not None:
         done = any(_expected(a, exp) for a in changed)
     else:
         done = any(r["intent"] == exp.intent for r in replies[:1]) and (
@@ -183,6 +195,7 @@ def score(case: Case, rec: Recording, events: list[Any]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "level": case.level, "noise": case.noise, "voice": case.voice.label(),
         "text": case.text, "expect": exp.label(), "realtime": case.realtime,
+        "unknown": exp.unknown,
         "outcome": outcome, "wake": heard, "wakes": len(wakes), "success": success,
         "asked": asked and not success, "wrong": wrong, "opposite": opposite, "timeout": timeout,
         "eos_reason": eos["reason"] if eos else None,
@@ -271,7 +284,8 @@ def main() -> int:
                   file=sys.stderr)
             return 2
     check_commands_as_text(args.commands)
-    cases = make_cases(args.voices, args.commands, args.per_level, levels, noises, args.realtime)
+    cases = make_cases(args.voices, args.commands, args.per_level, levels, noises, args.realtime,
+                       unknown=args.unknown)
     RESULTS.mkdir(exist_ok=True)
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp, shared_models():
@@ -356,12 +370,16 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--realtime", type=int, default=6, metavar="N",
                         help="also run N recordings per level paced in real time, for latency "
                              "(default 6)")
+    parser.add_argument("--unknown", type=int, default=12, metavar="N",
+                        help="also N recordings per level of commands about devices nobody "
+                             "configured, which must change nothing (default 12)")
     parser.add_argument("--quick", action="store_true",
                         help="smoke test: 4 recordings per level (1 paced), 1 min of negatives")
     args = parser.parse_args()
     args.commands = max(1, min(args.commands, len(COMMANDS)))
     if args.quick:
         args.voices, args.per_level, args.negatives_min, args.realtime = 4, 4, 1.0, 1
+        args.unknown = 2
     return args
 
 

@@ -66,8 +66,9 @@ HEADER = [
 
 def report(outcomes: list[Outcome], negatives: list[dict[str, Any]], levels: list[str],
            noises: list[str], command: str, elapsed_s: float) -> str:
-    fast = [r for r in outcomes if not r["realtime"]]
-    paced = [r for r in outcomes if r["realtime"]]
+    unknown = [r for r in outcomes if r.get("unknown")]
+    fast = [r for r in outcomes if not r["realtime"] and not r.get("unknown")]
+    paced = [r for r in outcomes if r["realtime"] and not r.get("unknown")]
     lines = ["# Robustness: wake word and commands in noise", "",
              f"Machine: {platform.platform()}, {platform.machine()}, {os.cpu_count()} cores, "
              f"Python {platform.python_version()}. Command: `{command}`. "
@@ -86,8 +87,8 @@ def report(outcomes: list[Outcome], negatives: list[dict[str, Any]], levels: lis
             if rows:
                 timed = [r for r in paced if r["level"] == level and r["noise"] == noise]
                 lines.append(_row(f"{_level_name(level)} {noise}", rows, timed, None))
-    lines += ["", *by_engine(fast, levels), "", *negatives_summary(negatives), "",
-              *problems(fast + paced)]
+    lines += ["", *by_engine(fast, levels), "", *unknown_summary(unknown, levels), "",
+              *negatives_summary(negatives), "", *problems(fast + paced + unknown)]
     return "\n".join(lines)
 
 
@@ -117,6 +118,22 @@ def by_engine(rows: list[Outcome], levels: list[str]) -> list[str]:
         lines.append("- wake word missed in quiet: " + ", ".join(
             f"{voice}{f' ×{n}' if n > 1 else ''}" for voice, n in missed.most_common()))
     return lines
+
+
+def unknown_summary(rows: list[Outcome], levels: list[str]) -> list[str]:
+    """Commands about devices nobody configured: "I don't know", never a guess."""
+    if not rows:
+        return ["Commands about unknown devices: not run."]
+    parts = []
+    for level in levels:
+        mine = [r for r in rows if r["level"] == level]
+        woke = [r for r in mine if r["wake"]]
+        parts.append(f"{_level_name(level)}: {len(mine)} recordings, woke {len(woke)}, "
+                     f"said \"I don't know\" {sum(r['success'] for r in mine)}, "
+                     f"asked {sum(r['asked'] for r in mine)}, "
+                     f"device changes {sum(bool(r['wrong']) for r in mine)}")
+    return [f"Commands about devices nobody configured (must change nothing; "
+            f"{', '.join(sorted({r['text'] for r in rows}))}): " + "; ".join(parts) + "."]
 
 
 def negatives_summary(negatives: list[dict[str, Any]]) -> list[str]:

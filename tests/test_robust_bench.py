@@ -87,3 +87,23 @@ def test_scoring_success_opposite_asked_and_timeout() -> None:
     long = (EventType.END_OF_SPEECH, {**EOS[1], "reason": "max_length"})
     assert score(CASE, REC, _events(WAKE, long))["outcome"] == "timeout"
     assert score(CASE, REC, [])["outcome"] == "no_wake"
+
+
+def test_a_command_about_an_unknown_device_must_change_nothing() -> None:
+    case = Case("clean", "none", corpus.Voice("espeak"), "unlock the back door",
+                Expect(unknown=True), seed=2)
+    unlock = {"device": "front_door", "action": "unlock", "value": None, "ok": True}
+    said = _reply([], "I don't know a device called back door.", intent="HassTurnOn")
+    ok = score(case, REC, _events(WAKE, EOS, (EventType.REPLY, said)))
+    assert ok["outcome"] == "ok" and ok["unknown"]
+    guessed = score(case, REC, _events(WAKE, EOS, (EventType.REPLY, _reply([unlock]))))
+    assert guessed["outcome"] == "wrong" and guessed["wrong"] == [unlock]
+    silent = score(case, REC, _events(WAKE, EOS, (EventType.REPLY, _reply([], "Sure."))))
+    assert silent["outcome"] == "failed"
+
+
+def test_unknown_device_cases_come_apart_from_the_levels_commands() -> None:
+    cases = make_cases(4, 24, 10, ["clean", "20"], ["white"], realtime=0, unknown=3)
+    unknown = [c for c in cases if c.expect.unknown]
+    assert len(unknown) == 6 and {c.level for c in unknown} == {"clean", "20"}
+    assert len(cases) - len(unknown) == 20
