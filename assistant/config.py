@@ -51,7 +51,7 @@ class WakeConfig:
     """Built-in model name (okay_nabu, hey_jarvis, alexa, hey_mycroft) or a path to a model."""
     threshold: float | None = None
     """Detection probability threshold (lower = more sensitive); None = the model's own cutoff,
-    or 0.6 with verify on (the second stage rejects what the lower threshold lets through)."""
+    or 0.3 with verify on (the second stage rejects what the lower threshold lets through)."""
     refractory_s: float = 2.0
     """No second wake within this many seconds of the last one."""
     verify: bool = True
@@ -59,9 +59,9 @@ class WakeConfig:
     phrase: str | None = None
     """The wake phrase in words, for the second stage; None = from the model name."""
     sensitivity: Literal["low", "medium", "high"] = "medium"
-    """How sure microWakeWord must be before whisper's hearing of the phrase confirms a wake
-    that openWakeWord's model did not (low 0.9 / medium 0.8 / high 0.6): higher hears more
-    voices and lets more near-misses through."""
+    """How sure microWakeWord, or openWakeWord, must be before whisper's hearing of the phrase
+    confirms a wake that openWakeWord did not confirm on its own (``assistant.wake.SENSITIVITY``):
+    higher hears more voices and lets more near-misses through."""
     acoustic_check: bool = True
     """openWakeWord's model of the same wake word double-checks each detection (okay_nabu,
     hey_jarvis, alexa, hey_mycroft; its models are licensed CC BY-NC-SA 4.0)."""

@@ -89,16 +89,12 @@ class MicroWakeWordDetector:
         self._seen = 0
         self.name = str(self._mww.id)
         self.threshold = self._mww.probability_cutoff if threshold is None else threshold
-        _LOGGER.info("wake word %r (microWakeWord, threshold %.2f)", self.name, self.threshold)
 
     def process(self, chunk: AudioChunk) -> WakeDetection | None:
         # Past the threshold, look a little further for the peak: a lower (more sensitive)
         # threshold is crossed mid-word, and the peak says how sure the model really is.
         fire = False
-        for features in self._features.process_streaming(chunk.audio):
-            prob = self._mww.process_streaming_prob(features)
-            if prob is None:
-                continue
+        for prob in self._probabilities(chunk.audio):
             if self._peak is None and prob <= self.threshold:
                 continue
             self._peak = max(self._peak or 0.0, prob)
@@ -117,13 +113,15 @@ class MicroWakeWordDetector:
         """The highest probability over pcm, from a clean state (for the second stage: a
         detection fires early in the word, before the probability has peaked)."""
         self.reset()
-        best = 0.0
-        for features in self._features.process_streaming(pcm):
-            prob = self._mww.process_streaming_prob(features)
-            if prob is not None:
-                best = max(best, prob)
+        best = max(self._probabilities(pcm), default=0.0)
         self.reset()
         return best
+
+    def _probabilities(self, audio: bytes) -> Iterator[float]:
+        for features in self._features.process_streaming(audio):
+            prob = self._mww.process_streaming_prob(features)
+            if prob is not None:
+                yield float(prob)
 
     def reset(self) -> None:
         # The model keeps streaming state in its tensors; the library reloads it to clear that.
@@ -154,7 +152,6 @@ class OpenWakeWordDetector:
         self.name = Path(model).stem
         self.threshold = threshold
         self._buffer = b""
-        _LOGGER.info("openWakeWord model %r (threshold %.2f)", self.name, threshold)
 
     def _probabilities(self, block: bytes) -> Iterator[float]:
         for embeddings in self._features.process_streaming(block):
@@ -272,7 +269,16 @@ class CleanedWake:
 def make_wake_detector(config: WakeConfig, verified: bool | None = None) -> WakeDetector:
     """The first stage as configured. ``verified`` says whether a second stage will weigh its
     detections (default: ``config.verify``); only then is it made more sensitive."""
-    verified = config.verify if verified is None else verified
+    detector = _detector(config, config.verify if verified is None else verified)
+    inner = detector.detector if isinstance(detector, CleanedWake) else detector
+    _LOGGER.info("wake word %r (%s, threshold %.2f%s)", config.model, config.engine,
+                 getattr(inner, "threshold", 0.0),
+                 f", on a copy with noise suppression {config.noise_suppression}"
+                 if config.noise_suppression > 0 else "")
+    return detector
+
+
+def _detector(config: WakeConfig, verified: bool) -> WakeDetector:
     detector: WakeDetector
     if config.engine == "openwakeword":
         threshold = 0.5 if config.threshold is None else config.threshold
@@ -283,8 +289,6 @@ def make_wake_detector(config: WakeConfig, verified: bool | None = None) -> Wake
             micro = VERIFIED_THRESHOLD
         detector = MicroWakeWordDetector(config.model, micro)
     if config.noise_suppression > 0:
-        _LOGGER.info("wake word detector hears a noise-suppressed copy (level %d)",
-                     config.noise_suppression)
         detector = CleanedWake(detector, AudioCleaner(config.noise_suppression))
     return detector
 
@@ -298,8 +302,10 @@ def make_wake_verifier(config: WakeConfig, transcriber: Any) -> WakeVerifier:
         return WakeVerifier(transcriber, phrase, sure_above=0.0)
     use = config.acoustic_check and config.model in OPEN_MODELS
     acoustic = OpenWakeWordDetector(config.model) if use else None
-    rescorer = make_wake_detector(config, verified=True)
+    rescorer = _detector(config, verified=True)
     sensitivity = SENSITIVITY[config.sensitivity]
+    _LOGGER.info("wake word second stage: %swhisper, sensitivity %s",
+                 "openWakeWord, " if acoustic else "", config.sensitivity)
     return WakeVerifier(transcriber, phrase, acoustic,
                         sensitivity.sure_above if acoustic else sensitivity.alone,
                         getattr(rescorer, "peak", None), sensitivity.hint)
