@@ -213,7 +213,8 @@ def test_only_fillers_are_dropped_before_turn(home, heard: str, acts: bool) -> N
 @pytest.mark.parametrize("heard", ["turn on the phone", "turn on the bathroom light",
                                    "turn on the porch lamp", "turn on the attic fan",
                                    "turn on the dining room lamp", "turn off the back room fan",
-                                   "turn on the master bedroom light"])
+                                   "turn on the master bedroom light",
+                                   "so turn on the porch light"])  # not chat for the LLM
 def test_another_room_or_thing_is_unknown_not_repaired(home, heard: str) -> None:  # type: ignore[no-untyped-def]
     brain, registry, _ = home
     before = registry.states()

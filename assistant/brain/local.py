@@ -118,7 +118,7 @@ class LocalBrain:
         return Understood(match, changes, tuple(doubts))
 
     def _repair(self, text: str, first: IntentMatch | UnknownEntity | None
-                ) -> tuple[IntentMatch, tuple[str, ...]] | None:
+                ) -> tuple[IntentMatch | UnknownEntity, tuple[str, ...]] | None:
         articles = fix_articles(text)
         verbs = fix_verbs(articles.text)
         verbs = Repair(verbs.text, articles.changes + verbs.changes)
@@ -135,9 +135,12 @@ class LocalBrain:
                     first_word in ("turn", "switch", "set") and gone <= _FILLERS):
                 candidates.append((shorter, (*verbs.changes, f"{dropped} -> (dropped)")))
         tried = [(text, first, ())] + [(t, self.intents.match(t), c) for t, c in candidates]
+        unknown_device: tuple[UnknownEntity, tuple[str, ...]] | None = None
         for candidate, match, changes in tried:
             if isinstance(match, IntentMatch) and changes:
                 return match, changes
+            if isinstance(match, UnknownEntity) and changes and unknown_device is None:
+                unknown_device = match, changes
             # A name nobody configured: in a command hassil says which words; in a question
             # ("what is the process of temperature") they are asked for.
             unknown = match.text if isinstance(match, UnknownEntity) else (
@@ -148,6 +151,10 @@ class LocalBrain:
             again = self.intents.match(candidate.replace(unknown, meant, 1))
             if isinstance(again, IntentMatch):
                 return again, (*changes, f"{unknown} -> {meant}")
+        # "So turn on the porch light": a command once the filler is gone, about a device
+        # nobody configured. Say so, rather than hand it to the language model as chat.
+        if first is None and unknown_device is not None:
+            return unknown_device
         return None
 
     def _meant(self, unknown: str) -> str | None:
