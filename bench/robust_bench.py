@@ -179,7 +179,7 @@ def score(case: Case, rec: Recording, events: list[Any]) -> dict[str, Any]:
     opposite = [a for a in wrong if a["device"] == exp.device
                 and a["action"] == OPPOSITE.get(exp.action or "")]
     if exp.unknown:
-        done = not changed and any("don't know" in r["reply"].lower() for r in replies[:1])
+        done = not changed and any(_says_unknown(r["reply"]) for r in replies[:1])
     elif exp.action is not None:
         done = any(_expected(a, exp) for a in changed)
     else:
@@ -210,6 +210,12 @@ def score(case: Case, rec: Recording, events: list[Any]) -> dict[str, Any]:
     }
     out.update(_latencies(rec, eos, replies[0] if replies else None))
     return out
+
+
+def _says_unknown(reply: str) -> bool:
+    """ "I don't know a device called porch light.", "There are no covers in the kitchen." """
+    text = reply.lower()
+    return "don't know" in text or text.startswith("there are no ")
 
 
 def _first_turn(events: list[Any]) -> list[Any]:
