@@ -59,6 +59,8 @@ def test_a_stray_word_before_lock_puts_the_verb_in_doubt(text: str, doubt: bool)
     ("back door", "front door", False),
     ("coffee machine", "coffee maker", False),
     ("bad room light", "bedroom light", True),      # the same sound, other word breaks
+    ("process of temperature", "processor temperature", True),  # one letter, other breaks
+    ("kitchen light bulb", "kitchen light", False),  # a word more is another thing
     ("phone", "fan", False),                        # the same sound (FN), but another thing
     ("bathroom light", "bedroom light", False),     # as alike in spelling as "fin" and "fan"
 ])
@@ -104,6 +106,15 @@ def test_misheard_name_on_a_plain_device_acts_and_says_which(home) -> None:  # t
     assert answer.reply == "Turned on the ceiling fan."
     assert answer.slots["repaired"] == ["fin -> fan"]
     assert state(registry, "ceiling_fan") == "on"
+
+
+def test_a_misheard_sensor_name_in_a_question_is_read(home) -> None:  # type: ignore[no-untyped-def]
+    # hassil reads it as the temperature of an area called "process of".
+    brain, _registry, _ = home
+    answer = brain.handle("what is the process of temperature")
+    assert answer is not None and answer.intent == "HassGetState"
+    assert [(r.action.device, r.action.action) for r in answer.results] == [
+        ("cpu_temperature", "query")]
 
 
 def test_an_unknown_name_is_never_repaired_into_a_guess(home) -> None:  # type: ignore[no-untyped-def]

@@ -193,6 +193,12 @@ class LocalIntents:
         if result.intent.name not in _COMMANDS | _QUESTIONS:
             return None
         entity = result.unmatched_entities.get("name")
+        area = result.unmatched_entities.get("area")
+        if (entity is None and result.intent.name == "HassClimateGetTemperature"
+                and isinstance(area, UnmatchedTextEntity) and area.text.strip() != MISSING_ENTITY):
+            # "what is the process of temperature" reads as the temperature in an area called
+            # "process of"; the name of a sensor ("processor temperature") is as likely meant.
+            return " ".join(area.text.split() + ["temperature"])
         if not isinstance(entity, UnmatchedTextEntity) or entity.text.strip() == MISSING_ENTITY:
             return None
         spoken = " ".join(entity.text.split())

@@ -141,7 +141,8 @@ class NameMatcher:
 
 def name_score(heard: str, name: str) -> float:
     """0-1: the least alike pair of words, when both have as many words; otherwise 0.9 when
-    they sound the same with the word breaks removed ("bad room light" is "bedroom light")."""
+    they sound the same with the word breaks removed ("bad room light" is "bedroom light"), or
+    0.85 when they are then one letter apart ("process of temperature")."""
     a, b = _words(heard), _words(name)
     if not a or not b:
         return 0.0
@@ -149,7 +150,13 @@ def name_score(heard: str, name: str) -> float:
         # "room" of "bad room" is part of "bedroom": a word break, not another room.
         if any(another_thing(x, b) and not any(x in y for y in b) for x in a):
             return 0.0
-        return 0.9 if jellyfish.metaphone("".join(a)) == jellyfish.metaphone("".join(b)) else 0.0
+        heard_joined, name_joined = "".join(a), "".join(b)
+        if jellyfish.metaphone(heard_joined) == jellyfish.metaphone(name_joined):
+            return 0.9
+        # "process of temperature": one letter off the long name once the breaks are gone.
+        if len(name_joined) >= 8 and jellyfish.levenshtein_distance(heard_joined, name_joined) <= 1:
+            return 0.85
+        return 0.0
     return min(0.0 if another_thing(x, b) else _word_score(x, y)
                for x, y in zip(a, b, strict=True))
 
