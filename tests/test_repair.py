@@ -108,6 +108,17 @@ def test_misheard_name_on_a_plain_device_acts_and_says_which(home) -> None:  # t
     assert state(registry, "ceiling_fan") == "on"
 
 
+def test_a_word_in_front_of_a_name_is_asked_about_even_on_a_plain_device(home) -> None:  # type: ignore[no-untyped-def]
+    # "box fan" may be another fan nobody configured: the fan is a guess, so it is asked.
+    brain, registry, _ = home
+    before = state(registry, "ceiling_fan")
+    answer = brain.handle("turn on the box fan")
+    assert answer is not None and answer.reply == "Turn on the ceiling fan?"
+    assert "qualifier" in answer.slots["doubts"] and state(registry, "ceiling_fan") == before
+    done = brain.handle("yes")
+    assert done is not None and state(registry, "ceiling_fan") == "on"
+
+
 def test_a_misheard_sensor_name_in_a_question_is_read(home) -> None:  # type: ignore[no-untyped-def]
     # hassil reads it as the temperature of an area called "process of".
     brain, _registry, _ = home

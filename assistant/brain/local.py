@@ -63,7 +63,8 @@ class Understood:
     changes: tuple[str, ...] = ()
     """Repairs made to the transcript ("fin -> fan")."""
     doubts: tuple[str, ...] = ()
-    """"repaired", "opposite" (lock/unlock in doubt), "low_confidence", and from the
+    """"repaired", "qualifier" (words in front of a configured name dropped), "opposite"
+    (lock/unlock in doubt), "low_confidence", and from the
     recognizer (``assistant.recheck``): "rescored" (a command read from the audio, not the
     transcript), "opposite_heard" (the opposite command sounded nearly as likely)."""
 
@@ -107,6 +108,8 @@ class LocalBrain:
         doubts = []
         if changes:
             doubts.append("repaired")
+        if any(change.endswith("(words in front dropped)") for change in changes):
+            doubts.append("qualifier")
         if opposite_in_doubt(normalized):
             doubts.append("opposite")
         if confidence is not None and confidence < LOW_CONFIDENCE:
@@ -150,7 +153,10 @@ class LocalBrain:
                 continue
             again = self.intents.match(candidate.replace(unknown, meant, 1))
             if isinstance(again, IntentMatch):
-                return again, (*changes, f"{unknown} -> {meant}")
+                # A word in front of a configured name may be a stray word ("left front door")
+                # or name another device nobody configured ("box fan"): marked, to be asked.
+                how = " (words in front dropped)" if unknown.endswith(" " + meant) else ""
+                return again, (*changes, f"{unknown} -> {meant}{how}")
         # "So turn on the porch light": a command once the filler is gone, about a device
         # nobody configured. Say so, rather than hand it to the language model as chat.
         if first is None and unknown_device is not None:
@@ -187,8 +193,10 @@ class LocalBrain:
             _LOGGER.info("Repaired %r: %s", text, ", ".join(understood.changes))
         if isinstance(match, IntentMatch) and (
                 (understood.doubts and self._guarded(match))
-                or ("opposite_heard" in understood.doubts and _reversible(match))):
-            # Zero tolerance for opposites: even a plain light is asked about then.
+                or ({"opposite_heard", "qualifier"} & set(understood.doubts)
+                    and _reversible(match))):
+            # Zero tolerance for opposites: even a plain light is asked about then; and for a
+            # guess at which device was meant ("box fan" -> the fan).
             return self._ask(text, match, understood, start)
         if isinstance(match, UnknownEntity):
             # Nothing runs: a command about an unknown device must never reach another one.
