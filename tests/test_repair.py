@@ -117,6 +117,9 @@ def test_a_word_in_front_of_a_name_is_asked_about_even_on_a_plain_device(home) -
     assert "qualifier" in answer.slots["doubts"] and state(registry, "ceiling_fan") == before
     done = brain.handle("yes")
     assert done is not None and state(registry, "ceiling_fan") == "on"
+    # Small words in front name nothing: no question.
+    plain = brain.handle("turn off in a ceiling fan")
+    assert plain is not None and plain.reply == "Turned off the ceiling fan."
 
 
 def test_a_misheard_sensor_name_in_a_question_is_read(home) -> None:  # type: ignore[no-untyped-def]

@@ -50,6 +50,8 @@ _FILLERS = {"so", "and", "then", "uh", "um", "oh", "okay", "ok", "now", "hey", "
             "just", "the", "a"}
 """...and the only words dropped in front of "turn", which acts at once on a plain device
 ("did you turn on the light" must not turn it on)."""
+_SMALL_WORDS = _FILLERS | {"in", "on", "of", "to", "an", "at", "my"}
+"""Words that name nothing: "turn off in a kitchen light" is the kitchen light, no guess."""
 _OPPOSITE_ACTIONS = {"turn_on", "turn_off", "lock", "unlock", "open", "close"}
 _ASK = {"turn_on": "Turn on", "turn_off": "Turn off", "lock": "Lock", "unlock": "Unlock",
         "open": "Open", "close": "Close", "toggle": "Toggle"}
@@ -155,7 +157,8 @@ class LocalBrain:
             if isinstance(again, IntentMatch):
                 # A word in front of a configured name may be a stray word ("left front door")
                 # or name another device nobody configured ("box fan"): marked, to be asked.
-                how = " (words in front dropped)" if unknown.endswith(" " + meant) else ""
+                front = unknown[: -len(meant)].split() if unknown.endswith(" " + meant) else []
+                how = " (words in front dropped)" if set(front) - _SMALL_WORDS else ""
                 return again, (*changes, f"{unknown} -> {meant}{how}")
         # "So turn on the porch light": a command once the filler is gone, about a device
         # nobody configured. Say so, rather than hand it to the language model as chat.
