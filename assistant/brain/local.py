@@ -103,14 +103,15 @@ class LocalBrain:
         normalized = normalize_transcript(text)
         match = self.intents.match(normalized)
         changes: tuple[str, ...] = ()
+        guessed = False
         if not isinstance(match, IntentMatch):
             repaired = self._repair(normalized, match)
             if repaired is not None:
-                match, changes = repaired
+                match, changes, guessed = repaired
         doubts = []
         if changes:
             doubts.append("repaired")
-        if any(change.endswith("(words in front dropped)") for change in changes):
+        if guessed:
             doubts.append("qualifier")
         if opposite_in_doubt(normalized):
             doubts.append("opposite")
@@ -123,7 +124,9 @@ class LocalBrain:
         return Understood(match, changes, tuple(doubts))
 
     def _repair(self, text: str, first: IntentMatch | UnknownEntity | None
-                ) -> tuple[IntentMatch | UnknownEntity, tuple[str, ...]] | None:
+                ) -> tuple[IntentMatch | UnknownEntity, tuple[str, ...], bool] | None:
+        """The repaired plan, what was changed, and whether the device is a guess (words that
+        may name another device were dropped in front of a configured name)."""
         articles = fix_articles(text)
         verbs = fix_verbs(articles.text)
         verbs = Repair(verbs.text, articles.changes + verbs.changes)
@@ -143,7 +146,7 @@ class LocalBrain:
         unknown_device: tuple[UnknownEntity, tuple[str, ...]] | None = None
         for candidate, match, changes in tried:
             if isinstance(match, IntentMatch) and changes:
-                return match, changes
+                return match, changes, False
             if isinstance(match, UnknownEntity) and changes and unknown_device is None:
                 unknown_device = match, changes
             # A name nobody configured: in a command hassil says which words; in a question
@@ -158,12 +161,11 @@ class LocalBrain:
                 # A word in front of a configured name may be a stray word ("left front door")
                 # or name another device nobody configured ("box fan"): marked, to be asked.
                 front = unknown[: -len(meant)].split() if unknown.endswith(" " + meant) else []
-                how = " (words in front dropped)" if set(front) - _SMALL_WORDS else ""
-                return again, (*changes, f"{unknown} -> {meant}{how}")
+                return again, (*changes, f"{unknown} -> {meant}"), bool(set(front) - _SMALL_WORDS)
         # "So turn on the porch light": a command once the filler is gone, about a device
         # nobody configured. Say so, rather than hand it to the language model as chat.
         if first is None and unknown_device is not None:
-            return unknown_device
+            return (*unknown_device, False)
         return None
 
     def _meant(self, unknown: str) -> str | None:
