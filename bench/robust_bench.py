@@ -104,16 +104,16 @@ def make_cases(voices: int, commands: int, per_level: int, levels: list[str], no
                   for i in range(per_level)]
     cases: list[Case] = []
     for li, level in enumerate(levels):
+        kinds = ["none"] if level == "clean" else noises
+        noise = [kinds[(i + li) % len(kinds)] for i in range(max(per_level, unknown))]
         for i, (voice, text, expect) in enumerate(utterances):
-            noise = "none" if level == "clean" else noises[(i + li) % len(noises)]
-            cases.append(Case(level, noise, voice, text, expect, corpus.stable_seed(level, i)))
+            cases.append(Case(level, noise[i], voice, text, expect, corpus.stable_seed(level, i)))
         for i, (voice, text, expect) in enumerate(utterances[:realtime]):
-            noise = "none" if level == "clean" else noises[(i + li) % len(noises)]
-            cases.append(Case(level, noise, voice, text, expect, corpus.stable_seed(level, i), realtime=True))
+            cases.append(Case(level, noise[i], voice, text, expect, corpus.stable_seed(level, i),
+                              realtime=True))
         for i in range(unknown):
             text, expect = UNKNOWN_COMMANDS[i % len(UNKNOWN_COMMANDS)]
-            noise = "none" if level == "clean" else noises[(i + li) % len(noises)]
-            cases.append(Case(level, noise, pool[(i * 7 + li) % len(pool)], text, expect,
+            cases.append(Case(level, noise[i], pool[(i * 7 + li) % len(pool)], text, expect,
                               corpus.stable_seed(level, "unknown", i)))
     return cases
 
@@ -330,9 +330,7 @@ def run_negatives(rig: Rig, minutes: float) -> list[dict[str, Any]]:
     runs = negative_runs(negative_pieces(minutes)) if minutes > 0 else []
     results = []
     for n, run in enumerate(runs, 1):
-        pcm = b"".join(p for _label, p in run)
-        pcm = corpus.mix(pcm, corpus.noise(len(pcm) / 32000, 0.01, "pink", seed=n),
-                         ROOM_HISS_SNR_DB)
+        pcm = room(b"".join(p for _label, p in run), "clean", "none", n)
         t0 = time.monotonic()
         result = score_negatives(run, rig.run(pcm))
         results.append(result)

@@ -38,12 +38,9 @@ from assistant.wake import (  # noqa: E402
     sounds_like,
     verdict,
 )
-from bench import corpus  # noqa: E402
-from bench.robust_bench import ROOM_HISS_SNR_DB, make_cases, make_recording  # noqa: E402
+from bench.robust_bench import RESULTS, ROOT, make_cases, make_recording, room  # noqa: E402
 from bench.robust_cases import negative_pieces  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results"
-ROOT = Path(__file__).resolve().parent.parent
 CHUNK_BYTES = 640
 """20 ms chunks, as the pipeline's audio source gives them."""
 SKIP_AFTER_MS = 2500
@@ -154,9 +151,7 @@ def main() -> int:
         if n % 20 == 0:
             print(f"[{n}/{len(cases)}] {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
     pieces = negative_pieces(args.negatives_min, seed=args.voice_seed)
-    pcm = b"".join(p for _label, p in pieces)
-    pcm = corpus.mix(pcm, corpus.noise(len(pcm) / 32000, 0.01, "pink", seed=args.voice_seed),
-                     ROOM_HISS_SNR_DB)
+    pcm = room(b"".join(p for _label, p in pieces), "clean", "none", args.voice_seed)
     starts, at = [], 0
     for label, piece in pieces:
         starts.append((at / 32, label))
