@@ -266,6 +266,7 @@ def test_a_rescored_command_asks_on_a_lock_and_acts_on_a_light(home) -> None:  #
     question = brain.handle("Unlock the front door.", doubt="rescored")
     assert question is not None and question.reply == "Unlock the front door?"
     assert question.slots["doubts"] == ["rescored"]
+    assert question.slots["plan"] == [{"device": "front_door", "action": "unlock", "value": None}]
     assert state(registry, "front_door") == before
     light = brain.handle("Turn on the kitchen light.", doubt="rescored")
     assert light is not None and light.reply == "Turned on the kitchen light."

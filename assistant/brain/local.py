@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from assistant.brain.intents import IntentMatch, LocalIntents, UnknownEntity
@@ -249,7 +249,10 @@ class LocalBrain:
         question = self._keep(match)
         _LOGGER.info("Asking before %s (%s): %r", match.intent, ", ".join(understood.doubts),
                      text)
-        slots = {**match.slots, "confirm": question, "doubts": list(understood.doubts)}
+        # The plan goes out with the question, so a log (or the benchmark's listener) can tell
+        # what a yes would do.
+        slots = {**match.slots, "confirm": question, "doubts": list(understood.doubts),
+                 "plan": [asdict(action) for action in match.actions]}
         if understood.changes:
             slots["repaired"] = list(understood.changes)
         return Answer(text=text, handled_by="local", reply=question, intent=match.intent,
