@@ -21,7 +21,10 @@ state; the models are loaded once and shared between runs. Runs are not paced (f
 
 Scored per recording from the pipeline's events: wake heard; end-to-end success (wake heard, the
 expected action ran on the expected device, or the expected question was answered, and nothing
-else changed); "asked" (the assistant asked back, e.g. to confirm a misheard door command);
+else changed); "asked" (the assistant asked back, e.g. to confirm a misheard door command, and
+the speaker's answer did not get the expected action done: a question is answered as a person
+would, "yes" when it asks for what they said and "no" otherwise, spoken into the same recording
+after the question and run again; success after a yes is counted apart too);
 wrong actions (any device change that is not the expected one; "opposite" = lock instead of
 unlock, off instead of on, close instead of open); time-outs (the command hit max_length, or no
 speech was found after the wake word). Negatives: false wakes per hour, and any action at all.
@@ -118,7 +121,9 @@ def make_cases(voices: int, commands: int, per_level: int, levels: list[str], no
     return cases
 
 
-def make_recording(case: Case) -> Recording:
+def make_recording(case: Case, answer: tuple[str, float] | None = None) -> Recording:
+    """``answer``: what the speaker says back to a question ("Yes."), and the audio time (ms)
+    at which they start saying it."""
     lead_s = 1.0 + (case.seed % 500) / 1000
     pcm = bytearray(corpus.silence(lead_s))
     pcm += corpus.speak(WAKE_PHRASE, case.voice)
@@ -128,8 +133,19 @@ def make_recording(case: Case) -> Recording:
     pcm += corpus.speak(case.text[0].upper() + case.text[1:] + ".", case.voice)
     command_end_ms = len(pcm) / 32
     pcm += corpus.silence(3.5)
-    return Recording(room(bytes(pcm), case.level, case.noise, case.seed), wake_end_ms,
-                     command_start_ms, command_end_ms)
+    heard = room(bytes(pcm), case.level, case.noise, case.seed)
+    if answer is not None:
+        heard = _answered(heard, bytes(pcm), case, *answer)
+    return Recording(heard, wake_end_ms, command_start_ms, command_end_ms)
+
+
+def _answered(heard: bytes, dry: bytes, case: Case, text: str, at_ms: float) -> bytes:
+    """The recording with the speaker's answer from at_ms on. Up to there it is exactly what the
+    first run heard (a room mixed anew over a longer track would differ a little, and the
+    first turn with it)."""
+    at = int(at_ms * 16) * 2
+    longer = dry[:at].ljust(at, b"\0") + corpus.speak(text, case.voice) + corpus.silence(3.0)
+    return heard[:at].ljust(at, b"\0") + room(longer, case.level, case.noise, case.seed)[at:]
 
 
 def room(pcm: bytes, level: str, noise: str, seed: int) -> bytes:
@@ -190,6 +206,7 @@ def score(case: Case, rec: Recording, events: list[Any]) -> dict[str, Any]:
     timeout = (eos is not None and eos["reason"] == "max_length") or (
         eos is None and any(_is(e, "timeout") for e in first))
     success = heard and done and not wrong
+    answers = [r for r in replies if r.get("slots", {}).get("confirmed") is not None]
     outcome = ("wrong" if wrong else "ok" if success else "asked" if asked
                else "no_wake" if not heard else "timeout" if timeout else "failed")
     out: dict[str, Any] = {
@@ -197,7 +214,8 @@ def score(case: Case, rec: Recording, events: list[Any]) -> dict[str, Any]:
         "text": case.text, "expect": exp.label(), "realtime": case.realtime,
         "unknown": exp.unknown,
         "outcome": outcome, "wake": heard, "wakes": len(wakes), "success": success,
-        "asked": asked and not success, "wrong": wrong, "opposite": opposite, "timeout": timeout,
+        "asked": asked and not success, "after_yes": success and asked,
+        "answered": answers[0]["text"] if answers else None, "wrong": wrong, "opposite": opposite, "timeout": timeout,
         "eos_reason": eos["reason"] if eos else None,
         "heard": next((e.data["text"] for e in first if _is(e, "transcript")), None),
         # Set when the recheck replaced the free transcript (assistant.recheck), and why.
@@ -315,7 +333,14 @@ def run_cases(rig: Rig, cases: list[Case]) -> list[dict[str, Any]]:
     for n, case in enumerate(cases, 1):
         rec = make_recording(case)
         t0 = time.monotonic()
-        out = score(case, rec, rig.run(rec.pcm, realtime=case.realtime))
+        events = rig.run(rec.pcm, realtime=case.realtime)
+        out = score(case, rec, events)
+        answer = answer_to(case.expect, events) if out["outcome"] == "asked" else None
+        if answer is not None:
+            # The same recording again, with the speaker answering the question as a person
+            # would: yes when it asks for what they said, no otherwise.
+            rec = make_recording(case, answer)
+            out = score(case, rec, rig.run(rec.pcm, realtime=case.realtime))
         out["wall_s"] = round(time.monotonic() - t0, 2)
         outcomes.append(out)
         per = (time.monotonic() - started) / n
@@ -324,6 +349,28 @@ def run_cases(rig: Rig, cases: list[Case]) -> list[dict[str, Any]]:
               f"{out['wall_s']:.1f}s eta {per * (len(cases) - n) / 60:.1f} min",
               file=sys.stderr, flush=True)
     return outcomes
+
+
+ANSWER_DELAY_MS = 400.0
+"""How long after the question ends the speaker starts to answer."""
+
+
+def answer_to(exp: Expect, events: list[Any]) -> tuple[str, float] | None:
+    """What the speaker says back to the assistant's first question, and when: "Yes." when the
+    question's plan (the reply's ``plan`` slot) is exactly the expected action, "No." when it
+    is anything else; None when there was no question, or no listening for its answer."""
+    replies = [(i, e.data) for i, e in enumerate(events) if _is(e, "reply")]
+    asked = next(((i, r) for i, r in replies if "plan" in r.get("slots", {})), None)
+    if asked is None:
+        return None
+    index, reply = asked
+    listen = next((e.data["audio_ms"] for e in events[index:]
+                   if _is(e, "listening") and e.data.get("trigger") != "wake"), None)
+    if listen is None:
+        return None
+    plan = reply["slots"]["plan"]
+    wanted = len(plan) == 1 and _expected({**plan[0], "ok": True}, exp)
+    return ("Yes." if wanted else "No.", listen + ANSWER_DELAY_MS)
 
 
 def run_negatives(rig: Rig, minutes: float) -> list[dict[str, Any]]:

@@ -52,15 +52,18 @@ def _row(name: str, rows: list[Outcome], timed: list[Outcome], level: str | None
     timeouts = sum(r["timeout"] for r in rows)
     success = _pct(count["ok"], n) + (_target(level, 0) if level else "")
     recall = _pct(wake, n) + (_target(level, 1) if level else "")
-    return (f"| {name} | {n} | {recall} | {success} | {count['asked']} | {wrong} | {opposite} | "
+    after_yes = sum(bool(r.get("after_yes")) for r in rows)
+    return (f"| {name} | {n} | {recall} | {success} | {after_yes} | {count['asked']} | {wrong} | "
+            f"{opposite} | "
             f"{timeouts} | {_median_p95(eos)} | {_median_p95(action)} | {_median_p95(audio)} |")
 
 
 HEADER = [
-    "| level | recordings | wake recall | e2e success | asked | wrong | opposite | time-outs "
+    "| level | recordings | wake recall | e2e success | of which after a yes | asked, not done "
+    "| wrong | opposite | time-outs "
     "| end of speech decided, ms after command (median / p95) | → action, ms (median / p95) "
     "| → first audio, ms (median / p95) |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
 ]
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from assistant.events import Event, EventType
 from bench import corpus
-from bench.robust_bench import Case, Recording, make_cases, score
+from bench.robust_bench import ANSWER_DELAY_MS, Case, Recording, answer_to, make_cases, score
 from bench.robust_cases import CHATTER, Expect
 
 
@@ -87,6 +87,32 @@ def test_scoring_success_opposite_asked_and_timeout() -> None:
     long = (EventType.END_OF_SPEECH, {**EOS[1], "reason": "max_length"})
     assert score(CASE, REC, _events(WAKE, long))["outcome"] == "timeout"
     assert score(CASE, REC, [])["outcome"] == "no_wake"
+
+
+def _question(plan: list[dict]) -> tuple[EventType, dict]:
+    return (EventType.REPLY, {**_reply([], "Unlock the front door?"),
+                              "slots": {"confirm": "Unlock the front door?", "plan": plan}})
+
+
+def test_the_speaker_answers_yes_only_to_a_question_about_what_they_said() -> None:
+    follow_up = (EventType.LISTENING, {"trigger": "button", "audio_ms": 6000.0})
+    unlock = {"device": "front_door", "action": "unlock", "value": None}
+    lock = {"device": "front_door", "action": "lock", "value": None}
+    assert answer_to(CASE.expect, _events(WAKE, EOS, _question([unlock]), follow_up)) == (
+        "Yes.", 6000.0 + ANSWER_DELAY_MS)
+    assert answer_to(CASE.expect, _events(WAKE, EOS, _question([lock]), follow_up))[0] == "No."
+    assert answer_to(CASE.expect, _events(WAKE, EOS, _question([unlock, lock]),
+                                          follow_up))[0] == "No."
+    # No question, or no listening after it: nothing to answer.
+    assert answer_to(CASE.expect, _events(WAKE, EOS, (EventType.REPLY, _reply([])),
+                                          follow_up)) is None
+    assert answer_to(CASE.expect, _events(WAKE, EOS, _question([unlock]))) is None
+    # Done after the yes: a success, counted as one that needed the question.
+    yes = {**_reply([{**unlock, "ok": True}], "Unlocked the front door."),
+           "slots": {"confirmed": True}, "text": "Yes."}
+    done = score(CASE, REC, _events(WAKE, EOS, _question([unlock]), follow_up,
+                                    (EventType.REPLY, yes)))
+    assert done["outcome"] == "ok" and done["after_yes"] and done["answered"] == "Yes."
 
 
 def test_a_command_about_an_unknown_device_must_change_nothing() -> None:
