@@ -122,6 +122,20 @@ def test_a_word_in_front_of_a_name_is_asked_about_even_on_a_plain_device(home) -
     assert plain is not None and plain.reply == "Turned off the ceiling fan."
 
 
+def test_a_misheard_name_is_not_read_as_a_floor(home) -> None:  # type: ignore[no-untyped-def]
+    # hassil read it as the lights on a floor called "room lamp"; the config has no floors.
+    brain, registry, _ = home
+    answer = brain.handle("turn on the lighting room lamp")
+    assert answer is not None
+    assert [(r.action.device, r.action.action) for r in answer.results] == [
+        ("living_room_lamp", "turn_on")]
+    assert answer.slots["repaired"] == ["the lighting room lamp -> living room lamp"]
+    assert state(registry, "living_room_lamp") == "on"
+    upstairs = brain.handle("turn off the lights upstairs")
+    assert upstairs is not None and upstairs.results == []
+    assert upstairs.reply == "I don't know a device called lights upstairs."
+
+
 def test_a_misheard_sensor_name_in_a_question_is_read(home) -> None:  # type: ignore[no-untyped-def]
     # hassil reads it as the temperature of an area called "process of".
     brain, _registry, _ = home

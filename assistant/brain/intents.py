@@ -279,7 +279,21 @@ def _load_intents(settings: IntentsConfig) -> Intents:
             raise AssistantError(f"cannot read intents.extra_sentences {path}: {exc}") from exc
     for extra in extras:
         _merge(data, extra or {})
+    _drop_floor_sentences(data)
     return Intents.from_dict(data)
+
+
+def _drop_floor_sentences(data: dict[str, Any]) -> None:
+    """The config has no floors, so a sentence about a floor can only match with a floor that
+    does not exist; hassil then preferred it to the name it missed ("turn on the lighting room
+    lamp" as the lights on a floor called "room lamp"), and the name went unrepaired."""
+    for intent in data["intents"].values():
+        blocks = []
+        for block in intent.get("data", []):
+            sentences = [s for s in block.get("sentences", []) if "{floor" not in s]
+            if sentences:
+                blocks.append({**block, "sentences": sentences})
+        intent["data"] = blocks
 
 
 def _merge(data: dict[str, Any], extra: dict[str, Any]) -> None:
