@@ -25,6 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
     ("please look the front door", "please lock the front door"),
     ("clothes the garage door", "close the garage door"),
     ("turn of the kitchen light", "turn off the kitchen light"),
+    ("join off the ceiling fan", "turn off the ceiling fan"),
+    ("join of the ceiling fan", "turn off the ceiling fan"),
 ])
 def test_misheard_verbs_are_fixed(heard: str, meant: str) -> None:
     repair = fix_verbs(heard)
@@ -35,6 +37,8 @@ def test_misheard_verbs_are_fixed(heard: str, meant: str) -> None:
 def test_a_verb_is_only_fixed_at_the_start() -> None:
     assert fix_verbs("what does the garage look like").changes == ()
     assert fix_verbs("turn on the kitchen light").changes == ()
+    # "join" is "turn" only before on or off.
+    assert fix_verbs("join the meeting").changes == ()
 
 
 @pytest.mark.parametrize(("text", "doubt"), [

@@ -29,6 +29,8 @@ _VERB_FIXES = {
 }
 _TURN_FIXES = {"of": "off", "offf": "off", "own": "on"}
 """After "turn": "turn of the light" means off."""
+_HEARD_FOR_TURN = {"join", "tune", "churn", "tern", "term", "torn"}
+"""Whisper's hearings of "turn", fixed only before on or off: "join off the ceiling fan"."""
 _OPPOSITE_VERBS = ("lock", "unlock", "open", "close")
 # Words that may come before a verb without hiding a syllable of it.
 _POLITE = {"please", "can", "could", "would", "will", "you", "hey", "okay", "ok", "now"}
@@ -74,6 +76,9 @@ def fix_verbs(text: str) -> Repair:
     if first in _VERB_FIXES:
         changes.append(f"{first} -> {_VERB_FIXES[first]}")
         words[start] = _VERB_FIXES[first]
+    elif first in _HEARD_FOR_TURN and words[start + 1:start + 2] in (["on"], ["off"], ["of"]):
+        changes.append(f"{first} -> turn")
+        first = words[start] = "turn"
     if first in ("turn", "switch") and len(words) > start + 1 and words[start + 1] in _TURN_FIXES:
         second = words[start + 1]
         changes.append(f"{first} {second} -> {first} {_TURN_FIXES[second]}")
