@@ -158,6 +158,10 @@ class Recheck:
         best = choose(scores[0], list(zip(candidates, scores[1:], strict=True)),
                       close=0.0 if reading == "unknown" else CLOSE_TO_HEARD)
         if best is None:
+            if candidates:
+                top = max(range(len(candidates)), key=lambda i: scores[i + 1])
+                _LOGGER.debug("Heard %r (%.2f), kept: %r scored %.2f", text, scores[0],
+                              candidates[top].text, scores[top + 1])
             return heard
         _LOGGER.info("Heard %r, read as %r (%.2f against %.2f)", text, best.text,
                      max(scores[1:]), scores[0])
