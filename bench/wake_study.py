@@ -18,6 +18,7 @@ Not real time; no timing.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -49,9 +50,13 @@ detection is looked for after this long."""
 
 
 class Study:
-    def __init__(self, config_path: Path):
+    def __init__(self, config_path: Path, threshold: float | None = None,
+                 tail_ms: float = WAKE_TAIL_MS):
         config = load_config(config_path)
         self.config = config.wake
+        if threshold is not None:
+            self.config = dataclasses.replace(config.wake, threshold=threshold)
+        self.tail_ms = tail_ms
         self.whisper = WhisperTranscriber(config.stt.model, beam_size=config.stt.beam_size)
         self.verifier = make_wake_verifier(config.wake, self.whisper)
         if self.verifier.acoustic is None or self.verifier.rescore is None:
@@ -68,7 +73,7 @@ class Study:
             if detection is None or t_ms < skip_until:
                 continue
             end = offset + CHUNK_BYTES
-            window = pcm[max(0, end - WAKE_WINDOW_MS * 32): end + WAKE_TAIL_MS * 32]
+            window = pcm[max(0, end - WAKE_WINDOW_MS * 32): end + int(self.tail_ms) * 32]
             found.append((end / 32, detection.probability, window))
             skip_until = end / 32 + SKIP_AFTER_MS
         return found
@@ -85,31 +90,32 @@ class Study:
                 "free": free, "free_ok": sounds_like(free, phrase)}
 
 
-def accepted(row: dict[str, Any], sure_above: float, hint: float | None) -> bool:
+def accepted(row: dict[str, Any], sure_above: float, hint: float | None, first: float = 0.0) -> bool:
     """Whether the second stage would wake on this detection (``hint`` None: without
-    openWakeWord, i.e. ``wake.acoustic_check: false``)."""
-    if "p" not in row:
+    openWakeWord, i.e. ``wake.acoustic_check: false``). ``first``: a first-stage threshold above
+    the study's own, taken as crossed when microWakeWord's peak over the window reaches it."""
+    if "p" not in row or row["p"] < first:
         return False  # the first stage did not fire
     acoustic = None if hint is None else row["acoustic"]
     how = verdict(row["p"], acoustic, sure_above, hint or 0.0)
     return how == "confirmed" or (how == "whisper" and bool(row["prompted_ok"]))
 
 
-def analyse(data: dict[str, Any]) -> None:
+def analyse(data: dict[str, Any], first: float = 0.0) -> None:
     rows = data["rows"]
     minutes = data["negatives_s"] / 60
     levels = ["clean", "20", "10"]
 
     def line(sure_above: float, hint: float | None) -> str:
-        kept = [sum(accepted(r, sure_above, hint) for r in rows if r.get("level") == lv)
+        kept = [sum(accepted(r, sure_above, hint, first) for r in rows if r.get("level") == lv)
                 for lv in levels]
-        false = sum(accepted(r, sure_above, hint) for r in rows if r["kind"] == "negative")
+        false = sum(accepted(r, sure_above, hint, first) for r in rows if r["kind"] == "negative")
         return f"kept {'/'.join(map(str, kept))}, false wakes {false} ({false / minutes * 60:.0f}/h)"
 
     print("first stage fired on: " + ", ".join(
-        f"{lv} {sum(bool(r.get('detected')) for r in rows if r.get('level') == lv)}/"
+        f"{lv} {sum(r.get('p', -1.0) >= first for r in rows if r.get('level') == lv)}/"
         f"{sum(r.get('level') == lv for r in rows)}" for lv in levels)
-        + f"; {sum(r['kind'] == 'negative' for r in rows)} times in {minutes:.1f} min of negatives")
+        + f"; {sum(r['kind'] == 'negative' and r['p'] >= first for r in rows)} times in {minutes:.1f} min of negatives")
     for name, level in SENSITIVITY.items():
         print(f"sensitivity {name}: with openWakeWord {line(level.sure_above, level.hint)}; "
               f"whisper alone {line(level.alone, None)}")
@@ -126,14 +132,21 @@ def main() -> int:
     parser.add_argument("--voice-seed", type=int, default=1)
     parser.add_argument("--per-level", type=int, default=120)
     parser.add_argument("--negatives-min", type=float, default=15.0)
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="the first stage's threshold (default: the config's); with a low one, "
+                        "--analyse --first T shows what a threshold T >= it would do")
+    parser.add_argument("--tail-ms", type=float, default=WAKE_TAIL_MS,
+                        help="audio after the detection that the second stage hears")
+    parser.add_argument("--first", type=float, default=0.0,
+                        help="with --analyse: a first-stage threshold above the study's own")
     parser.add_argument("--out", default=str(RESULTS / "wake_study.json"))
     parser.add_argument("--analyse", action="store_true",
                         help="only print the rules' outcomes for an earlier --out")
     args = parser.parse_args()
     if args.analyse:
-        analyse(json.loads(Path(args.out).read_text()))
+        analyse(json.loads(Path(args.out).read_text()), args.first)
         return 0
-    study = Study(Path(args.config))
+    study = Study(Path(args.config), args.threshold, args.tail_ms)
     rows: list[dict[str, Any]] = []
     started = time.monotonic()
     cases = make_cases(60, 24, args.per_level, ["clean", "20", "10"],
@@ -160,7 +173,9 @@ def main() -> int:
         during = [label for start, label in starts if start <= t_ms][-1]
         rows.append({"kind": "negative", "t_ms": t_ms, "during": during,
                      "first": round(probability, 4), **study.opinions(window)})
-    out = {"voice_seed": args.voice_seed, "negatives_s": round(len(pcm) / 32000, 1), "rows": rows}
+    out = {"voice_seed": args.voice_seed, "threshold": study.config.threshold,
+           "tail_ms": args.tail_ms,
+           "negatives_s": round(len(pcm) / 32000, 1), "rows": rows}
     Path(args.out).parent.mkdir(exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=1) + "\n")
     print(f"{len(rows)} rows in {time.monotonic() - started:.0f} s -> {args.out}", file=sys.stderr)
