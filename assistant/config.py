@@ -51,7 +51,7 @@ class WakeConfig:
     """Built-in model name (okay_nabu, hey_jarvis, alexa, hey_mycroft) or a path to a model."""
     threshold: float | None = None
     """Detection probability threshold (lower = more sensitive); None = the model's own cutoff,
-    or 0.3 with verify on (the second stage rejects what the lower threshold lets through)."""
+    or 0.1 with verify on (the second stage rejects what the lower threshold lets through)."""
     refractory_s: float = 2.0
     """No second wake within this many seconds of the last one."""
     verify: bool = True

@@ -64,6 +64,8 @@ class Stages:
     stt_prompt: str | None = None
     verify_wake: Callable[[bytes, float], WakeCheck] | None = None
     """The wake word's second stage (audio, first-stage probability); None trusts the detector."""
+    wake_tail_ms: float = WAKE_TAIL_MS
+    """How much of the command the second stage hears after the wake window."""
     wake_chimes: Callable[[float], bool] = lambda _probability: True
     """Whether a detection is sure enough for the wake chime before the second stage's verdict."""
     recheck: Callable[[bytes, Transcript], Transcript] | None = None
@@ -270,7 +272,7 @@ class Pipeline:
     # -- recording ---------------------------------------------------------------------------
     def _record(self, chunk: AudioChunk, cmd: _Command) -> None:
         cmd.audio += chunk.audio
-        if cmd.wake_audio is not None and len(cmd.audio) >= WAKE_TAIL_MS * BYTES_PER_MS:
+        if cmd.wake_audio is not None and len(cmd.audio) >= self.s.wake_tail_ms * BYTES_PER_MS:
             self._check_wake(cmd)
         if cmd.wake_check is not None and _rejected(cmd.wake_check):
             # Rejected while the command is still being spoken: stop listening now, not at
@@ -307,7 +309,7 @@ class Pipeline:
         worker while the command goes on; the answer waits for its verdict."""
         if cmd.wake_audio is None or self.s.verify_wake is None:
             return
-        tail = bytes(cmd.audio[:int(WAKE_TAIL_MS * BYTES_PER_MS)])
+        tail = bytes(cmd.audio[:int(self.s.wake_tail_ms * BYTES_PER_MS)])
         cmd.wake_check = self._stt.submit(self.s.verify_wake, cmd.wake_audio + tail,
                                           cmd.wake_probability)
         cmd.wake_audio = None

@@ -22,19 +22,29 @@ _LOGGER = logging.getLogger(__name__)
 
 MICRO_MODELS = ("okay_nabu", "hey_jarvis", "alexa", "hey_mycroft")
 OPEN_MODELS = ("okay_nabu", "hey_jarvis", "alexa", "hey_mycroft", "hey_rhasspy")
-PEAK_WAIT_OUTPUTS = 8
-"""Model outputs looked at after the threshold is crossed (~80-240 ms), for the peak."""
+PEAK_WAIT_OUTPUTS = 3
+"""Model outputs (one per 30 ms) looked at after the threshold is crossed, for the peak. Waiting
+for the peak itself (until the probability stops rising) made every detection sure enough to
+chime, near-misses too (30 chimes in bench/wake_study.py's negatives against 22), and fired
+too late in noise for some real ones (kept 114 / 95 / 67 against 115 / 102 / 78)."""
 SURE_PROBABILITY = 0.95
 """A peak this high needs no more looking."""
 OPEN_BLOCK_BYTES = 1280 * 2
 """openWakeWord works on 80 ms blocks."""
 WAKE_WINDOW_MS = 2000
 """Audio before a detection that the second stage transcribes: a slow "okay nabu" fits."""
-WAKE_TAIL_MS = 750
+WAKE_TAIL_MS = 1250
 """...and after it. openWakeWord's verdict on a wake word comes 0.3-0.7 s after microWakeWord's
-detection. With the start of the command to follow, whisper writes the wake phrase the same way
-for every voice (24 of 24 synthetic voices with 0.5 s, against 11 of 11 without the tail but
-with wilder spellings when the phrase ends the audio)."""
+detection, and at the first stage's low threshold a detection can come before the word's end.
+On bench/wake_study.py's corpus (first stage at 0.1, sensitivity medium) a 1.25 s tail kept
+115 / 102 / 78 wake words of 120 (clean / 20 dB / 10 dB) against 109 / 99 / 75 with 0.75 s,
+with the same 8 false wakes in 15 min; whisper alone does a little worse with the longer tail
+(more of the command in its window). The check waits for the tail, but the command takes
+longer than that to say."""
+WAKE_TAIL_ALONE_MS = 750
+"""The tail when whisper is the only second opinion (no openWakeWord model): more of the command
+in its window made it write the wake phrase less often (kept 99 / 79 / 56 with 1.25 s against
+108 / 83 / 59 with 0.75 s, at the same 6 false wakes)."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +97,7 @@ class MicroWakeWordDetector:
         self._features = MicroWakeWordFeatures()
         self._peak: float | None = None
         self._seen = 0
+        self._windows = 0
         self.name = str(self._mww.id)
         self.threshold = self._mww.probability_cutoff if threshold is None else threshold
 
@@ -120,13 +131,17 @@ class MicroWakeWordDetector:
     def _probabilities(self, audio: bytes) -> Iterator[float]:
         for features in self._features.process_streaming(audio):
             prob = self._mww.process_streaming_prob(features)
-            if prob is not None:
+            # The model runs on every stride-th feature window (30 ms); for the others the
+            # library returns a placeholder 0.0, which is no opinion.
+            self._windows = (self._windows + 1) % max(1, int(self._mww.stride))
+            if prob is not None and self._windows == 0:
                 yield float(prob)
 
     def reset(self) -> None:
         # The model keeps streaming state in its tensors; the library reloads it to clear that.
         self._features.reset()
         self._mww.reset()
+        self._windows = 0
         self._peak = None
         self._seen = 0
 
@@ -189,17 +204,20 @@ class OpenWakeWordDetector:
         self._oww.reset()
 
 
-VERIFIED_THRESHOLD = 0.3
+VERIFIED_THRESHOLD = 0.1
 """microWakeWord's threshold when later checks weigh every detection. Unusual and noisy voices
-score 0.3-0.85 on a real "okay nabu" (okay_nabu's own cutoff is 0.85). On the robustness
-corpus (bench/robust_bench.py, 120 recordings per level) with noise suppression in front,
-0.3 is crossed by 118 / 112 / 84 wake words (clean / 20 dB / 10 dB) against 109 / 95 / 65 at
-0.6 without suppression; what else crosses it is for the gate and whisper to turn away."""
+score 0.1-0.85 on a real "okay nabu" (okay_nabu's own cutoff is 0.85). On bench/wake_study.py's
+corpus (120 recordings per level, noise suppression in front), 0.1 is crossed by 120 / 117 / 95
+wake words (clean / 20 dB / 10 dB) against 119 / 112 / 81 at 0.3, and by 92 near-misses in
+15 min against 77; what else crosses it is for openWakeWord and whisper to turn away."""
 ACOUSTIC_CONFIRMS = 0.9
 """openWakeWord's okay_nabu peak that settles a detection without whisper."""
-CHIME_ABOVE = 0.6
-"""A detection this likely chimes at once (the first stage's threshold before the second stage
-weighed every detection: as many chimes as then); a less likely one is listened to in silence."""
+CHIME_ABOVE = 0.3
+"""A detection this likely chimes at once; a less likely one is listened to in silence (the LED
+shows it) until the second stage has weighed it. The detection's probability is from early in
+the word: on bench/wake_study.py's corpus, 202 of the 295 wake words kept reach 0.3 by then,
+and 22 of 96 near-miss detections (with a first stage at 0.3 and a 0.6 chime: 176 of 282, and
+15 of 69)."""
 
 
 @dataclass(frozen=True)
@@ -369,6 +387,8 @@ class WakeVerifier:
         self.sure_above = sure_above
         self.hint = hint
         self.rescore = rescore
+        self.tail_ms = WAKE_TAIL_MS if acoustic is not None else WAKE_TAIL_ALONE_MS
+        """How much audio after the detection ``check`` wants (see WAKE_TAIL_MS)."""
         """microWakeWord's peak over the whole window (its own instance: this runs on the speech
         worker): the detection's probability is from early in the word."""
         # Capitalised like a name ("Okay Nabu."): with "Okay nabu." whisper went on writing
