@@ -237,12 +237,13 @@ class Sensitivity:
 SENSITIVITY = {"low": Sensitivity(0.98, 0.01, 0.9), "medium": Sensitivity(0.95, 0.005, 0.8),
                "high": Sensitivity(0.8, 0.003, 0.6)}
 """From bench/wake_study.py (voices and negatives the robustness bench does not use; every
-first-stage detection with what each opinion said). Wake words kept clean / 20 dB / 10 dB (of
-120 each; the first stage fired on 118 / 113 / 80) and false wakes in 15 min of near-miss-heavy
-negatives: with openWakeWord, low 110 / 98 / 63 and 6, medium 113 / 100 / 69 and 8, high
-114 / 101 / 72 and 13 (before this table: 108 / 98 / 70 and 9); whisper alone, low 101 / 75 /
-47 and 3, medium 106 / 84 / 59 and 4, high 112 / 90 / 66 and 16. Half of the false wakes left
-are "okay Naboo", which whisper and openWakeWord hear as the wake word too."""
+first-stage detection with what each opinion said), with the first stage at VERIFIED_THRESHOLD.
+Wake words kept clean / 20 dB / 10 dB (of 120 each; the first stage fired on 120 / 117 / 95)
+and false wakes in 15 min of near-miss-heavy negatives: with openWakeWord (1.25 s tail), low
+111 / 99 / 76 and 5, medium 115 / 102 / 78 and 8, high 117 / 107 / 83 and 12; whisper alone
+(0.75 s tail), low 102 / 76 / 46 and 2, medium 108 / 83 / 59 and 6, high 112 / 90 / 66 and 15.
+Half of the false wakes left are "okay Naboo", which whisper and openWakeWord hear as the wake
+word too."""
 
 
 def verdict(probability: float, acoustic: float | None, sure_above: float, hint: float) -> str:
