@@ -124,6 +124,11 @@ def test_a_word_in_front_of_a_name_is_asked_about_even_on_a_plain_device(home) -
     # Small words in front name nothing: no question.
     plain = brain.handle("turn off in a ceiling fan")
     assert plain is not None and plain.reply == "Turned off the ceiling fan."
+    # ...nor an area: hassil read "in" as the name of one.
+    stray = brain.handle("turn off in the coffee maker")
+    assert stray is not None and stray.reply == "Turned off the coffee maker."
+    assert [(r.action.device, r.action.action) for r in stray.results] == [
+        ("coffee_maker", "turn_off")]
 
 
 def test_a_misheard_name_is_not_read_as_a_floor(home) -> None:  # type: ignore[no-untyped-def]
