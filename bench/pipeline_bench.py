@@ -241,7 +241,8 @@ def table(result: dict[str, Any], negatives: dict[str, Any], idle: float, rss_mb
         f"- wake word detected: {result['detected']}/{result['n']}; "
         f"command carried out: {result['correct']}/{result['n']}",
         f"- false wakes: {negatives['false_wakes']} in {negatives['audio_s'] / 60:.1f} min of "
-        f"speech without the wake word, tones and noise ({negatives['false_wakes'] / hours:.1f}/h)",
+        f"speech without the wake word, tones and noise"
+        + (f" ({negatives['false_wakes'] / hours:.1f}/h)" if hours else ""),
         f"- idle listening (wake word on the mic stream): {idle:.4f} CPU-s per audio-s",
         f"- peak RSS of `assistant run` (whisper, piper, wake word, VAD, intents): {rss_mb:.0f} MB",
     ]
