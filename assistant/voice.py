@@ -75,6 +75,7 @@ def build_voice(
         stt_prompt=_stt_prompt(intents),
         verify_wake=verifier.check if verifier is not None else None,
         wake_tail_ms=verifier.tail_ms if verifier is not None else WAKE_TAIL_MS,
+        prime_wake=verifier.prime if verifier is not None else None,
         wake_chimes=verifier.chimes if verifier is not None else lambda _probability: True,
         recheck=_recheck(config, transcriber, intents),
     )
