@@ -37,7 +37,7 @@ WAKE_TAIL_MS = 1250
 """...and after it. openWakeWord's verdict on a wake word comes 0.3-0.7 s after microWakeWord's
 detection, and at the first stage's low threshold a detection can come before the word's end.
 On bench/wake_study.py's corpus (first stage at 0.1, sensitivity medium) a 1.25 s tail kept
-115 / 102 / 78 wake words of 120 (clean / 20 dB / 10 dB) against 109 / 99 / 75 with 0.75 s,
+114 / 102 / 79 wake words of 120 (clean / 20 dB / 10 dB) against 109 / 99 / 75 with 0.75 s,
 with the same 8 false wakes in 15 min; whisper alone does a little worse with the longer tail
 (more of the command in its window). The check waits for the tail, but the command takes
 longer than that to say."""
@@ -232,8 +232,8 @@ class OpenWakeWordDetector:
 VERIFIED_THRESHOLD = 0.1
 """microWakeWord's threshold when later checks weigh every detection. Unusual and noisy voices
 score 0.1-0.85 on a real "okay nabu" (okay_nabu's own cutoff is 0.85). On bench/wake_study.py's
-corpus (120 recordings per level, noise suppression in front), 0.1 is crossed by 120 / 117 / 95
-wake words (clean / 20 dB / 10 dB) against 119 / 112 / 81 at 0.3, and by 92 near-misses in
+corpus (120 recordings per level, noise suppression in front), 0.1 is crossed by 120 / 118 / 96
+wake words (clean / 20 dB / 10 dB) against 119 / 112 / 81 at 0.3, and by 97 near-misses in
 15 min against 77; what else crosses it is for openWakeWord and whisper to turn away."""
 ACOUSTIC_CONFIRMS = 0.9
 """openWakeWord's okay_nabu peak that settles a detection without whisper."""
@@ -263,9 +263,9 @@ SENSITIVITY = {"low": Sensitivity(0.98, 0.01, 0.9), "medium": Sensitivity(0.95, 
                "high": Sensitivity(0.8, 0.003, 0.6)}
 """From bench/wake_study.py (voices and negatives the robustness bench does not use; every
 first-stage detection with what each opinion said), with the first stage at VERIFIED_THRESHOLD.
-Wake words kept clean / 20 dB / 10 dB (of 120 each; the first stage fired on 120 / 117 / 95)
+Wake words kept clean / 20 dB / 10 dB (of 120 each; the first stage fired on 120 / 118 / 96)
 and false wakes in 15 min of near-miss-heavy negatives: with openWakeWord (1.25 s tail), low
-111 / 99 / 76 and 5, medium 115 / 102 / 78 and 8, high 117 / 107 / 83 and 12; whisper alone
+111 / 100 / 76 and 5, medium 114 / 102 / 79 and 8, high 117 / 106 / 84 and 11; whisper alone
 (0.75 s tail), low 102 / 76 / 46 and 2, medium 108 / 83 / 59 and 6, high 112 / 90 / 66 and 15.
 Half of the false wakes left are "okay Naboo", which whisper and openWakeWord hear as the wake
 word too."""
