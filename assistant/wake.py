@@ -193,13 +193,9 @@ class OpenWakeWordDetector:
         and 0.65 s after gave the same verdicts as a model that had heard everything before,
         on 60 of 60 recordings). When ``prime`` was given the start of pcm, only the rest is
         heard now."""
-        primed, self._primed = self._primed, None
-        if primed is not None and pcm.startswith(primed[0]):
-            done, best = len(primed[0]), primed[1]
-        else:
-            self.reset()
-            done, best = 0, 0.0
-        best = max(best, self._blocks_peak(pcm[done:]))
+        self.prime(pcm)
+        assert self._primed is not None
+        best, self._primed = self._primed[1], None
         self.reset()
         return best
 
