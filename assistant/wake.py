@@ -409,10 +409,10 @@ class WakeVerifier:
         self.sure_above = sure_above
         self.hint = hint
         self.rescore = rescore
-        self.tail_ms = WAKE_TAIL_MS if acoustic is not None else WAKE_TAIL_ALONE_MS
-        """How much audio after the detection ``check`` wants (see WAKE_TAIL_MS)."""
         """microWakeWord's peak over the whole window (its own instance: this runs on the wake
         worker): the detection's probability is from early in the word."""
+        self.tail_ms = WAKE_TAIL_MS if acoustic is not None else WAKE_TAIL_ALONE_MS
+        """How much audio after the detection ``check`` wants (see WAKE_TAIL_MS)."""
         # Capitalised like a name ("Okay Nabu."): with "Okay nabu." whisper went on writing
         # "okay, now we ..." for half of the real wake words.
         self._prompt = phrase.title() + "."
