@@ -286,7 +286,8 @@ class Pipeline:
         cmd.audio += chunk.audio
         if cmd.wake_audio is not None and len(cmd.audio) >= self.s.wake_tail_ms * BYTES_PER_MS:
             self._check_wake(cmd)
-        elif len(cmd.audio) >= cmd.primed_bytes + WAKE_PRIME_EVERY_MS * BYTES_PER_MS:
+        elif cmd.wake_audio is not None and (
+                len(cmd.audio) >= cmd.primed_bytes + WAKE_PRIME_EVERY_MS * BYTES_PER_MS):
             self._prime_wake(cmd)
         if cmd.wake_check is not None and _rejected(cmd.wake_check):
             # Rejected while the command is still being spoken: stop listening now, not at
