@@ -142,14 +142,12 @@ class LocalBrain:
             if (first_word in _DROP_BEFORE and not gone & _NO) or (
                     first_word in ("turn", "switch", "set") and gone <= _FILLERS):
                 candidates.append((shorter, (*verbs.changes, f"{dropped} -> (dropped)")))
-        if isinstance(first, UnknownEntity) and first.kind == "area" and first.text.split() and (
-                set(first.text.split()) <= _SMALL_WORDS):
+        area = first.text.split() if isinstance(first, UnknownEntity) and first.kind == "area" else []
+        words = verbs.text.split()
+        if area and set(area) <= _SMALL_WORDS and area[0] in words:
             # "turn off in the coffee maker": hassil took the stray "in" for an area's name.
-            words = verbs.text.split()
-            stray = first.text.split()[0]
-            if stray in words:
-                words.remove(stray)
-                candidates.append((" ".join(words), (*verbs.changes, f"{stray} -> (dropped)")))
+            words.remove(area[0])
+            candidates.append((" ".join(words), (*verbs.changes, f"{area[0]} -> (dropped)")))
         tried = [(text, first, ())] + [(t, self.intents.match(t), c) for t, c in candidates]
         unknown_device: tuple[UnknownEntity, tuple[str, ...]] | None = None
         for candidate, match, changes in tried:
