@@ -58,7 +58,7 @@ class Study:
             self.config = dataclasses.replace(config.wake, threshold=threshold)
         self.tail_ms = tail_ms
         self.whisper = WhisperTranscriber(config.stt.model, beam_size=config.stt.beam_size)
-        self.verifier = make_wake_verifier(config.wake, self.whisper)
+        self.verifier = make_wake_verifier(self.config, self.whisper)
         if self.verifier.acoustic is None or self.verifier.rescore is None:
             raise SystemExit("wake_study: needs wake.engine microwakeword with acoustic_check")
 
