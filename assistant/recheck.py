@@ -13,7 +13,11 @@ counterpart of Vosk's grammar pass (``assistant.stt``), and it answers two quest
   configured ("turn on the attic light") must get "I don't know", never a guess: there the
   command must explain the audio better than the transcript itself. The result is marked
   ``rescored`` and the local brain treats it as a repaired command (it asks before a lock or
-  cover moves).
+  cover moves). A command that changes a device and explains the audio less well, but still
+  well (``ASK_BELOW``), and ahead of every other meaning but its own opposite, is marked
+  ``unsure``: the brain asks before doing it ("Unlock the front door?"), whatever the device.
+  Piper's voice saying "unlock the front door" is written "I'm off the front door" with more
+  confidence than the command itself gets, and it was passed on to the language model.
 - A command it does understand, with an on/off, lock/unlock or open/close word: does the
   opposite command explain the audio nearly as well (``OPPOSITE_MARGIN``)? Then it is marked
   ``opposite`` and the brain asks before acting: an opposite action is the worst outcome.
@@ -42,6 +46,9 @@ CLOSE_TO_HEARD = 0.5
 token) and still replace it."""
 AHEAD_OF_OTHERS = 0.5
 """...and must score at least this much above any command with another meaning."""
+ASK_BELOW = 1.5
+"""A command that changes a device may score this much below the free transcript and still be
+asked about (see the module doc)."""
 OPPOSITE_MARGIN = 0.25
 """An understood command whose opposite scores within this of it is in doubt."""
 CANDIDATES = 16
@@ -67,6 +74,8 @@ class Phrase:
     text: str
     meaning: Hashable
     """What it does; phrases with the same meaning ("turn the lamp on") never compete."""
+    acts: bool = False
+    """Whether it changes a device (a question about one does not)."""
 
 
 def sentence(words: str) -> str:
@@ -134,6 +143,25 @@ def choose(heard_score: float, scored: Sequence[tuple[Phrase, float]],
     return best
 
 
+def worth_asking(heard_score: float, scored: Sequence[tuple[Phrase, float]],
+                 below: float = ASK_BELOW, ahead: float = AHEAD_OF_OTHERS) -> Phrase | None:
+    """The command to ask about when ``choose`` found none clear enough to do, or None (pure).
+
+    It must change a device, score at most ``below`` under the transcript, and be ``ahead`` of
+    every other meaning except its own opposite: asking settles which of the two was meant."""
+    if not scored:
+        return None
+    best, top = max(scored, key=lambda item: item[1])
+    other = opposite_of(best.text)
+    opposite = {phrase.meaning for phrase, _ in scored if phrase.text == other}
+    rival = max((score for phrase, score in scored
+                 if phrase.meaning != best.meaning and phrase.meaning not in opposite),
+                default=float("-inf"))
+    if not best.acts or top < heard_score - below or top - rival < ahead:
+        return None
+    return best
+
+
 class Recheck:
     """``recheck(pcm, heard)``: the transcript, replaced or marked in doubt (see module doc)."""
 
@@ -157,6 +185,13 @@ class Recheck:
         scores = self.scorer.score(pcm, [text, *(sentence(p.text) for p in candidates)])
         best = choose(scores[0], list(zip(candidates, scores[1:], strict=True)),
                       close=0.0 if reading == "unknown" else CLOSE_TO_HEARD)
+        if best is None and reading == "other":
+            # Never for a name nobody configured: that must get "I don't know", not a question.
+            asked = worth_asking(scores[0], list(zip(candidates, scores[1:], strict=True)))
+            if asked is not None:
+                _LOGGER.info("Heard %r, will ask about %r (%.2f against %.2f)", text, asked.text,
+                             max(scores[1:]), scores[0])
+                return replace(heard, text=sentence(asked.text), heard=text, doubt="unsure")
         if best is None:
             if candidates:
                 top = max(range(len(candidates)), key=lambda i: scores[i + 1])

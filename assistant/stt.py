@@ -50,7 +50,7 @@ class Transcript:
     heard: str | None = None
     """What the free decode wrote, when ``text`` is a command read from the audio instead."""
     doubt: str | None = None
-    """Why the text may be wrong (``assistant.recheck``): "rescored" or "opposite"."""
+    """Why the text may be wrong (``assistant.recheck``): "rescored", "unsure" or "opposite"."""
 
 
 class Transcriber(Protocol):

@@ -197,7 +197,8 @@ def _recheck(config: Config, transcriber: Any, intents: Any) -> Any:
     for text in command_phrases(config.devices):
         match = intents.match(text)
         if isinstance(match, IntentMatch):
-            phrases.append(Phrase(text, _meaning(match)))
+            phrases.append(Phrase(text, _meaning(match),
+                                  acts=any(a.action != "query" for a in match.actions)))
     return Recheck(transcriber, phrases, reading)
 
 

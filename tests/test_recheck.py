@@ -19,6 +19,7 @@ from assistant.recheck import (
     opposite_of,
     sentence,
     with_number,
+    worth_asking,
 )
 from assistant.stt import Transcript
 from assistant.voice import _recheck, _stt_prompt
@@ -88,6 +89,30 @@ def test_choose_refuses_a_command_far_less_likely_than_the_transcript() -> None:
                                ("stop", "stop", -3.0))) is None
 
 
+def acting(*items: tuple[str, str, float]) -> list[tuple[Phrase, float]]:
+    return [(Phrase(text, meaning, acts=not text.startswith("is ")), score)
+            for text, meaning, score in items]
+
+
+def test_a_command_less_likely_but_clear_of_all_but_its_opposite_is_worth_asking() -> None:
+    # Scores of "I'm off the front door." (piper's joe saying "unlock the front door").
+    race = acting(("unlock the front door", "unlock", -1.14), ("lock the front door", "lock", -1.3),
+                  ("is the front door locked", "locked?", -2.0))
+    assert choose(-0.3, race) is None
+    asked = worth_asking(-0.3, race)
+    assert asked is not None and asked.text == "unlock the front door"
+
+
+@pytest.mark.parametrize(("heard", "items"), [
+    (-0.3, [("unlock the front door", "unlock", -1.9), ("lock the front door", "lock", -2.3)]),
+    (-0.3, [("unlock the front door", "unlock", -1.0), ("open the garage door", "open", -1.2)]),
+    (-0.3, [("is the front door locked", "locked?", -0.9), ("lock the front door", "lock", -2.0)]),
+])
+def test_too_unlikely_a_close_race_or_a_question_is_not_asked_about(
+        heard: float, items: list[tuple[str, str, float]]) -> None:
+    assert worth_asking(heard, acting(*items)) is None
+
+
 class Scripted:
     """Scores by sentence, for the decisions alone (the real scorer is whisper, below)."""
 
@@ -123,6 +148,19 @@ def test_an_unknown_name_must_be_outscored_not_just_matched() -> None:
     assert other(b"", Transcript("Turn on the attic light.")).text == "Turn on the kitchen light."
 
 
+def test_a_transcript_that_is_no_command_may_become_a_question_but_an_unknown_name_not() -> None:
+    phrases = [Phrase("unlock the front door", "unlock", acts=True),
+               Phrase("lock the front door", "lock", acts=True)]
+    scorer = Scripted({"I'm off the front door.": -0.3, "Unlock the front door.": -1.14,
+                       "Lock the front door.": -1.3})
+    other = Recheck(scorer, phrases, lambda _text: "other")
+    assert other(b"", Transcript("I'm off the front door.")) == Transcript(
+        "Unlock the front door.", heard="I'm off the front door.", doubt="unsure")
+    unknown = Recheck(scorer, phrases, lambda _text: "unknown")
+    assert unknown(b"", Transcript("I'm off the front door.")) == Transcript(
+        "I'm off the front door.")
+
+
 # -- whisper, on speech it mishears -----------------------------------------------------------
 @pytest.fixture(scope="module")
 def recheck(whisper):  # type: ignore[no-untyped-def]
@@ -152,6 +190,15 @@ def test_a_misheard_command_is_read_from_the_audio(whisper, recheck, said, voice
     result = check(pcm, heard)
     assert result.text == meant
     assert result.heard == heard.text and result.doubt == "rescored"
+
+
+def test_a_command_heard_with_less_evidence_becomes_a_question(whisper, recheck) -> None:  # type: ignore[no-untyped-def]
+    check, prompt = recheck
+    pcm = PAD + corpus.speak("unlock the front door", corpus.Voice("piper", "", 1.0, 0.333, 0.5)) + PAD
+    heard = whisper.transcribe(pcm, prompt)
+    assert check.reading(heard.text) == "other", heard.text  # "I'm off the front door."
+    result = check(pcm, heard)
+    assert (result.text, result.doubt) == ("Unlock the front door.", "unsure")
 
 
 @pytest.mark.parametrize("said", ["What's the capital of France?", "Tell me a joke.",

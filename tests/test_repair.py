@@ -296,6 +296,22 @@ def test_a_rescored_command_asks_on_a_lock_and_acts_on_a_light(home) -> None:  #
     assert state(registry, "kitchen_light") == "on"
 
 
+def test_an_unsure_reading_asks_even_on_a_light_and_no_leaves_it(home) -> None:  # type: ignore[no-untyped-def]
+    brain, registry, _ = home
+    question = brain.handle("Turn on the kitchen light.", doubt="unsure")
+    assert question is not None and question.reply == "Turn on the kitchen light?"
+    assert question.slots["doubts"] == ["unsure"] and question.results == []
+    assert state(registry, "kitchen_light") == "off"
+    brain.handle("No.")
+    assert state(registry, "kitchen_light") == "off"
+    assert brain.handle("Turn on the kitchen light.", doubt="unsure") is not None
+    assert brain.handle("Yes.").reply == "Turned on the kitchen light."  # type: ignore[union-attr]
+    assert state(registry, "kitchen_light") == "on"
+    # A question changes nothing, so it is answered.
+    answer = brain.handle("Is the fan on?", doubt="unsure")
+    assert answer is not None and answer.reply == "No, it is off."
+
+
 def test_an_opposite_heard_nearly_as_well_asks_even_on_a_light(home) -> None:  # type: ignore[no-untyped-def]
     brain, registry, _ = home
     question = brain.handle("Turn off the fan.", doubt="opposite")

@@ -68,7 +68,8 @@ class Understood:
     """"repaired", "qualifier" (words in front of a configured name dropped), "opposite"
     (lock/unlock in doubt), "low_confidence", and from the
     recognizer (``assistant.recheck``): "rescored" (a command read from the audio, not the
-    transcript), "opposite_heard" (the opposite command sounded nearly as likely)."""
+    transcript), "unsure" (one read from the audio with less evidence: always asked about),
+    "opposite_heard" (the opposite command sounded nearly as likely)."""
 
 
 @dataclass(frozen=True)
@@ -117,8 +118,8 @@ class LocalBrain:
             doubts.append("opposite")
         if confidence is not None and confidence < LOW_CONFIDENCE:
             doubts.append("low_confidence")
-        if doubt == "rescored":
-            doubts.append("rescored")
+        if doubt in ("rescored", "unsure"):
+            doubts.append(doubt)
         elif doubt == "opposite":
             doubts.append("opposite_heard")
         return Understood(match, changes, tuple(doubts))
@@ -205,9 +206,10 @@ class LocalBrain:
         if isinstance(match, IntentMatch) and (
                 (understood.doubts and self._guarded(match))
                 or ({"opposite_heard", "qualifier"} & set(understood.doubts)
-                    and _reversible(match))):
+                    and _reversible(match))
+                or ("unsure" in understood.doubts and _acts(match))):
             # Zero tolerance for opposites: even a plain light is asked about then; and for a
-            # guess at which device was meant ("box fan" -> the fan).
+            # guess at which device was meant ("box fan" -> the fan), or at the command itself.
             return self._ask(text, match, understood, start)
         if isinstance(match, UnknownEntity):
             # Nothing runs: a command about an unknown device must never reach another one.
@@ -318,3 +320,8 @@ def is_answer(text: str) -> bool:
 def _reversible(match: IntentMatch) -> bool:
     """An action with an opposite (on/off, lock/unlock, open/close)."""
     return any(action.action in _OPPOSITE_ACTIONS for action in match.actions)
+
+
+def _acts(match: IntentMatch) -> bool:
+    """Whether it changes a device (a question about one does not)."""
+    return any(action.action != "query" for action in match.actions)

@@ -68,7 +68,8 @@ class Router:
     def answer(self, text: str, say: Say, confidence: float | None = None,
                doubt: str | None = None) -> Answer:
         """confidence: the transcript's, when it was heard (0-1); low makes the local path
-        careful, as does a doubt about it ("rescored", "opposite": ``assistant.recheck``)."""
+        careful, as does a doubt about it ("rescored", "unsure", "opposite":
+        ``assistant.recheck``)."""
         turn = _Turn(self.clock, say)
         local = self.local.handle(text, confidence, doubt) if self.local is not None else None
         turn.mark("local")
