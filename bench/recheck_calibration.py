@@ -18,6 +18,8 @@ Writes bench/results/recheck_calibration.md. About 10 minutes on 2 cores.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import sys
 import time
 from dataclasses import dataclass, field
@@ -134,6 +136,21 @@ def decide(row: Row, close: float, ahead: float, close_unknown: float = 0.0) -> 
     return None if best is None else best.text
 
 
+def would_ask(row: Row, below: float) -> str | None:
+    """The command the recheck would ask about (``worth_asking``) when it put none in place."""
+    from assistant.recheck import AHEAD_OF_OTHERS, CLOSE_TO_HEARD, Phrase, worth_asking
+
+    if row.reading != "other" or decide(row, CLOSE_TO_HEARD, AHEAD_OF_OTHERS) is not None:
+        return None
+    scored = [(Phrase(text, m, acts=_acts(row.meant[text])), s) for m, text, s in row.scored]
+    asked = worth_asking(row.heard_score, scored, below=below)
+    return None if asked is None else asked.text
+
+
+def _acts(meaning: Any) -> bool:
+    return meaning is not None and any(action != "query" for _d, action, _v in meaning[1])
+
+
 def is_right(row: Row, command: str) -> bool:
     return row.truth is not None and row.meant[command] == row.truth
 
@@ -175,7 +192,23 @@ def report(rows: list[Row], elapsed: float, args: argparse.Namespace) -> None:
                     notes.append(f"said {row.said!r}, heard {row.heard!r} -> {got!r}")
             details[(close, ahead)] = notes
             lines.append(f"| {close} | {ahead} | {fixed} | {wrong} | {missed} |")
-    from assistant.recheck import AHEAD_OF_OTHERS, CLOSE_TO_HEARD, OPPOSITE_MARGIN
+    from assistant.recheck import AHEAD_OF_OTHERS, ASK_BELOW, CLOSE_TO_HEARD, OPPOSITE_MARGIN
+
+    lines += ["", "Transcripts left as they were (not understood, no name nobody configured), "
+              "asked about instead (``worth_asking``) by how far below the transcript a command "
+              "that changes a device may score; asked right = the command said, asked wrong = "
+              "another one (for a non-command: any). A wrong question is answered no.", "",
+              "| ASK_BELOW | asked right | asked wrong | still missed |", "|---:|---:|---:|---:|"]
+    for below in (0.75, 1.0, 1.25, 1.5, 2.0):
+        asks = [(r, would_ask(r, below)) for r in rechecked]
+        right_asks = sum(a is not None and is_right(r, a) for r, a in asks)
+        wrong_asks = [f"{r.said!r} heard {r.heard!r} -> {a!r}" for r, a in asks
+                      if a is not None and not is_right(r, a)]
+        still = sum(a is None and r.truth is not None
+                    and decide(r, CLOSE_TO_HEARD, AHEAD_OF_OTHERS) is None for r, a in asks)
+        lines.append(f"| {below} | {right_asks} | {len(wrong_asks)} | {still} |"
+                     + (f" ({'; '.join(wrong_asks[:4])})" if wrong_asks else ""))
+    lines.append(f"\n(ASK_BELOW is {ASK_BELOW}.)")
 
     unknown = [r for r in rechecked if r.reading == "unknown"]
     lines += ["", f"Transcripts with a name nobody configured ({len(unknown)}, "
@@ -219,6 +252,8 @@ def report(rows: list[Row], elapsed: float, args: argparse.Namespace) -> None:
     text = "\n".join(lines) + "\n"
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(text)
+    RESULTS.with_suffix(".json").write_text(
+        json.dumps([dataclasses.asdict(r) for r in rows], indent=1, default=str) + "\n")
     print(text)
 
 
