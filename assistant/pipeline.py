@@ -36,6 +36,7 @@ from assistant.vad import (
     MicroVadScorer,
     NoiseGate,
     level_endpointer,
+    wake_tail_ms,
 )
 from assistant.wake import WAKE_TAIL_MS, WAKE_WINDOW_MS, Refractory, WakeCheck, WakeDetector
 
@@ -113,6 +114,17 @@ class _Command:
     wake_check: Future[WakeCheck] | None = None
     primed_bytes: int = -1
     """How much of the command the second stage was last primed with (-1: not yet)."""
+    after_wake: bool = False
+    loud: list[bool] = field(default_factory=list)
+    """The NoiseGate's decision for each 10 ms frame of ``audio``."""
+
+    def tail_ms(self) -> float:
+        """How much of ``audio`` is the wake word's end (``wake_tail_ms``)."""
+        return wake_tail_ms(self.loud) if self.after_wake else 0.0
+
+    def spoken(self) -> bytes:
+        """The audio to transcribe: after a wake word, without its tail."""
+        return bytes(self.audio[int(self.tail_ms() * BYTES_PER_MS):])
 
     @property
     def snapshot_ms(self) -> float:
@@ -266,7 +278,8 @@ class Pipeline:
         self._gate.start()
         endpointer = self.s.make_endpointer()
         self._command = _Command(endpointer, level_endpointer(endpointer.config, self._gate.delay_ms),
-                                 wake_audio=wake_audio, wake_probability=probability)
+                                 wake_audio=wake_audio, wake_probability=probability,
+                                 after_wake=trigger == "wake")
         self._command.endpointer.start(t_ms)
         self._command.level.start(t_ms)
         self.mode = Mode.RECORDING
@@ -346,7 +359,9 @@ class Pipeline:
         loudness long enough that it is no wake word's tail (UNHEARD_SPEECH_MS); anything else
         (a burst of babble) starts the count afresh.
         """
-        decision = cmd.level.feed(self._gate.feed(level_db), t_ms)
+        loud = self._gate.feed(level_db)
+        cmd.loud.append(loud)
+        decision = cmd.level.feed(loud, t_ms)
         if decision is Decision.WAITING or decision is Decision.SPEECH_STARTED:
             return False
         if decision is Decision.SHORT_PAUSE:
@@ -371,7 +386,7 @@ class Pipeline:
         if previous is not None and not previous.done() and not previous.cancel():
             return
         cmd.speculative_bytes = len(cmd.audio)
-        cmd.speculative = self._stt.submit(self._transcribe, bytes(cmd.audio))
+        cmd.speculative = self._stt.submit(self._transcribe, cmd.spoken())
         if not self.realtime:
             # From a file fed as fast as possible, wait as if the audio had taken its time;
             # otherwise the loop would race past the pause before the transcript exists.
@@ -411,7 +426,7 @@ class Pipeline:
         speech_bytes = int((speech_end_ms - cmd.endpointer.start_ms) * BYTES_PER_MS)
         future = cmd.speculative
         if future is None or cmd.speculative_bytes < speech_bytes:
-            future = self._stt.submit(self._transcribe, bytes(cmd.audio))
+            future = self._stt.submit(self._transcribe, cmd.spoken())
         waited = self.clock()
         timed = future.result()
         if self.s.recheck is not None:
@@ -460,7 +475,7 @@ class Pipeline:
             confidence = _rounded(heard.confidence)
             self.bus.emit(EventType.TRANSCRIPT, text=timed.text, raw=heard.text.strip(),
                           confidence=confidence, lag_ms=round(self._lag_ms(speech_end_ms), 1),
-                          heard=heard.heard, doubt=heard.doubt)
+                          heard=heard.heard, doubt=heard.doubt, wake_tail_ms=cmd.tail_ms())
             if timed.text:
                 self._answer(timed.text, speech_end_ms, timings, heard.confidence, heard.doubt)
         except Exception as exc:  # one failed turn must not end the appliance

@@ -6,6 +6,7 @@ import dataclasses
 import enum
 import logging
 from collections import deque
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -170,6 +171,46 @@ def level_endpointer(config: EndpointConfig, delay_ms: float) -> Endpointer:
     speculative pause of LEVEL_PAUSE_S."""
     return Endpointer(dataclasses.replace(config, speculative_silence_s=LEVEL_PAUSE_S),
                       min_speech_ms=LEVEL_MIN_SPEECH_MS, hangover_ms=delay_ms)
+
+
+WAKE_TAIL_GAP_MS = 120.0
+"""A pause at least this long (by the NoiseGate) ends the wake word's tail..."""
+WAKE_TAIL_MAX_MS = 350.0
+"""...when at most this much loud audio came before it..."""
+WAKE_TAIL_THEN_MS = 150.0
+"""...and at least this much follows it: otherwise the pause is the command's own."""
+
+
+def wake_tail_ms(loud: Sequence[bool], gap_ms: float = WAKE_TAIL_GAP_MS,
+                 max_ms: float = WAKE_TAIL_MAX_MS, then_ms: float = WAKE_TAIL_THEN_MS) -> float:
+    """Pure: how much of a command's audio (one NoiseGate decision per 10 ms frame) is the end of
+    the wake word, to be left out of its transcript; 0.0 when none is sure to be.
+
+    A sensitive first stage fires before the wake word is over, so the command's audio can
+    begin with its last syllable: whisper then writes "so turn on the fire", "no unlock left
+    front door". Only the first pause counts, and only in audio that begins loud (inside the
+    word): loud audio, at most ``max_ms`` of it, then ``gap_ms`` of quiet, then more speech.
+    A command that follows the wake word without a pause keeps all its audio, and so does one
+    whose first words come before its first pause (too much loud audio before it to be a
+    tail). The smoothed level falls after the real one, so the cut lands inside the pause,
+    never in the speech after it.
+    """
+    gap = int(gap_ms // FRAME_MS)
+    if not any(loud[:3]):
+        return 0.0  # the wake word was over when the command began
+    loud_before = quiet = 0
+    for i, frame in enumerate(loud):
+        if frame:
+            if quiet >= gap:
+                start = i - quiet
+                after = sum(loud[i:])
+                return start * FRAME_MS if (0 < loud_before * FRAME_MS <= max_ms
+                                            and after * FRAME_MS >= then_ms) else 0.0
+            loud_before += 1
+            quiet = 0
+        else:
+            quiet += 1
+    return 0.0
 
 
 SILENT_DB = -120.0

@@ -54,9 +54,11 @@ class FakeVad:
 class FakeStt:
     def __init__(self) -> None:
         self.calls = 0
+        self.heard: list[bytes] = []
 
     def transcribe(self, pcm: bytes, prompt: str | None = None) -> Transcript:
         self.calls += 1
+        self.heard.append(pcm)
         return Transcript("turn on the lamp", None)
 
 
@@ -193,6 +195,29 @@ def test_push_to_talk_listens_without_the_wake_word():
     assert brain.heard == ["turn on the lamp"]
     listening = next(e for e in events if e.type.value == "listening")
     assert listening.data["trigger"] == "button"
+
+
+def speech_chunks(pcm: bytes) -> float:
+    """How many 's' chunks of speech the audio holds."""
+    one = np.count_nonzero(np.frombuffer(next(chunks("s")).audio, dtype="<i2"))
+    return float(np.count_nonzero(np.frombuffer(pcm, dtype="<i2"))) / one
+
+
+def test_the_wake_words_tail_is_left_out_of_the_transcript_but_a_pause_is_needed():
+    brain = FakeBrain()
+    pipeline, _events = make(brain)
+    # The detection came 60 ms before the word was over; then a pause (shorter than the
+    # 0.3 s that ends a command here), then the command.
+    pipeline.run(chunks("...w" + "ss" + "." * 8 + "s" * 20 + "." * 40))
+    heard = pipeline.s.transcriber.heard[-1]  # type: ignore[attr-defined]
+    assert speech_chunks(heard) == 20  # the command whole, none of the tail
+    pipeline, _events = make(FakeBrain())
+    pipeline.run(chunks("...w" + "s" * 22 + "." * 40))  # no pause: nothing is cut
+    assert speech_chunks(pipeline.s.transcriber.heard[-1]) == 22  # type: ignore[attr-defined]
+    pipeline, _events = make(FakeBrain())
+    pipeline.request_listen()  # a button's command has no wake word to cut
+    pipeline.run(chunks(".ss" + "." * 8 + "s" * 20 + "." * 40))
+    assert speech_chunks(pipeline.s.transcriber.heard[-1]) == 22  # type: ignore[attr-defined]
 
 
 def test_muted_microphone_ignores_the_wake_word():

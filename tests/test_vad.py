@@ -19,6 +19,7 @@ from assistant.vad import (
     MicroVadScorer,
     NoiseGate,
     level_endpointer,
+    wake_tail_ms,
 )
 
 CONFIG = EndpointConfig(silence_s=0.7, speculative_silence_s=0.25, start_timeout_s=4.0,
@@ -264,3 +265,29 @@ def test_level_meter_gives_one_level_per_10ms_frame():
     assert levels[0] == pytest.approx(-9.0, abs=0.3)  # a half-scale sine: 0.125 power
     assert len(meter.process(sine[400:])) == 2
     assert meter.process(bytes(320)) == [SILENT_DB]
+
+
+def frames(pattern: str) -> list[bool]:
+    """'#' a loud 10 ms frame, '.' a quiet one."""
+    return [c == "#" for c in pattern]
+
+
+@pytest.mark.parametrize(("pattern", "tail_ms"), [
+    ("#" * 8 + "." * 30 + "#" * 60, 80.0),  # the wake word's last syllable, a pause, the command
+    ("#" * 8 + "." * 4 + "#" * 3 + "." * 20 + "#" * 60, 150.0),  # a dip inside the syllable
+    ("." + "#" * 8 + "." * 30 + "#" * 60, 90.0),
+])
+def test_the_wake_words_tail_ends_at_the_first_pause(pattern: str, tail_ms: float) -> None:
+    assert wake_tail_ms(frames(pattern)) == tail_ms
+
+
+@pytest.mark.parametrize("pattern", [
+    "." * 10 + "#" * 20 + "." * 30 + "#" * 60,  # the word was over: "turn on ... the lamp"
+    "#" * 60 + "." * 30 + "#" * 60,  # no pause after the wake word: too long for a tail
+    "#" * 20 + "." * 50,  # "okay nabu stop": the pause is the end of the command
+    "#" * 8 + "." * 30 + "#" * 5,  # a click after the pause is no command
+    "#" * 8 + "." * 8 + "#" * 60,  # too short a pause
+    "",
+])
+def test_no_tail_is_cut_unless_a_pause_clearly_follows_it(pattern: str) -> None:
+    assert wake_tail_ms(frames(pattern)) == 0.0
