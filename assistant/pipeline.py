@@ -355,9 +355,11 @@ class Pipeline:
         """True when the level has been back at the background for silence_s after speech.
 
         Only after loudness long enough to be a command, and once the VAD has confirmed speech
-        or, if the VAD never did (a voice it does not know, in loud steady noise), after
-        loudness long enough that it is no wake word's tail (UNHEARD_SPEECH_MS); anything else
-        (a burst of babble) starts the count afresh.
+        or, if the VAD never did (a voice it does not know, in loud steady noise), after a wake
+        word, loudness long enough that it is no wake word's tail (UNHEARD_SPEECH_MS); anything
+        else (a burst of babble) starts the count afresh. Without a wake word (a button, the
+        answer to a question) there is no tail to fear: a short "No." in noise, which the VAD
+        may never call speech, must still end.
         """
         loud = self._gate.feed(level_db)
         cmd.loud.append(loud)
@@ -370,7 +372,8 @@ class Pipeline:
             return False
         lv = cmd.level
         spoke_ms = lv.speech_end_ms - (lv.speech_start_ms or lv.speech_end_ms)
-        needed = MIN_LEVEL_SPEECH_MS if cmd.endpointer.started else UNHEARD_SPEECH_MS
+        needed = (MIN_LEVEL_SPEECH_MS if cmd.endpointer.started or not cmd.after_wake
+                  else UNHEARD_SPEECH_MS)
         if decision is Decision.END and lv.end_reason == "silence" and spoke_ms >= needed:
             return True
         lv.start(t_ms)  # a timeout, a cap, or too little: the VAD decides those

@@ -241,6 +241,27 @@ def test_a_question_is_answered_without_the_wake_word():
     assert triggers == ["wake", "button"]
 
 
+class DeafVad(FakeVad):
+    """A VAD that never calls anything speech (a voice it does not know, in steady noise)."""
+
+    def process(self, audio: bytes) -> list[float]:
+        return [0.0] * len(super().process(audio))
+
+
+def test_short_loudness_the_vad_missed_ends_an_answer_but_not_a_wake_words_tail():
+    # 390 ms of loudness: a short "No." to a question, or the rest of a wake word.
+    pipeline, events = make(FakeBrain())
+    pipeline.s.vad = DeafVad()  # type: ignore[assignment]
+    pipeline.request_listen()
+    pipeline.run(chunks("." + "s" * 13 + "." * 40))
+    assert [e.data["reason"] for e in events if e.type.value == "end_of_speech"] == ["level"]
+    pipeline, events = make(FakeBrain())
+    pipeline.s.vad = DeafVad()  # type: ignore[assignment]
+    pipeline.run(chunks("...w" + "s" * 13 + "." * 40))
+    assert not [e for e in events if e.type.value == "end_of_speech"]
+    assert kinds(events).count("timeout") == 1
+
+
 def test_wake_then_nothing_times_out():
     brain = FakeBrain()
     pipeline, events = make(brain)
