@@ -162,8 +162,8 @@ LEVEL_MIN_SPEECH_MS = 100.0
 MIN_LEVEL_SPEECH_MS = 300.0
 """Loudness shorter than this (a cough, a door, a burst of babble) cannot be a whole command."""
 UNHEARD_SPEECH_MS = 500.0
-"""...and after a wake word, loudness the VAD never called speech must last this long: the rest of a wake word
-detected early in the word, when the user pauses before the command, is shorter."""
+"""...and after a wake word, loudness the VAD never called speech must last this long: the rest
+of a wake word detected early in the word, when the user pauses before the command, is shorter."""
 
 
 def level_endpointer(config: EndpointConfig, delay_ms: float) -> Endpointer:
