@@ -112,6 +112,18 @@ def test_misheard_name_on_a_plain_device_acts_and_says_which(home) -> None:  # t
     assert state(registry, "ceiling_fan") == "on"
 
 
+def test_a_misheard_room_is_asked_about_a_misheard_thing_is_not(home) -> None:  # type: ignore[no-untyped-def]
+    # "kitten light" may have been another room's light nobody configured; "lamb" is the lamp.
+    brain, registry, _ = home
+    question = brain.handle("turn on the kitten light")
+    assert question is not None and question.reply == "Turn on the kitchen light?"
+    assert state(registry, "kitchen_light") == "off"
+    brain.handle("no")
+    lamp = brain.handle("set the living room lamb to 40%")
+    assert lamp is not None and lamp.reply == "The living room lamp is now at 40 percent."
+    assert lamp.slots["repaired"] == ["living room lamb -> living room lamp"]
+
+
 def test_a_word_in_front_of_a_name_is_asked_about_even_on_a_plain_device(home) -> None:  # type: ignore[no-untyped-def]
     # "box fan" may be another fan nobody configured: the fan is a guess, so it is asked.
     brain, registry, _ = home
@@ -133,12 +145,13 @@ def test_a_word_in_front_of_a_name_is_asked_about_even_on_a_plain_device(home) -
 
 def test_a_misheard_name_is_not_read_as_a_floor(home) -> None:  # type: ignore[no-untyped-def]
     # hassil read it as the lights on a floor called "room lamp"; the config has no floors.
+    # The room is a guess ("dining room lamp" was heard so too), so it is asked about.
     brain, registry, _ = home
     answer = brain.handle("turn on the lighting room lamp")
-    assert answer is not None
-    assert [(r.action.device, r.action.action) for r in answer.results] == [
-        ("living_room_lamp", "turn_on")]
+    assert answer is not None and answer.reply == "Turn on the living room lamp?"
     assert answer.slots["repaired"] == ["the lighting room lamp -> living room lamp"]
+    assert state(registry, "living_room_lamp") == "off"
+    assert brain.handle("yes").reply == "Turned on the living room lamp."  # type: ignore[union-attr]
     assert state(registry, "living_room_lamp") == "on"
     upstairs = brain.handle("turn off the lights upstairs")
     assert upstairs is not None and upstairs.results == []

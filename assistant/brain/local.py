@@ -166,9 +166,13 @@ class LocalBrain:
             again = self.intents.match(candidate.replace(unknown, meant, 1))
             if isinstance(again, IntentMatch):
                 # A word in front of a configured name may be a stray word ("left front door")
-                # or name another device nobody configured ("box fan"): marked, to be asked.
+                # or name another device nobody configured ("box fan"); a misheard word in
+                # front of the thing ("lighting room lamp") may be a room nobody configured
+                # ("dining room lamp"): both marked, to be asked.
                 front = unknown[: -len(meant)].split() if unknown.endswith(" " + meant) else []
-                return again, (*changes, f"{unknown} -> {meant}"), bool(set(front) - _SMALL_WORDS)
+                guessed = bool(set(front) - _SMALL_WORDS) or (
+                    not front and _qualifier_changed(unknown, meant))
+                return again, (*changes, f"{unknown} -> {meant}"), guessed
         # "So turn on the porch light": a command once the filler is gone, about a device
         # nobody configured. Say so, rather than hand it to the language model as chat.
         if first is None and unknown_device is not None:
@@ -325,3 +329,11 @@ def _reversible(match: IntentMatch) -> bool:
 def _acts(match: IntentMatch) -> bool:
     """Whether it changes a device (a question about one does not)."""
     return any(action.action != "query" for action in match.actions)
+
+
+def _qualifier_changed(heard: str, name: str) -> bool:
+    """Whether a repair changed a word in front of the name's last (the room of "living room
+    lamp"); "kitchen lied" -> "kitchen light" changed only the thing."""
+    heard_words = [w for w in heard.split() if w not in _SMALL_WORDS]
+    name_words = name.split()
+    return len(name_words) > 1 and heard_words[:-1] != name_words[:-1]
