@@ -61,7 +61,8 @@ class WakeConfig:
     sensitivity: Literal["low", "medium", "high"] = "medium"
     """How sure microWakeWord, or openWakeWord, must be before whisper's hearing of the phrase
     confirms a wake that openWakeWord did not confirm on its own (``assistant.wake.SENSITIVITY``):
-    higher hears more voices and lets more near-misses through."""
+    higher hears more voices and lets more near-misses through. Each level asks whisper sooner
+    in a noisy room, where noise pulls both models' scores down."""
     acoustic_check: bool = True
     """openWakeWord's model of the same wake word double-checks each detection (okay_nabu,
     hey_jarvis, alexa, hey_mycroft; its models are licensed CC BY-NC-SA 4.0)."""

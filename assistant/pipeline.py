@@ -537,7 +537,7 @@ class Pipeline:
             _LOGGER.info("wake word not confirmed (%s, heard %r, acoustic %s): ignored",
                          check.how, check.heard, _rounded(check.acoustic))
         self.bus.emit(EventType.WAKE_CHECK, ok=check.ok, heard=check.heard, how=check.how,
-                      acoustic=_rounded(check.acoustic))
+                      acoustic=_rounded(check.acoustic), snr_db=_rounded(check.snr_db))
 
     def _back_to_idle(self, t_ms: float) -> None:
         self.mode = Mode.IDLE

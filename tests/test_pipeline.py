@@ -138,7 +138,7 @@ def test_an_unsure_wake_is_silent_and_a_rejected_one_ends_at_once():
 
     def verify(pcm: bytes, probability: float) -> WakeCheck:
         checked.append(probability)
-        return WakeCheck(False, "", 0.01, "dropped")
+        return WakeCheck(False, "", 0.01, "dropped", 24.0)
 
     pipeline.s.verify_wake = verify
     pipeline.s.wake_chimes = lambda probability: probability >= 0.995
@@ -147,7 +147,8 @@ def test_an_unsure_wake_is_silent_and_a_rejected_one_ends_at_once():
     assert listening.data["chime"] is False  # FakeWake's 0.99 is not sure enough: no chime
     assert checked == [0.99]  # the second stage got the first stage's probability
     verdicts = [e.data for e in events if e.type.value == "wake_check"]
-    assert verdicts == [{"ok": False, "heard": "", "how": "dropped", "acoustic": 0.01}]
+    assert verdicts == [{"ok": False, "heard": "", "how": "dropped", "acoustic": 0.01,
+                         "snr_db": 24.0}]
     # Dropped while the command was still being spoken: no end of speech, nothing transcribed.
     assert "end_of_speech" not in kinds(events)
     assert brain.heard == [] and pipeline.s.transcriber.calls == 0  # type: ignore[attr-defined]

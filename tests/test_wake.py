@@ -10,8 +10,10 @@ from assistant.audio.clean import AudioCleaner
 from assistant.config import WakeConfig
 from assistant.errors import ModelMissingError
 from assistant.stt import Transcript
+from assistant.vad import speech_over_background_db
 from assistant.wake import (
     ACOUSTIC_CONFIRMS,
+    NOISY_BELOW_DB,
     SENSITIVITY,
     VERIFIED_THRESHOLD,
     CleanedWake,
@@ -213,16 +215,39 @@ def test_verifier_asks_whisper_only_when_openwakeword_does_not_settle_it(acousti
     assert rescored.check(near, probability=0.4).how == "whisper"
 
 
+def test_in_a_noisy_room_whisper_is_asked_sooner(synth_speech):
+    # microWakeWord's peak of 0.85 is not sure enough in quiet; in noise it is worth a look.
+    speech = silence(1.0) + synth_speech("Okay, Abu Dhabi is very hot.") + silence(0.75)
+    noisy = (np.frombuffer(speech, dtype="<i2").astype(np.int32)
+             + np.frombuffer(white_noise(len(speech) / 2 / RATE, 0.03), dtype="<i2"))
+    noisy_pcm = np.clip(noisy, -32768, 32767).astype("<i2").tobytes()
+    assert speech_over_background_db(speech) >= NOISY_BELOW_DB > speech_over_background_db(noisy_pcm)
+    whisper = Counting("Okay Nabu.")
+    verifier = WakeVerifier(whisper, "okay nabu", None, sure_above=0.95, rescore=lambda pcm: 0.85,
+                            noisy=(0.8, 0.002))
+    in_quiet = verifier.check(speech, probability=0.3)
+    assert (in_quiet.how, whisper.calls) == ("dropped", 0)
+    assert in_quiet.snr_db is not None and in_quiet.snr_db >= NOISY_BELOW_DB
+    in_noise = verifier.check(noisy_pcm, probability=0.3)
+    assert (in_noise.ok, in_noise.how, whisper.calls) == (True, "whisper", 1)
+    # Without thresholds for noise (whisper alone), the room makes no difference.
+    alone = WakeVerifier(Counting("Okay Nabu."), "okay nabu", None, sure_above=0.95,
+                         rescore=lambda pcm: 0.85)
+    assert alone.check(noisy_pcm, probability=0.3).how == "dropped"
+
+
 def test_make_wake_verifier_follows_the_config():
     whisper = Counting("Okay Nabu.")
     default = make_wake_verifier(WakeConfig(), whisper)
     assert isinstance(default.acoustic, OpenWakeWordDetector) and default.rescore is not None
     medium = SENSITIVITY["medium"]
     assert (default.sure_above, default.hint) == (medium.sure_above, medium.hint)
+    assert default.noisy == (medium.noisy_sure_above, medium.noisy_hint)
     assert default.phrase == "okay nabu"
     # Without openWakeWord, whisper must hear more of microWakeWord's detections.
     plain = make_wake_verifier(WakeConfig(acoustic_check=False, sensitivity="low"), whisper)
     assert plain.acoustic is None and plain.sure_above == SENSITIVITY["low"].alone < 0.95
+    assert plain.noisy is None
     # openWakeWord as the first stage: it is not asked to confirm itself, and whisper hears
     # every detection (its probabilities are not microWakeWord's).
     own = make_wake_verifier(WakeConfig(engine="openwakeword", model="hey_jarvis"), whisper)
@@ -315,5 +340,7 @@ def test_whisper_rejects_near_misses(whisper, synth_speech, text):
 def test_sensitivity_levels_are_ordered():
     """low lets fewer detections reach whisper than medium, and medium fewer than high."""
     low, medium, high = (SENSITIVITY[name] for name in ("low", "medium", "high"))
-    for field in ("sure_above", "hint", "alone"):
+    for field in ("sure_above", "hint", "alone", "noisy_sure_above", "noisy_hint"):
         assert getattr(low, field) > getattr(medium, field) > getattr(high, field), field
+    for level in (low, medium, high):  # a noisy room asks whisper sooner, never later
+        assert level.noisy_sure_above <= level.sure_above and level.noisy_hint <= level.hint
