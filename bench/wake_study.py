@@ -1,13 +1,16 @@
 """What the second stage of the wake word sees, per first-stage detection, for calibration.
 
     .venv/bin/python bench/wake_study.py [--voice-seed 1] [--per-level 120] [--negatives-min 15]
+    .venv/bin/python bench/wake_study.py --per-level 0 --negatives-level 20 --negatives-noise babble \
+        --out bench/results/wake_study_babble20.json     # the negatives alone, in a noisy room
 
 Runs the first stage as the pipeline builds it (microWakeWord at VERIFIED_THRESHOLD on the
 noise-suppressed copy) over wake+command recordings made like the robustness bench's, and over
 near-miss-heavy negatives. For every detection it records what each second-stage opinion says
 about the window the pipeline would check (WAKE_WINDOW_MS before, WAKE_TAIL_MS after):
 microWakeWord's peak over the window, openWakeWord's peak, and whisper's transcript with the
-wake phrase as prompt (and, for comparison, without it). Writes bench/results/wake_study.json
+wake phrase as prompt (and, for comparison, without it), and how far its speech stands above
+its background (which picks the noisy-room thresholds). Writes bench/results/wake_study.json
 and prints how each ``wake.sensitivity`` and a grid of other thresholds would have done.
 
 By default it uses voices (seed 1) and negatives (seed 1) that the robustness bench (seed 0)
@@ -30,7 +33,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from assistant.audio.chunk import AudioChunk  # noqa: E402
 from assistant.config import load_config  # noqa: E402
 from assistant.stt import WhisperTranscriber  # noqa: E402
+from assistant.vad import speech_over_background_db  # noqa: E402
 from assistant.wake import (  # noqa: E402
+    NOISY_BELOW_DB,
     SENSITIVITY,
     WAKE_TAIL_MS,
     WAKE_WINDOW_MS,
@@ -86,16 +91,21 @@ class Study:
         free = self.whisper.transcribe(window).text.strip()
         return {"p": round(verifier.rescore(window), 4),
                 "acoustic": round(verifier.acoustic.peak(window), 4),
+                "snr_db": round(speech_over_background_db(window), 1),
                 "prompted": prompted, "prompted_ok": sounds_like(prompted, phrase),
                 "free": free, "free_ok": sounds_like(free, phrase)}
 
 
-def accepted(row: dict[str, Any], sure_above: float, hint: float | None, first: float = 0.0) -> bool:
+def accepted(row: dict[str, Any], sure_above: float, hint: float | None, first: float = 0.0,
+             noisy: tuple[float, float] | None = None) -> bool:
     """Whether the second stage would wake on this detection (``hint`` None: without
     openWakeWord, i.e. ``wake.acoustic_check: false``). ``first``: a first-stage threshold above
-    the study's own, taken as crossed when microWakeWord's peak over the window reaches it."""
+    the study's own, taken as crossed when microWakeWord's peak over the window reaches it.
+    ``noisy``: (sure_above, hint) for a window below NOISY_BELOW_DB (rows that have snr_db)."""
     if "p" not in row or row["p"] < first:
         return False  # the first stage did not fire
+    if noisy is not None and row.get("snr_db", NOISY_BELOW_DB) < NOISY_BELOW_DB:
+        sure_above, hint = noisy
     acoustic = None if hint is None else row["acoustic"]
     how = verdict(row["p"], acoustic, sure_above, hint or 0.0)
     return how == "confirmed" or (how == "whisper" and bool(row["prompted_ok"]))
@@ -106,10 +116,11 @@ def analyse(data: dict[str, Any], first: float = 0.0) -> None:
     minutes = data["negatives_s"] / 60
     levels = ["clean", "20", "10"]
 
-    def line(sure_above: float, hint: float | None) -> str:
-        kept = [sum(accepted(r, sure_above, hint, first) for r in rows if r.get("level") == lv)
-                for lv in levels]
-        false = sum(accepted(r, sure_above, hint, first) for r in rows if r["kind"] == "negative")
+    def line(sure_above: float, hint: float | None, noisy: tuple[float, float] | None = None) -> str:
+        kept = [sum(accepted(r, sure_above, hint, first, noisy) for r in rows
+                    if r.get("level") == lv) for lv in levels]
+        false = sum(accepted(r, sure_above, hint, first, noisy) for r in rows
+                    if r["kind"] == "negative")
         return f"kept {'/'.join(map(str, kept))}, false wakes {false} ({false / minutes * 60:.0f}/h)"
 
     print("first stage fired on: " + ", ".join(
@@ -117,7 +128,9 @@ def analyse(data: dict[str, Any], first: float = 0.0) -> None:
         f"{sum(r.get('level') == lv for r in rows)}" for lv in levels)
         + f"; {sum(r['kind'] == 'negative' and r['p'] >= first for r in rows)} times in {minutes:.1f} min of negatives")
     for name, level in SENSITIVITY.items():
-        print(f"sensitivity {name}: with openWakeWord {line(level.sure_above, level.hint)}; "
+        noisy = (level.noisy_sure_above, level.noisy_hint)
+        print(f"sensitivity {name}: with openWakeWord {line(level.sure_above, level.hint, noisy)}"
+              f" (without its noisy-room thresholds {line(level.sure_above, level.hint)}); "
               f"whisper alone {line(level.alone, None)}")
     print("grid (sure_above, hint):")
     for sure_above in (0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 1.01):
@@ -139,6 +152,10 @@ def main() -> int:
                         help="audio after the detection that the second stage hears")
     parser.add_argument("--first", type=float, default=0.0,
                         help="with --analyse: a first-stage threshold above the study's own")
+    parser.add_argument("--negatives-level", default="clean",
+                        help="the negatives' level: clean, or an SNR in dB of --negatives-noise")
+    parser.add_argument("--negatives-noise", default="none",
+                        help="the negatives' background (a corpus.BACKGROUNDS kind)")
     parser.add_argument("--out", default=str(RESULTS / "wake_study.json"))
     parser.add_argument("--analyse", action="store_true",
                         help="only print the rules' outcomes for an earlier --out")
@@ -164,7 +181,8 @@ def main() -> int:
         if n % 20 == 0:
             print(f"[{n}/{len(cases)}] {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
     pieces = negative_pieces(args.negatives_min, seed=args.voice_seed)
-    pcm = room(b"".join(p for _label, p in pieces), "clean", "none", args.voice_seed)
+    pcm = room(b"".join(p for _label, p in pieces), args.negatives_level, args.negatives_noise,
+               args.voice_seed)
     starts, at = [], 0
     for label, piece in pieces:
         starts.append((at / 32, label))
@@ -174,7 +192,7 @@ def main() -> int:
         rows.append({"kind": "negative", "t_ms": t_ms, "during": during,
                      "first": round(probability, 4), **study.opinions(window)})
     out = {"voice_seed": args.voice_seed, "threshold": study.config.threshold,
-           "tail_ms": args.tail_ms,
+           "tail_ms": args.tail_ms, "negatives": f"{args.negatives_level} {args.negatives_noise}",
            "negatives_s": round(len(pcm) / 32000, 1), "rows": rows}
     Path(args.out).parent.mkdir(exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=1) + "\n")
