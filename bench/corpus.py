@@ -2,7 +2,10 @@
 voices; room backgrounds (white, pink, brown noise, babble, TV) and mixing at a given SNR.
 
 Synthetic speech shows that a path works and how fast; it does not predict accuracy on real voices.
-Everything is deterministic for a given seed; speech and backgrounds are cached under bench/.cache/.
+Everything is deterministic for a given seed, except piper with a noise_scale above 0: its
+model draws that noise anew on every synthesis, so such a voice says a sentence a little
+differently on another machine. Speech and backgrounds are cached under bench/.cache/, which
+keeps one draw; tests use piper without noise, or espeak-ng.
 """
 
 from __future__ import annotations
