@@ -38,7 +38,7 @@ from assistant.vad import (
     level_endpointer,
     wake_tail_ms,
 )
-from assistant.wake import WAKE_TAIL_MS, WAKE_WINDOW_MS, Refractory, WakeCheck, WakeDetector
+from assistant.wake import WAKE_WINDOW_MS, Refractory, WakeCheck, WakeDetector
 
 WAKE_PRIME_EVERY_MS = 500.0
 """How often the second stage is handed the tail so far (see ``Pipeline._prime_wake``)."""
@@ -54,6 +54,25 @@ class Brain(Protocol):
                confidence: float | None = None, doubt: str | None = None) -> Answer: ...
 
 
+class SecondStage(Protocol):
+    """The wake word's second stage (``assistant.wake.WakeVerifier``)."""
+
+    tail_ms: float
+    """How much of the command it hears after the wake window."""
+
+    def check(self, pcm: bytes, probability: float) -> WakeCheck:
+        """The verdict on the wake window and the tail (audio, first-stage probability)."""
+        ...
+
+    def prime(self, window: bytes) -> None:
+        """Start on the wake window while the tail is still being spoken."""
+        ...
+
+    def chimes(self, probability: float) -> bool:
+        """Whether a detection is sure enough for the wake chime before the verdict."""
+        ...
+
+
 @dataclass
 class Stages:
     wake: WakeDetector
@@ -66,14 +85,8 @@ class Stages:
     is_complete_command: Callable[[str], bool] = lambda _text: False
     normalize: Callable[[str], str] = lambda text: text
     stt_prompt: str | None = None
-    verify_wake: Callable[[bytes, float], WakeCheck] | None = None
-    """The wake word's second stage (audio, first-stage probability); None trusts the detector."""
-    wake_tail_ms: float = WAKE_TAIL_MS
-    """How much of the command the second stage hears after the wake window."""
-    prime_wake: Callable[[bytes], None] | None = None
-    """Lets the second stage start on the wake window while the tail is still being spoken."""
-    wake_chimes: Callable[[float], bool] = lambda _probability: True
-    """Whether a detection is sure enough for the wake chime before the second stage's verdict."""
+    second_stage: SecondStage | None = None
+    """The wake word's second stage; None trusts the detector."""
     recheck: Callable[[bytes, Transcript], Transcript] | None = None
     """A second look at the final transcript against its audio (``assistant.recheck``)."""
 
@@ -245,7 +258,7 @@ class Pipeline:
 
     # -- wake word ---------------------------------------------------------------------------
     def _listen_for_wake(self, chunk: AudioChunk) -> bool:
-        if self.s.verify_wake is not None:
+        if self.s.second_stage is not None:
             self._recent += chunk.audio
             del self._recent[:-int(WAKE_WINDOW_MS * BYTES_PER_MS)]
         detection = self.s.wake.process(chunk)
@@ -259,7 +272,7 @@ class Pipeline:
             probability=round(detection.probability, 3),
         )
         wake_audio = None
-        if self.s.verify_wake is not None:
+        if self.s.second_stage is not None:
             wake_audio = bytes(self._recent)
         self._recent.clear()
         self._start_command(chunk.end_ms, "wake", wake_audio, detection.probability)
@@ -270,7 +283,8 @@ class Pipeline:
         # An unsure detection is listened to in silence (the LED shows it): a chime for every
         # near-miss would be a false wake to the ear, and one played once the second stage
         # agrees would land on the command's first word.
-        chime = trigger != "wake" or self.s.wake_chimes(probability)
+        second = self.s.second_stage
+        chime = trigger != "wake" or second is None or second.chimes(probability)
         self.bus.emit(EventType.LISTENING, trigger=trigger, audio_ms=round(t_ms, 1), chime=chime)
         self.bus.emit(EventType.STATE, state="listening")
         self.s.vad.reset()
@@ -297,7 +311,9 @@ class Pipeline:
     # -- recording ---------------------------------------------------------------------------
     def _record(self, chunk: AudioChunk, cmd: _Command) -> None:
         cmd.audio += chunk.audio
-        if cmd.wake_audio is not None and len(cmd.audio) >= self.s.wake_tail_ms * BYTES_PER_MS:
+        second = self.s.second_stage
+        if (cmd.wake_audio is not None and second is not None
+                and len(cmd.audio) >= second.tail_ms * BYTES_PER_MS):
             self._check_wake(cmd)
         elif cmd.wake_audio is not None and (
                 len(cmd.audio) >= cmd.primed_bytes + WAKE_PRIME_EVERY_MS * BYTES_PER_MS):
@@ -336,18 +352,19 @@ class Pipeline:
         """On the wake worker, ahead of the check: the second stage hears the wake window
         and the tail so far while the command goes on, so that little of its work is left
         for when the tail is complete (openWakeWord costs ~0.14 CPU-s per audio-s)."""
-        if cmd.wake_audio is None or self.s.verify_wake is None or self.s.prime_wake is None:
+        if cmd.wake_audio is None or self.s.second_stage is None:
             return
         cmd.primed_bytes = len(cmd.audio)
-        self._wake.submit(self.s.prime_wake, cmd.wake_audio + bytes(cmd.audio))
+        self._wake.submit(self.s.second_stage.prime, cmd.wake_audio + bytes(cmd.audio))
 
     def _check_wake(self, cmd: _Command) -> None:
         """The second stage hears the wake window and the command's first moment, on the wake
         worker while the command goes on; the answer waits for its verdict."""
-        if cmd.wake_audio is None or self.s.verify_wake is None:
+        second = self.s.second_stage
+        if cmd.wake_audio is None or second is None:
             return
-        tail = bytes(cmd.audio[:int(self.s.wake_tail_ms * BYTES_PER_MS)])
-        cmd.wake_check = self._wake.submit(self.s.verify_wake, cmd.wake_audio + tail,
+        tail = bytes(cmd.audio[:int(second.tail_ms * BYTES_PER_MS)])
+        cmd.wake_check = self._wake.submit(second.check, cmd.wake_audio + tail,
                                            cmd.wake_probability)
         cmd.wake_audio = None
 

@@ -48,7 +48,6 @@ def build_voice(
     from assistant.tts import PiperSynthesizer
     from assistant.vad import Endpointer, MicroVadScorer
     from assistant.wake import (
-        WAKE_TAIL_MS,
         Refractory,
         make_wake_detector,
         make_wake_verifier,
@@ -73,10 +72,7 @@ def build_voice(
         is_complete_command=intents.is_complete_command,
         normalize=_normalizer(),
         stt_prompt=_stt_prompt(intents),
-        verify_wake=verifier.check if verifier is not None else None,
-        wake_tail_ms=verifier.tail_ms if verifier is not None else WAKE_TAIL_MS,
-        prime_wake=verifier.prime if verifier is not None else None,
-        wake_chimes=verifier.chimes if verifier is not None else lambda _probability: True,
+        second_stage=verifier,
         recheck=_recheck(config, transcriber, intents),
     )
     pipeline = Pipeline(

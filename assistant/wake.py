@@ -436,7 +436,7 @@ class WakeVerifier:
         self.rescore = rescore
         """microWakeWord's peak over the whole window (its own instance: this runs on the wake
         worker): the detection's probability is from early in the word."""
-        self.tail_ms = WAKE_TAIL_MS if acoustic is not None else WAKE_TAIL_ALONE_MS
+        self.tail_ms: float = WAKE_TAIL_MS if acoustic is not None else WAKE_TAIL_ALONE_MS
         """How much audio after the detection ``check`` wants (see WAKE_TAIL_MS)."""
         # Capitalised like a name ("Okay Nabu."): with "Okay nabu." whisper went on writing
         # "okay, now we ..." for half of the real wake words.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import wait
 
 import numpy as np
@@ -15,7 +15,7 @@ from assistant.events import Event, EventBus
 from assistant.pipeline import Pipeline, Stages
 from assistant.stt import Transcript
 from assistant.vad import Endpointer
-from assistant.wake import Refractory, WakeCheck, WakeDetection
+from assistant.wake import WAKE_TAIL_MS, Refractory, WakeCheck, WakeDetection
 
 CHUNK = 480  # 30 ms
 WAKE_MARK = 1234
@@ -39,6 +39,25 @@ class FakeWake:
 
     def reset(self) -> None:
         pass
+
+
+class FakeSecondStage:
+    """A second stage with a scripted verdict (the real one is assistant.wake.WakeVerifier)."""
+
+    tail_ms = float(WAKE_TAIL_MS)
+
+    def __init__(self, check: Callable[[bytes, float], WakeCheck], chime_above: float = 0.0):
+        self._check = check
+        self.chime_above = chime_above
+
+    def check(self, pcm: bytes, probability: float) -> WakeCheck:
+        return self._check(pcm, probability)
+
+    def prime(self, window: bytes) -> None:
+        pass
+
+    def chimes(self, probability: float) -> bool:
+        return probability >= self.chime_above
 
 
 class FakeVad:
@@ -140,8 +159,7 @@ def test_an_unsure_wake_is_silent_and_a_rejected_one_ends_at_once():
         checked.append(probability)
         return WakeCheck(False, "", 0.01, "dropped", 24.0)
 
-    pipeline.s.verify_wake = verify
-    pipeline.s.wake_chimes = lambda probability: probability >= 0.995
+    pipeline.s.second_stage = FakeSecondStage(verify, chime_above=0.995)
     run_checked(pipeline, "...w" + "s" * 100 + "." * 40)
     listening = next(e for e in events if e.type.value == "listening")
     assert listening.data["chime"] is False  # FakeWake's 0.99 is not sure enough: no chime
@@ -158,8 +176,8 @@ def test_an_unsure_wake_is_silent_and_a_rejected_one_ends_at_once():
 def test_a_confirmed_wake_chimes_and_carries_on():
     brain = FakeBrain()
     pipeline, events = make(brain)
-    pipeline.s.verify_wake = lambda pcm, probability: WakeCheck(True, "", 0.97, "confirmed")
-    pipeline.s.wake_chimes = lambda probability: probability >= 0.8
+    pipeline.s.second_stage = FakeSecondStage(
+        lambda pcm, probability: WakeCheck(True, "", 0.97, "confirmed"), chime_above=0.8)
     run_checked(pipeline, "...w" + "s" * 40 + "." * 40)
     assert next(e for e in events if e.type.value == "listening").data["chime"] is True
     assert [e.data["how"] for e in events if e.type.value == "wake_check"] == ["confirmed"]
@@ -173,7 +191,7 @@ def test_a_failing_wake_check_is_reported_and_the_loop_goes_on():
     def broken(pcm: bytes, probability: float) -> WakeCheck:
         raise RuntimeError("model file gone")
 
-    pipeline.s.verify_wake = broken
+    pipeline.s.second_stage = FakeSecondStage(broken)
     run_checked(pipeline, "...w" + "s" * 40 + "." * 40 + "w" + "." * 10)
     errors = [e.data for e in events if e.type.value == "error"]
     assert errors and errors[0]["message"] == "model file gone"
