@@ -183,11 +183,11 @@ class Recheck:
             return self._check_opposite(pcm, heard, text)
         candidates = closest(with_number(self.phrases, text, self.example_number), text)
         scores = self.scorer.score(pcm, [text, *(sentence(p.text) for p in candidates)])
-        best = choose(scores[0], list(zip(candidates, scores[1:], strict=True)),
-                      close=0.0 if reading == "unknown" else CLOSE_TO_HEARD)
+        scored = list(zip(candidates, scores[1:], strict=True))
+        best = choose(scores[0], scored, close=0.0 if reading == "unknown" else CLOSE_TO_HEARD)
         if best is None and reading == "other":
             # Never for a name nobody configured: that must get "I don't know", not a question.
-            asked = worth_asking(scores[0], list(zip(candidates, scores[1:], strict=True)))
+            asked = worth_asking(scores[0], scored)
             if asked is not None:
                 _LOGGER.info("Heard %r, will ask about %r (%.2f against %.2f)", text, asked.text,
                              max(scores[1:]), scores[0])

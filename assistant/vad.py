@@ -217,15 +217,6 @@ SILENT_DB = -120.0
 """The level of digital silence (a muted or zeroed chunk): never part of the background."""
 
 
-def speech_over_background_db(pcm: bytes) -> float:
-    """How far the loud frames of pcm stand above its quiet ones (95th against 20th percentile of
-    the 10 ms levels, dB): about the SNR of a few seconds holding some speech."""
-    levels = [level for level in LevelMeter().process(pcm) if level > SILENT_DB]
-    if not levels:
-        return 0.0
-    return float(np.percentile(levels, 95) - np.percentile(levels, 20))
-
-
 class LevelMeter:
     """The level (dB full scale) of each 10 ms frame; audio that does not fill a frame waits."""
 
@@ -244,6 +235,15 @@ class LevelMeter:
 
     def reset(self) -> None:
         self._remainder = b""
+
+
+def speech_over_background_db(pcm: bytes) -> float:
+    """How far the loud frames of pcm stand above its quiet ones (95th against 20th percentile of
+    the 10 ms levels, dB): about the SNR of a few seconds holding some speech."""
+    levels = [level for level in LevelMeter().process(pcm) if level > SILENT_DB]
+    if not levels:
+        return 0.0
+    return float(np.percentile(levels, 95) - np.percentile(levels, 20))
 
 
 class NoiseGate:

@@ -193,8 +193,7 @@ def _recheck(config: Config, transcriber: Any, intents: Any) -> Any:
     for text in command_phrases(config.devices):
         match = intents.match(text)
         if isinstance(match, IntentMatch):
-            phrases.append(Phrase(text, _meaning(match),
-                                  acts=any(a.action != "query" for a in match.actions)))
+            phrases.append(Phrase(text, _meaning(match), acts=match.changes_devices))
     return Recheck(transcriber, phrases, reading)
 
 

@@ -284,6 +284,13 @@ NOISY_BELOW_DB = 28.0
 ~50 dB, its 20 dB SNR ones 23-31 (TV up to 42), its 10 dB ones 11-23."""
 
 
+def in_room(snr_db: float, quiet: tuple[float, float],
+            noisy: tuple[float, float] | None) -> tuple[float, float]:
+    """Pure: (sure_above, hint) for a wake window whose speech stands snr_db above its
+    background: ``noisy`` below NOISY_BELOW_DB, when there are thresholds for noise."""
+    return noisy if noisy is not None and snr_db < NOISY_BELOW_DB else quiet
+
+
 def verdict(probability: float, acoustic: float | None, sure_above: float, hint: float) -> str:
     """Pure: what becomes of a first-stage detection.
 
@@ -456,10 +463,8 @@ class WakeVerifier:
             probability = max(probability, self.rescore(pcm))
         acoustic = self.acoustic.peak(pcm) if self.acoustic is not None else None
         snr_db = speech_over_background_db(pcm)
-        sure_above, hint = self.sure_above, self.hint
-        if self.noisy is not None and snr_db < NOISY_BELOW_DB:
-            sure_above, hint = self.noisy
-        how = verdict(probability, acoustic, sure_above, hint)
+        how = verdict(probability, acoustic, *in_room(snr_db, (self.sure_above, self.hint),
+                                                      self.noisy))
         if how != "whisper":
             return WakeCheck(how == "confirmed", "", acoustic, how, snr_db)
         heard = self.transcriber.transcribe(pcm, prompt=self._prompt).text.strip()

@@ -39,6 +39,7 @@ from assistant.wake import (  # noqa: E402
     SENSITIVITY,
     WAKE_TAIL_MS,
     WAKE_WINDOW_MS,
+    in_room,
     make_wake_detector,
     make_wake_verifier,
     sounds_like,
@@ -104,9 +105,9 @@ def accepted(row: dict[str, Any], sure_above: float, hint: float | None, first: 
     ``noisy``: (sure_above, hint) for a window below NOISY_BELOW_DB (rows that have snr_db)."""
     if "p" not in row or row["p"] < first:
         return False  # the first stage did not fire
-    if noisy is not None and row.get("snr_db", NOISY_BELOW_DB) < NOISY_BELOW_DB:
-        sure_above, hint = noisy
     acoustic = None if hint is None else row["acoustic"]
+    if hint is not None:
+        sure_above, hint = in_room(row.get("snr_db", NOISY_BELOW_DB), (sure_above, hint), noisy)
     how = verdict(row["p"], acoustic, sure_above, hint or 0.0)
     return how == "confirmed" or (how == "whisper" and bool(row["prompted_ok"]))
 

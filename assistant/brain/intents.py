@@ -65,6 +65,11 @@ class IntentMatch:
     response: str | None = None
     """For "count" questions: any, all, which or how_many."""
 
+    @property
+    def changes_devices(self) -> bool:
+        """Whether it changes a device (a question about one does not)."""
+        return any(action.action != "query" for action in self.actions)
+
 
 @dataclass(frozen=True)
 class UnknownEntity:

@@ -211,7 +211,7 @@ class LocalBrain:
                 (understood.doubts and self._guarded(match))
                 or ({"opposite_heard", "qualifier"} & set(understood.doubts)
                     and _reversible(match))
-                or ("unsure" in understood.doubts and _acts(match))):
+                or ("unsure" in understood.doubts and match.changes_devices)):
             # Zero tolerance for opposites: even a plain light is asked about then; and for a
             # guess at which device was meant ("box fan" -> the fan), or at the command itself.
             return self._ask(text, match, understood, start)
@@ -324,11 +324,6 @@ def is_answer(text: str) -> bool:
 def _reversible(match: IntentMatch) -> bool:
     """An action with an opposite (on/off, lock/unlock, open/close)."""
     return any(action.action in _OPPOSITE_ACTIONS for action in match.actions)
-
-
-def _acts(match: IntentMatch) -> bool:
-    """Whether it changes a device (a question about one does not)."""
-    return any(action.action != "query" for action in match.actions)
 
 
 def _qualifier_changed(heard: str, name: str) -> bool:
