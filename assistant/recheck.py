@@ -112,8 +112,8 @@ def with_number(phrases: Sequence[Phrase], heard: str, example: str) -> list[Phr
             out.append(phrase)
         elif found is not None and int(found.group()) <= 100:
             spelled = spell_number(int(found.group()))
-            out.append(Phrase(re.sub(rf"\b{example}\b", spelled, phrase.text),
-                              (phrase.meaning, spelled)))
+            out.append(replace(phrase, text=re.sub(rf"\b{example}\b", spelled, phrase.text),
+                               meaning=(phrase.meaning, spelled)))
     return out
 
 

@@ -53,6 +53,9 @@ def test_a_number_is_taken_from_the_transcript_never_guessed() -> None:
         "set the lamp to forty percent", "turn on the lamp"]
     assert [p.text for p in with_number(phrases, "That's the lamp up.", "fifty")] == [
         "turn on the lamp"]
+    # A level set is still a change to a device, to be asked about when in doubt.
+    acting = [Phrase("set the lamp to fifty percent", "set", acts=True)]
+    assert [p.acts for p in with_number(acting, "That's the lamp to 40%.", "fifty")] == [True]
 
 
 def test_the_closest_phrases_come_with_their_opposites() -> None:
