@@ -27,6 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
     ("turn of the kitchen light", "turn off the kitchen light"),
     ("join off the ceiling fan", "turn off the ceiling fan"),
     ("join of the ceiling fan", "turn off the ceiling fan"),
+    ("it's the front door locked", "is the front door locked"),
+    ("its the garage door open", "is the garage door open"),
 ])
 def test_misheard_verbs_are_fixed(heard: str, meant: str) -> None:
     repair = fix_verbs(heard)
@@ -39,6 +41,8 @@ def test_a_verb_is_only_fixed_at_the_start() -> None:
     assert fix_verbs("turn on the kitchen light").changes == ()
     # "join" is "turn" only before on or off.
     assert fix_verbs("join the meeting").changes == ()
+    # "it's" is "is" only before "the".
+    assert fix_verbs("it's cold in here").changes == ()
 
 
 @pytest.mark.parametrize(("text", "doubt"), [
@@ -247,6 +251,7 @@ def test_a_negation_is_never_dropped(home) -> None:  # type: ignore[no-untyped-d
 @pytest.mark.parametrize(("heard", "device", "change"), [
     ("is a front door locked", "front_door", "article -> the"),
     ("is the kitchen lied on", "kitchen_light", "kitchen lied -> kitchen light"),
+    ("It's a front door locked?", "front_door", "it's -> is"),  # whisper, two espeak voices
 ])
 def test_misheard_questions_are_repaired(home, heard: str, device: str, change: str) -> None:  # type: ignore[no-untyped-def]
     brain, _, _ = home

@@ -31,6 +31,9 @@ _TURN_FIXES = {"of": "off", "offf": "off", "own": "on"}
 """After "turn": "turn of the light" means off."""
 _HEARD_FOR_TURN = {"join", "tune", "churn", "tern", "term", "torn"}
 """Whisper's hearings of "turn", fixed only before on or off: "join off the ceiling fan"."""
+_HEARD_FOR_IS = {"it's", "its", "it"}
+"""Whisper's hearings of a question's first "is", fixed only before "the": "it's the front door
+locked". A statement, so it changes nothing, and the fix is kept only if hassil then matches."""
 _OPPOSITE_VERBS = ("lock", "unlock", "open", "close")
 # Words that may come before a verb without hiding a syllable of it.
 _POLITE = {"please", "can", "could", "would", "will", "you", "hey", "okay", "ok", "now"}
@@ -79,6 +82,9 @@ def fix_verbs(text: str) -> Repair:
     elif first in _HEARD_FOR_TURN and words[start + 1:start + 2] in (["on"], ["off"], ["of"]):
         changes.append(f"{first} -> turn")
         first = words[start] = "turn"
+    elif first in _HEARD_FOR_IS and words[start + 1:start + 2] == ["the"]:
+        changes.append(f"{first} -> is")
+        first = words[start] = "is"
     if first in ("turn", "switch") and len(words) > start + 1 and words[start + 1] in _TURN_FIXES:
         second = words[start + 1]
         changes.append(f"{first} {second} -> {first} {_TURN_FIXES[second]}")
