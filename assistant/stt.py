@@ -12,6 +12,7 @@ import importlib.util
 import json
 import logging
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -36,6 +37,13 @@ log-probability below this, is dropped rather than transcribed."""
 SCORE_MARGIN_FRAMES = 25
 """Encoder frames (20 ms each) past the end of the audio that ``score`` still attends to."""
 SCORE_BATCH = 8
+TOKENS_PER_SECOND = 12
+TOKENS_FLOOR = 16
+"""A decode's length cap: ~3x the tokens of fast speech. In TV noise whisper can loop on a word
+("... close close close ...") up to its 448-token limit, which costs seconds of decoding; a
+spoken command never needs that many."""
+LOOP_TURNS = 3
+"""A run of one to three words said this many times over is a loop, not speech."""
 """Sentences scored per call: larger batches were slower per sentence on 2 cores."""
 
 
@@ -119,8 +127,10 @@ class WhisperTranscriber:
         tokenizer = self._tokenizer
         previous = tokenizer.encode(" " + prompt.strip()) if prompt else []
         start = self._model.get_prompt(tokenizer, previous, without_timestamps=True)
+        cap = len(start) + max_tokens(len(pcm) / (2 * RATE))
         result = self._model.model.generate(
-            encoded.output, [start], beam_size=self.beam_size, max_length=self._model.max_length,
+            encoded.output, [start], beam_size=self.beam_size,
+            max_length=min(self._model.max_length, cap),
             return_scores=True, return_no_speech_prob=True, suppress_blank=True,
             suppress_tokens=[-1],
         )[0]
@@ -129,7 +139,7 @@ class WhisperTranscriber:
         avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
         if result.no_speech_prob > NO_SPEECH_PROB and avg_logprob < LOW_LOGPROB:
             return Transcript("", None)  # noise or silence: whisper would only make text up
-        text = tokenizer.decode(tokens).strip()
+        text = drop_loops(tokenizer.decode(tokens).strip())
         return Transcript(text, math.exp(avg_logprob) if text else None)
 
     def score(self, pcm: bytes, sentences: Sequence[str]) -> list[float]:
@@ -176,6 +186,38 @@ class WhisperTranscriber:
         encoded = _Encoded(pcm, output, frames)
         self._encoded = [encoded, *self._encoded[:1]]
         return encoded
+
+
+def max_tokens(seconds: float) -> int:
+    """Pure: the most tokens a decode of this much audio may write (see TOKENS_PER_SECOND)."""
+    return TOKENS_FLOOR + int(seconds * TOKENS_PER_SECOND)
+
+
+def drop_loops(text: str) -> str:
+    """Pure: whisper's loops cut to one turn: "open open open open" -> "open", "close the door
+    close the door close the door" -> "close the door". Said twice is kept."""
+    words = text.split()
+    keys = [re.sub(r"[^\w']", "", word.lower()) for word in words]
+    kept: list[str] = []
+    at = 0
+    while at < len(words):
+        for size in (1, 2, 3):
+            unit = keys[at:at + size]
+            turns = 1
+            while keys[at + turns * size:at + (turns + 1) * size] == unit:
+                turns += 1
+            if len(unit) == size and turns >= LOOP_TURNS:
+                # The first turn, ended as the last is (with the closing punctuation).
+                ending = re.search(r"[^\w']*$", words[at + turns * size - 1])
+                first = words[at:at + size]
+                first[-1] = re.sub(r"[^\w']*$", "", first[-1]) + (ending.group() if ending else "")
+                kept += first
+                at += turns * size
+                break
+        else:
+            kept.append(words[at])
+            at += 1
+    return " ".join(kept)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from assistant.stt import (
     Transcript,
     VoskTranscriber,
     WhisperTranscriber,
+    drop_loops,
     fits_grammar,
     grammar_bigrams,
     make_transcriber,
@@ -40,6 +41,31 @@ def test_whisper_transcribes_a_command(whisper, synth_speech, espeak_speech, eng
     assert isinstance(result, Transcript)
     assert words(result.text) == ["turn", "on", "the", "kitchen", "light"]
     assert result.confidence is not None and 0.0 < result.confidence <= 1.0
+
+
+@pytest.mark.parametrize(("heard", "kept"), [
+    # From the robustness bench, in TV noise.
+    ("Is the garage door open open open open open open", "Is the garage door open"),
+    ("close and garage door close close close close.", "close and garage door close."),
+    ("Close the door, close the door, close the door.", "Close the door."),
+    ("No, no, no, no.", "No."),
+    # Said twice, or no loop at all: as heard.
+    ("Turn off the light, turn off the light.", "Turn off the light, turn off the light."),
+    ("Turn on the kitchen light.", "Turn on the kitchen light."),
+    ("", ""),
+])
+def test_whisper_loops_are_cut_to_one_turn(heard: str, kept: str) -> None:
+    assert drop_loops(heard) == kept
+
+
+def test_a_long_command_is_not_cut_by_the_decode_cap(whisper, espeak_speech):
+    # The cap is ~3x fast speech: a long sentence at a brisk pace still comes through whole.
+    sentence = ("Turn on the kitchen light, turn off the hallway fan and set the living room "
+                "lamp to forty percent.")
+    pcm = PAD + espeak_speech(sentence, speed=210) + PAD
+    assert stt.max_tokens(len(pcm) / (2 * RATE)) < 100
+    result = whisper.transcribe(pcm)
+    assert words(result.text)[-3:] == ["lamp", "to", "40%"], result.text
 
 
 def test_whisper_takes_a_vocabulary_prompt(whisper, synth_speech):
