@@ -49,6 +49,7 @@ def build_voice(
     from assistant.vad import Endpointer, MicroVadScorer
     from assistant.wake import (
         Refractory,
+        home_words,
         make_wake_detector,
         make_wake_verifier,
     )
@@ -60,7 +61,8 @@ def build_voice(
     verifier = None
     # The second stage needs whisper's prompt; vosk's grammar has no words for the wake phrase.
     if config.wake.verify and config.stt.engine == "whisper":
-        verifier = make_wake_verifier(config.wake, transcriber)
+        verifier = make_wake_verifier(config.wake, transcriber,
+                                      home_words(getattr(intents, "vocabulary", list)()))
     stages = Stages(
         wake=make_wake_detector(config.wake, verified=verifier is not None),
         vad=MicroVadScorer(),

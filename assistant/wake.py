@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -357,13 +357,14 @@ def _detector(config: WakeConfig, verified: bool) -> WakeDetector:
     return detector
 
 
-def make_wake_verifier(config: WakeConfig, transcriber: Any) -> WakeVerifier:
+def make_wake_verifier(config: WakeConfig, transcriber: Any,
+                       words: frozenset[str] = frozenset()) -> WakeVerifier:
     """The second stage as configured. openWakeWord's opinion and the window's peak are for
     microWakeWord's detections; openWakeWord's own detections all go to whisper, as its
-    probabilities are on another scale."""
+    probabilities are on another scale. ``words``: the home's (``home_words``)."""
     phrase = wake_phrase(config.model, config.phrase)
     if config.engine != "microwakeword":
-        return WakeVerifier(transcriber, phrase, sure_above=0.0)
+        return WakeVerifier(transcriber, phrase, sure_above=0.0, home_words=words)
     use = config.acoustic_check and config.model in OPEN_MODELS
     acoustic = OpenWakeWordDetector(config.model) if use else None
     rescorer = _detector(config, verified=True)
@@ -374,7 +375,7 @@ def make_wake_verifier(config: WakeConfig, transcriber: Any) -> WakeVerifier:
                         sensitivity.sure_above if acoustic else sensitivity.alone,
                         getattr(rescorer, "peak", None), sensitivity.hint,
                         noisy=(sensitivity.noisy_sure_above, sensitivity.noisy_hint) if acoustic
-                        else None)
+                        else None, home_words=words)
 
 
 # -- second stage: whisper -----------------------------------------------------------------
@@ -386,7 +387,8 @@ class WakeCheck:
     acoustic: float | None = None
     """openWakeWord's peak on the wake window, when it was asked."""
     how: str = "whisper"
-    """The verdict's reason: "confirmed", "whisper" or "dropped" (see ``verdict``)."""
+    """The verdict's reason: "confirmed", "whisper" or "dropped" (see ``verdict``), or
+    "unaddressed" (whisper heard the phrase in the middle of other talk, see ``addressed``)."""
     snr_db: float | None = None
     """How far the window's speech stood above its background (``speech_over_background_db``)."""
 
@@ -405,14 +407,58 @@ def sounds_like(heard: str, phrase: str) -> bool:
     does not know as it likes: "Okay, now, buu." is "okay nabu" (OKNB), "okay now" (OKN) and
     "okay nebula" (OKNBL) are not.
     """
+    return _phrase_end(heard, phrase) is not None
+
+
+def _phrase_end(heard: str, phrase: str) -> int | None:
+    """Where in ``heard`` (a character offset) the first stretch that sounds like the phrase
+    ends, or None."""
     import jellyfish
 
-    words = re.sub(r"[^a-z0-9 ]", " ", heard.lower()).split()
+    words = list(re.finditer(r"[a-z0-9]+", heard.lower()))
     wanted = jellyfish.metaphone("".join(phrase.lower().split()))
     longest = len(phrase.split()) + 2
-    return any(jellyfish.metaphone("".join(words[start:start + count])) == wanted
-               for start in range(len(words)) for count in range(1, longest + 1)
-               if start + count <= len(words))
+    for start in range(len(words)):
+        for count in range(1, min(longest, len(words) - start) + 1):
+            if jellyfish.metaphone("".join(w.group() for w in words[start:start + count])) == wanted:
+                return words[start + count - 1].end()
+    return None
+
+
+_REQUEST_OPENERS_TEXT = """
+    turn switch set open close lock unlock dim brighten raise lower start stop pause resume play
+    cancel what what's whats when where who whose why how which is are do does did can could
+    would will should tell give show find make remind please let let's i i'd i'm it's my call
+    read say add put check explain define translate search look help
+"""
+REQUEST_OPENERS = frozenset(_REQUEST_OPENERS_TEXT.split())
+"""Words a request to a voice assistant starts with: commands and questions."""
+
+
+def addressed(heard: str, phrase: str, home_words: frozenset[str] = frozenset()) -> bool:
+    """Pure: whether what whisper heard after the wake phrase may be spoken to the assistant.
+
+    A real wake word is followed by a pause (whisper ends the sentence: "Okay Nabu. Turn on the
+    light."), by nothing, by a request ("Okay Nabu, what time is it") or by the home's own words
+    ("Okay Nabu, the kitchen light"). A near-miss is said in the middle of other talk: "Okay
+    Naboo from Star Wars was a beautiful planet", "Okay, Bamboo grows really fast". A
+    transcript without the phrase is not judged here (``sounds_like`` is)."""
+    end = _phrase_end(heard, phrase)
+    if end is None:
+        return True
+    after = heard[end:].lower()
+    rest = re.findall(r"[a-z0-9']+", after)
+    if not rest or re.match(r"\s*[.?!\u2026]", after):
+        return True
+    return rest[0] in REQUEST_OPENERS or any(word in home_words for word in rest)
+
+
+def home_words(vocabulary: Iterable[str]) -> frozenset[str]:
+    """The words of the home's names, areas and commands that are not everyday small talk
+    ("kitchen", "lamp", "unlock"; not "the", "is", "time")."""
+    common = {"what", "what's", "time", "date", "never", "mind", "with", "from", "that", "this"}
+    return frozenset(word for phrase in vocabulary for word in phrase.lower().split()
+                     if len(word) >= 4 and word not in common)
 
 
 class WakeVerifier:
@@ -431,8 +477,11 @@ class WakeVerifier:
                  sure_above: float = SENSITIVITY["medium"].sure_above,
                  rescore: Callable[[bytes], float] | None = None,
                  hint: float = SENSITIVITY["medium"].hint,
-                 noisy: tuple[float, float] | None = None):
+                 noisy: tuple[float, float] | None = None,
+                 home_words: frozenset[str] = frozenset()):
         self.transcriber = transcriber
+        self.home_words = home_words
+        """Words after the phrase that show it was said to the assistant (see ``addressed``)."""
         self.phrase = phrase
         self.acoustic = acoustic
         self.sure_above = sure_above
@@ -468,4 +517,6 @@ class WakeVerifier:
         if how != "whisper":
             return WakeCheck(how == "confirmed", "", acoustic, how, snr_db)
         heard = self.transcriber.transcribe(pcm, prompt=self._prompt).text.strip()
+        if not addressed(heard, self.phrase, self.home_words):
+            return WakeCheck(False, heard, acoustic, "unaddressed", snr_db)
         return WakeCheck(sounds_like(heard, self.phrase), heard, acoustic, how, snr_db)

@@ -121,17 +121,26 @@ def make_cases(voices: int, commands: int, per_level: int, levels: list[str], no
     return cases
 
 
-def make_recording(case: Case, answer: tuple[str, float] | None = None) -> Recording:
+def make_recording(case: Case, answer: tuple[str, float] | None = None,
+                   fluent: bool = False) -> Recording:
     """``answer``: what the speaker says back to a question ("Yes."), and the audio time (ms)
-    at which they start saying it."""
+    at which they start saying it. ``fluent``: the wake word and the command said as one
+    sentence, without a pause ("Okay Nabu, turn on the fan."); the wake word's end is then
+    where it ends when said alone."""
     lead_s = 1.0 + (case.seed % 500) / 1000
     pcm = bytearray(corpus.silence(lead_s))
-    pcm += corpus.speak(WAKE_PHRASE, case.voice)
-    wake_end_ms = len(pcm) / 32
-    pcm += corpus.silence(0.3 + (case.seed // 7 % 300) / 1000)
-    command_start_ms = len(pcm) / 32
-    pcm += corpus.speak(case.text[0].upper() + case.text[1:] + ".", case.voice)
-    command_end_ms = len(pcm) / 32
+    if fluent:
+        wake_end_ms = (len(pcm) + len(corpus.speak(WAKE_PHRASE, case.voice))) / 32
+        command_start_ms = wake_end_ms
+        pcm += corpus.speak(f"{WAKE_PHRASE.rstrip('.')}, {case.text}.", case.voice)
+        command_end_ms = len(pcm) / 32
+    else:
+        pcm += corpus.speak(WAKE_PHRASE, case.voice)
+        wake_end_ms = len(pcm) / 32
+        pcm += corpus.silence(0.3 + (case.seed // 7 % 300) / 1000)
+        command_start_ms = len(pcm) / 32
+        pcm += corpus.speak(case.text[0].upper() + case.text[1:] + ".", case.voice)
+        command_end_ms = len(pcm) / 32
     pcm += corpus.silence(3.5)
     heard = room(bytes(pcm), case.level, case.noise, case.seed)
     if answer is not None:

@@ -31,6 +31,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assistant.audio.chunk import AudioChunk  # noqa: E402
+from assistant.brain.intents import LocalIntents  # noqa: E402
 from assistant.config import load_config  # noqa: E402
 from assistant.stt import WhisperTranscriber  # noqa: E402
 from assistant.vad import speech_over_background_db  # noqa: E402
@@ -39,6 +40,8 @@ from assistant.wake import (  # noqa: E402
     SENSITIVITY,
     WAKE_TAIL_MS,
     WAKE_WINDOW_MS,
+    addressed,
+    home_words,
     in_room,
     make_wake_detector,
     make_wake_verifier,
@@ -98,17 +101,21 @@ class Study:
 
 
 def accepted(row: dict[str, Any], sure_above: float, hint: float | None, first: float = 0.0,
-             noisy: tuple[float, float] | None = None) -> bool:
+             noisy: tuple[float, float] | None = None,
+             words: frozenset[str] | None = None) -> bool:
     """Whether the second stage would wake on this detection (``hint`` None: without
     openWakeWord, i.e. ``wake.acoustic_check: false``). ``first``: a first-stage threshold above
     the study's own, taken as crossed when microWakeWord's peak over the window reaches it.
-    ``noisy``: (sure_above, hint) for a window below NOISY_BELOW_DB (rows that have snr_db)."""
+    ``noisy``: (sure_above, hint) for a window below NOISY_BELOW_DB (rows that have snr_db).
+    ``words``: the home's words for ``addressed``; None: whisper's verdict without it."""
     if "p" not in row or row["p"] < first:
         return False  # the first stage did not fire
     acoustic = None if hint is None else row["acoustic"]
     if hint is not None:
         sure_above, hint = in_room(row.get("snr_db", NOISY_BELOW_DB), (sure_above, hint), noisy)
     how = verdict(row["p"], acoustic, sure_above, hint or 0.0)
+    if how == "whisper" and words is not None and not addressed(row["prompted"], "okay nabu", words):
+        return False
     return how == "confirmed" or (how == "whisper" and bool(row["prompted_ok"]))
 
 
@@ -116,13 +123,18 @@ def analyse(data: dict[str, Any], first: float = 0.0) -> None:
     rows = data["rows"]
     minutes = data["negatives_s"] / 60
     levels = ["clean", "20", "10"]
+    config = load_config(ROOT / "config" / "assistant.yaml")
+    words = home_words(LocalIntents(config).vocabulary())
 
-    def line(sure_above: float, hint: float | None, noisy: tuple[float, float] | None = None) -> str:
-        kept = [sum(accepted(r, sure_above, hint, first, noisy) for r in rows
+    def line(sure_above: float, hint: float | None, noisy: tuple[float, float] | None = None,
+             check: bool = True) -> str:
+        heard = words if check else None
+        kept = [sum(accepted(r, sure_above, hint, first, noisy, heard) for r in rows
                     if r.get("level") == lv) for lv in levels]
-        false = sum(accepted(r, sure_above, hint, first, noisy) for r in rows
+        false = sum(accepted(r, sure_above, hint, first, noisy, heard) for r in rows
                     if r["kind"] == "negative")
-        return f"kept {'/'.join(map(str, kept))}, false wakes {false} ({false / minutes * 60:.0f}/h)"
+        rate = f" ({false / minutes * 60:.0f}/h)" if minutes else ""
+        return f"kept {'/'.join(map(str, kept))}, false wakes {false}{rate}"
 
     print("first stage fired on: " + ", ".join(
         f"{lv} {sum(r.get('p', -1.0) >= first for r in rows if r.get('level') == lv)}/"
@@ -131,7 +143,8 @@ def analyse(data: dict[str, Any], first: float = 0.0) -> None:
     for name, level in SENSITIVITY.items():
         noisy = (level.noisy_sure_above, level.noisy_hint)
         print(f"sensitivity {name}: with openWakeWord {line(level.sure_above, level.hint, noisy)}"
-              f" (without its noisy-room thresholds {line(level.sure_above, level.hint)}); "
+              f" (without its noisy-room thresholds {line(level.sure_above, level.hint)}; without"
+              f" the addressed check {line(level.sure_above, level.hint, noisy, False)}); "
               f"whisper alone {line(level.alone, None)}")
     print("grid (sure_above, hint):")
     for sure_above in (0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 1.01):
@@ -157,6 +170,8 @@ def main() -> int:
                         help="the negatives' level: clean, or an SNR in dB of --negatives-noise")
     parser.add_argument("--negatives-noise", default="none",
                         help="the negatives' background (a corpus.BACKGROUNDS kind)")
+    parser.add_argument("--fluent", action="store_true",
+                        help="the wake word and the command as one sentence, without a pause")
     parser.add_argument("--out", default=str(RESULTS / "wake_study.json"))
     parser.add_argument("--analyse", action="store_true",
                         help="only print the rules' outcomes for an earlier --out")
@@ -170,7 +185,7 @@ def main() -> int:
     cases = make_cases(60, 24, args.per_level, ["clean", "20", "10"],
                        ["white", "pink", "brown", "babble", "tv"], 0, voice_seed=args.voice_seed)
     for n, case in enumerate(cases, 1):
-        rec = make_recording(case)
+        rec = make_recording(case, fluent=args.fluent)
         found = study.detections(rec.pcm)
         wake = [d for d in found if d[0] <= rec.wake_end_ms + 600]
         row: dict[str, Any] = {"kind": "wake", "level": case.level, "noise": case.noise,
@@ -193,6 +208,7 @@ def main() -> int:
         rows.append({"kind": "negative", "t_ms": t_ms, "during": during,
                      "first": round(probability, 4), **study.opinions(window)})
     out = {"voice_seed": args.voice_seed, "threshold": study.config.threshold,
+           "fluent": args.fluent,
            "tail_ms": args.tail_ms, "negatives": f"{args.negatives_level} {args.negatives_noise}",
            "negatives_s": round(len(pcm) / 32000, 1), "rows": rows}
     Path(args.out).parent.mkdir(exist_ok=True)

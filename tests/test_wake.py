@@ -22,6 +22,8 @@ from assistant.wake import (
     Refractory,
     WakeDetection,
     WakeVerifier,
+    addressed,
+    home_words,
     make_wake_detector,
     make_wake_verifier,
     sounds_like,
@@ -314,6 +316,40 @@ def test_refractory_zero_window_allows_everything():
 ])
 def test_the_transcript_must_end_in_the_wake_phrase(heard: str, ok: bool):
     assert sounds_like(heard, "okay nabu") is ok
+
+
+HOME = home_words(["kitchen light", "ceiling fan", "turn on", "what time is it"])
+
+
+@pytest.mark.parametrize(("heard", "ok"), [
+    ("Okay Nabu.", True),                                  # nothing after it yet
+    ("Okay Nabu. Let's get going.", True),                 # a pause: whisper ends the sentence
+    ("Okay Nabu, turn on the light.", True),               # a command...
+    ("Okay Nabu, how far is the moon?", True),             # ...or a question straight on
+    ("Okay Nabu the ceiling fan off", True),               # the home's own words
+    ("Okay Nabu from Star Wars was a beautiful...", False),  # the robustness bench's near-misses
+    ("Okay, Nabu grows really fast.", False),
+    ("Okay, Nabu Dobby is very hot and...", False),
+    ("Okay now.", True),                                   # no phrase: sounds_like decides
+])
+def test_a_wake_phrase_in_the_middle_of_other_talk_is_not_addressed(heard: str, ok: bool):
+    assert addressed(heard, "okay nabu", HOME) is ok
+
+
+def test_home_words_leave_out_small_talk():
+    words = home_words(["kitchen light", "ceiling fan", "turn on", "what time is it"])
+    assert words == {"kitchen", "light", "ceiling", "turn"}
+
+
+def test_whisper_turns_away_a_wake_phrase_said_in_passing(whisper, synth_speech):
+    # Whisper writes "Okay Nabu" for "Okay Naboo" too; what follows tells them apart.
+    verifier = WakeVerifier(whisper, "okay nabu", sure_above=0.0, home_words=HOME)
+    near = verifier.check(silence(0.5) + synth_speech("Okay Naboo from Star Wars was a "
+                                                      "beautiful planet."))
+    assert (near.ok, near.how) == (False, "unaddressed"), near.heard
+    assert sounds_like(near.heard, "okay nabu")
+    fluent = verifier.check(silence(0.5) + synth_speech("Okay Nabu, turn on the kitchen light."))
+    assert (fluent.ok, fluent.how) == (True, "whisper"), fluent.heard
 
 
 def test_wake_phrase_comes_from_the_model_name():
