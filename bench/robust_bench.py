@@ -125,14 +125,14 @@ def make_recording(case: Case, answer: tuple[str, float] | None = None,
                    fluent: bool = False) -> Recording:
     """``answer``: what the speaker says back to a question ("Yes."), and the audio time (ms)
     at which they start saying it. ``fluent``: the wake word and the command said as one
-    sentence, without a pause ("Okay Nabu, turn on the fan."); the wake word's end is then
-    where it ends when said alone."""
+    sentence, without a pause, not even a comma's ("Okay Nabu turn on the fan."); the wake
+    word's end is then where it ends when said alone."""
     lead_s = 1.0 + (case.seed % 500) / 1000
     pcm = bytearray(corpus.silence(lead_s))
     if fluent:
         wake_end_ms = (len(pcm) + len(corpus.speak(WAKE_PHRASE, case.voice))) / 32
         command_start_ms = wake_end_ms
-        pcm += corpus.speak(f"{WAKE_PHRASE.rstrip('.')}, {case.text}.", case.voice)
+        pcm += corpus.speak(f"{WAKE_PHRASE.rstrip('.')} {case.text}.", case.voice)
         command_end_ms = len(pcm) / 32
     else:
         pcm += corpus.speak(WAKE_PHRASE, case.voice)

@@ -196,9 +196,9 @@ def main() -> int:
         rows.append(row)
         if n % 20 == 0:
             print(f"[{n}/{len(cases)}] {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
-    pieces = negative_pieces(args.negatives_min, seed=args.voice_seed)
+    pieces = negative_pieces(args.negatives_min, seed=args.voice_seed) if args.negatives_min else []
     pcm = room(b"".join(p for _label, p in pieces), args.negatives_level, args.negatives_noise,
-               args.voice_seed)
+               args.voice_seed) if pieces else b""
     starts, at = [], 0
     for label, piece in pieces:
         starts.append((at / 32, label))

@@ -9,7 +9,15 @@ import pytest
 
 from assistant.events import Event, EventType
 from bench import corpus
-from bench.robust_bench import ANSWER_DELAY_MS, Case, Recording, answer_to, make_cases, score
+from bench.robust_bench import (
+    ANSWER_DELAY_MS,
+    Case,
+    Recording,
+    answer_to,
+    make_cases,
+    make_recording,
+    score,
+)
 from bench.robust_cases import CHATTER, Expect
 
 
@@ -133,3 +141,12 @@ def test_unknown_device_cases_come_apart_from_the_levels_commands() -> None:
     unknown = [c for c in cases if c.expect.unknown]
     assert len(unknown) == 6 and {c.level for c in unknown} == {"clean", "20"}
     assert len(cases) - len(unknown) == 20
+
+
+def test_a_fluent_recording_runs_the_command_on_from_the_wake_word() -> None:
+    case = make_cases(4, 24, 1, ["clean"], ["white"], realtime=0)[0]
+    paused, fluent = make_recording(case), make_recording(case, fluent=True)
+    assert fluent.command_start_ms == fluent.wake_end_ms
+    assert paused.command_start_ms - paused.wake_end_ms >= 300
+    # One sentence, so shorter by at least the pause.
+    assert len(fluent.pcm) < len(paused.pcm) - 300 * 32
