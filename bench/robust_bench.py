@@ -323,24 +323,25 @@ def main() -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp, shared_models():
         rig = Rig(Path(args.config), Path(tmp))
-        outcomes = run_cases(rig, cases)
-        negatives = run_negatives(rig, args.negatives_min)
+        outcomes = run_cases(rig, cases, args.fluent)
+        negatives = run_negatives(rig, args.negatives_min) if args.negatives_min > 0 else []
     elapsed = time.monotonic() - started
     command = "python bench/robust_bench.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     text = report(outcomes, negatives, levels, noises, command, elapsed)
     print(text)
-    (RESULTS / "robust.md").write_text(text + "\n")
-    (RESULTS / "robust.json").write_text(json.dumps(
-        {"command": command, "elapsed_s": round(elapsed, 1), "recordings": outcomes,
+    (RESULTS / f"{args.out}.md").write_text(text + "\n")
+    (RESULTS / f"{args.out}.json").write_text(json.dumps(
+        {"command": command, "elapsed_s": round(elapsed, 1), "fluent": args.fluent,
+         "recordings": outcomes,
          "negatives": negatives}, indent=1, default=str) + "\n")
     return 0
 
 
-def run_cases(rig: Rig, cases: list[Case]) -> list[dict[str, Any]]:
+def run_cases(rig: Rig, cases: list[Case], fluent: bool = False) -> list[dict[str, Any]]:
     outcomes = []
     started = time.monotonic()
     for n, case in enumerate(cases, 1):
-        rec = make_recording(case)
+        rec = make_recording(case, fluent=fluent)
         t0 = time.monotonic()
         events = rig.run(rec.pcm, realtime=case.realtime)
         out = score(case, rec, events)
@@ -348,7 +349,7 @@ def run_cases(rig: Rig, cases: list[Case]) -> list[dict[str, Any]]:
         if answer is not None:
             # The same recording again, with the speaker answering the question as a person
             # would: yes when it asks for what they said, no otherwise.
-            rec = make_recording(case, answer)
+            rec = make_recording(case, answer, fluent)
             out = score(case, rec, rig.run(rec.pcm, realtime=case.realtime))
         out["wall_s"] = round(time.monotonic() - t0, 2)
         outcomes.append(out)
@@ -433,6 +434,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--unknown", type=int, default=12, metavar="N",
                         help="also N recordings per level of commands about devices nobody "
                              "configured, which must change nothing (default 12)")
+    parser.add_argument("--fluent", action="store_true",
+                        help="the wake word and the command said as one sentence, no pause")
+    parser.add_argument("--out", default="robust",
+                        help="results as bench/results/OUT.md and OUT.json (default robust)")
     parser.add_argument("--quick", action="store_true",
                         help="smoke test: 4 recordings per level (1 paced), 1 min of negatives")
     args = parser.parse_args()
