@@ -448,7 +448,8 @@ def addressed(heard: str, phrase: str, home_words: frozenset[str] = frozenset())
         return True
     after = heard[end:].lower()
     rest = re.findall(r"[a-z0-9']+", after)
-    if not rest or re.match(r"\s*[.?!\u2026]", after):
+    # A sentence's end, not whisper's "Nabu.B" (for "Abu Dhabi") with no space after it.
+    if not rest or re.match(r"\s*[.?!\u2026]+(\s|$)", after):
         return True
     return rest[0] in REQUEST_OPENERS or any(word in home_words for word in rest)
 

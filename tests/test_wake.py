@@ -330,6 +330,7 @@ HOME = home_words(["kitchen light", "ceiling fan", "turn on", "what time is it"]
     ("Okay Nabu from Star Wars was a beautiful...", False),  # the robustness bench's near-misses
     ("Okay, Nabu grows really fast.", False),
     ("Okay, Nabu Dobby is very hot and...", False),
+    ("Okay, Nabu.B is very hot and some.", False),          # "Abu Dhabi": no sentence's end
     ("Okay now.", True),                                   # no phrase: sounds_like decides
 ])
 def test_a_wake_phrase_in_the_middle_of_other_talk_is_not_addressed(heard: str, ok: bool):
