@@ -160,7 +160,8 @@ def test_open_wake_word_confirms_okay_nabu_and_not_near_misses(acoustic, synth_s
     assert heard > ACOUSTIC_CONFIRMS
     for text in ("Okay, Abu Dhabi is very hot.", "Okay, Bamboo grows really fast."):
         near = acoustic.peak(window(silence(2.0) + synth_speech(text) + silence(0.75)))
-        assert near < SENSITIVITY["medium"].hint, text
+        # Below low's hint; medium's lets such a peak go to whisper, and to its ``addressed``.
+        assert near < SENSITIVITY["low"].hint, text
 
 
 def test_open_wake_word_primed_with_the_start_hears_only_the_rest(acoustic, synth_speech):
@@ -199,7 +200,7 @@ def test_verifier_asks_whisper_only_when_openwakeword_does_not_settle_it(acousti
     wake = window(silence(2.0) + synth_speech("Okay Nabu.") + silence(0.75))
     near = window(silence(2.0) + synth_speech("Okay, Abu Dhabi is very hot.") + silence(0.75))
     whisper = Counting("Okay Nabu.")
-    verifier = WakeVerifier(whisper, "okay nabu", acoustic, sure_above=0.8)
+    verifier = WakeVerifier(whisper, "okay nabu", acoustic, sure_above=0.8, hint=0.005)
     confirmed = verifier.check(wake, probability=0.4)
     assert (confirmed.ok, confirmed.how, whisper.calls) == (True, "confirmed", 0)
     dropped = verifier.check(near, probability=0.5)
@@ -339,7 +340,7 @@ def test_a_wake_phrase_in_the_middle_of_other_talk_is_not_addressed(heard: str, 
 
 def test_home_words_leave_out_small_talk():
     words = home_words(["kitchen light", "ceiling fan", "turn on", "what time is it"])
-    assert words == {"kitchen", "light", "ceiling", "turn"}
+    assert words == {"kitchen", "light", "ceiling", "fan", "turn", "on"}
 
 
 def test_whisper_turns_away_a_wake_phrase_said_in_passing(whisper, synth_speech):
