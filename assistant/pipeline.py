@@ -109,6 +109,16 @@ class _Timed:
     wait_ms: float = 0.0
 
 
+def _heard_all(cmd: _Command) -> bool:
+    """Whether the speculative transcript's audio holds all the command's speech so far. As in
+    ``_end_of_speech``, the level's end counts when it has seen one (the VAD's end is its
+    hangover guessed away: 20 ms past the level's in one traced command)."""
+    level = cmd.level
+    if level.started and not level.in_speech:
+        return level.speech_end_ms <= cmd.snapshot_ms
+    return not cmd.endpointer.in_speech and cmd.endpointer.speech_end_ms <= cmd.snapshot_ms
+
+
 @dataclass
 class _Command:
     """The command being recorded after a wake word (or a button press)."""
@@ -121,6 +131,9 @@ class _Command:
     audio: bytearray = field(default_factory=bytearray)
     speculative: Future[_Timed] | None = None
     speculative_bytes: int = 0
+    speculative_due: bool = False
+    """A pause came while an older speculative transcript was still running: a new one starts
+    as soon as that one is done, not at the next pause (which may be the end itself)."""
     wake_audio: bytes | None = None
     """What came before the wake detection, for the second stage, until it is submitted."""
     wake_probability: float = 1.0
@@ -345,6 +358,9 @@ class Pipeline:
             if level is not None and self._level_ended(cmd, level, t_ms):
                 self._end_of_speech(cmd, chunk, "level")
                 return
+        if (cmd.speculative_due and cmd.speculative is not None and cmd.speculative.done()
+                and not cmd.level.in_speech):
+            self._start_speculative(cmd)
         if self._speculative_complete(cmd):
             self._end_of_speech(cmd, chunk, "speculative")
 
@@ -397,14 +413,22 @@ class Pipeline:
         return False
 
     def _start_speculative(self, cmd: _Command) -> None:
-        if cmd.speculative is not None and cmd.speculative_bytes == len(cmd.audio):
+        if cmd.speculative is not None and (cmd.speculative_bytes == len(cmd.audio)
+                                            or _heard_all(cmd)):
+            # The last one (done or not) heard all the speech there is: the VAD's pause comes
+            # after the level's, and a new transcript would only replace a good one.
+            cmd.speculative_due = False
             return
         # One transcript at a time: a queue of stale ones (a pause between every word in noise)
         # would make the final transcript wait behind all of them. A queued one is replaced; a
         # running one is left to finish (the next pause, or the final transcript, follows it).
         previous = cmd.speculative
         if previous is not None and not previous.done() and not previous.cancel():
+            # Whisper may be slow here because the wake word's check shares it: once the
+            # running one is done, hear the audio up to then (see ``_record``).
+            cmd.speculative_due = True
             return
+        cmd.speculative_due = False
         cmd.speculative_bytes = len(cmd.audio)
         cmd.speculative = self._stt.submit(self._transcribe, cmd.spoken())
         if not self.realtime:

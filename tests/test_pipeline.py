@@ -339,3 +339,17 @@ def test_the_final_transcript_gets_a_second_look_and_its_doubt_reaches_the_brain
     assert brain.heard == ["Turn off the lamp."] and brain.doubts == ["rescored"]
     transcript = next(e.data for e in events if e.type.value == "transcript")
     assert transcript["heard"] == "turn on the lamp" and transcript["doubt"] == "rescored"
+
+
+def test_a_later_pause_does_not_replace_a_transcript_that_heard_everything():
+    # The level sees the pause first and a transcript starts; the VAD's pause comes later.
+    # A second transcript of the same speech would only replace the first (in real time, one
+    # still running when the end is decided makes the answer wait for it). No transcript is a
+    # complete command here (the Stages default), so nothing ends early.
+    brain = FakeBrain()
+    pipeline, _ = make(brain)
+    stt = pipeline.s.transcriber
+    assert isinstance(stt, FakeStt)
+    pipeline.run(chunks("...w" + "s" * 20 + "." * 40))
+    assert brain.heard == ["turn on the lamp"]
+    assert stt.calls == 1
