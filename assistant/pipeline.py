@@ -413,10 +413,13 @@ class Pipeline:
         return False
 
     def _start_speculative(self, cmd: _Command) -> None:
-        if cmd.speculative is not None and (cmd.speculative_bytes == len(cmd.audio)
-                                            or _heard_all(cmd)):
-            # The last one (done or not) heard all the speech there is: the VAD's pause comes
-            # after the level's, and a new transcript would only replace a good one.
+        last = cmd.speculative
+        if last is not None and (cmd.speculative_bytes == len(cmd.audio) or (
+                _heard_all(cmd) and (not last.done() or self._whole_command(last)))):
+            # The last one heard all the speech there is and is (or may yet be) a whole
+            # command: the VAD's pause comes after the level's, and a new transcript would only
+            # replace a good one. One that is not a command is heard again with the longer
+            # silence after it, which whisper reads better ("… front door lock" -> "locked").
             cmd.speculative_due = False
             return
         # One transcript at a time: a queue of stale ones (a pause between every word in noise)
@@ -445,6 +448,9 @@ class Pipeline:
         level_quiet = not cmd.level.in_speech and cmd.level.speech_end_ms <= cmd.snapshot_ms
         if cmd.endpointer.in_speech and not level_quiet:
             return False
+        return self._whole_command(future)
+
+    def _whole_command(self, future: Future[_Timed]) -> bool:
         text = future.result().text
         return bool(text) and self.s.is_complete_command(text)
 
