@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import zip_longest
 from typing import Protocol
 
@@ -107,6 +107,15 @@ class _Timed:
     """The audio it was made from (the recheck weighs commands against it)."""
     stt_ms: float
     wait_ms: float = 0.0
+
+
+def lost_prefix(text: str) -> bool:
+    """Pure: whether a transcript whose start was cut off (the wake word's tail) may have lost
+    the "un" of "unlock": it begins with "lock". The opposite in doubt is asked about."""
+    words = text.lower().replace(",", " ").split()
+    while words and words[0] in ("please", "now", "and", "so"):
+        words = words[1:]
+    return bool(words) and words[0] == "lock"
 
 
 def _heard_all(cmd: _Command) -> bool:
@@ -522,6 +531,9 @@ class Pipeline:
             timed = self._final_transcript(cmd, speech_end_ms)
             timings.update(stt_ms=timed.stt_ms, stt_wait_ms=timed.wait_ms)
             heard = timed.heard
+            if heard.doubt is None and cmd.tail_ms() > 0 and lost_prefix(timed.text):
+                # "Okay Nabu unlock …" said in one breath: the cut may have taken the "un".
+                heard = replace(heard, doubt="opposite")
             confidence = _rounded(heard.confidence)
             self.bus.emit(EventType.TRANSCRIPT, text=timed.text, raw=heard.text.strip(),
                           confidence=confidence, lag_ms=round(self._lag_ms(speech_end_ms), 1),
