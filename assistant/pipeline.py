@@ -110,8 +110,8 @@ class _Timed:
 
 
 def lost_prefix(text: str) -> bool:
-    """Pure: whether a transcript whose start was cut off (the wake word's tail) may have lost
-    the "un" of "unlock": it begins with "lock". The opposite in doubt is asked about."""
+    """Pure: whether a transcript of audio that began mid-speech may have lost the "un" of
+    "unlock": it begins with "lock". The opposite in doubt is asked about."""
     words = text.lower().replace(",", " ").split()
     while words and words[0] in ("please", "now", "and", "so"):
         words = words[1:]
@@ -156,6 +156,11 @@ class _Command:
     def tail_ms(self) -> float:
         """How much of ``audio`` is the wake word's end (``wake_tail_ms``)."""
         return wake_tail_ms(self.loud) if self.after_wake else 0.0
+
+    def began_in_speech(self) -> bool:
+        """After a wake word, whether the command's audio begins loud: the wake word was not
+        over at the detection, or the command ran straight on from it (see ``wake_tail_ms``)."""
+        return self.after_wake and any(self.loud[:3])
 
     def spoken(self) -> bytes:
         """The audio to transcribe: after a wake word, without its tail."""
@@ -531,8 +536,9 @@ class Pipeline:
             timed = self._final_transcript(cmd, speech_end_ms)
             timings.update(stt_ms=timed.stt_ms, stt_wait_ms=timed.wait_ms)
             heard = timed.heard
-            if heard.doubt is None and cmd.tail_ms() > 0 and lost_prefix(timed.text):
-                # "Okay Nabu unlock …" said in one breath: the cut may have taken the "un".
+            if heard.doubt is None and cmd.began_in_speech() and lost_prefix(timed.text):
+                # "Okay Nabu unlock …" said in one breath: the detection (or the tail's cut)
+                # may fall after the "un", and whisper hears "lock the front door".
                 heard = replace(heard, doubt="opposite")
             confidence = _rounded(heard.confidence)
             self.bus.emit(EventType.TRANSCRIPT, text=timed.text, raw=heard.text.strip(),
