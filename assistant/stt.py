@@ -37,6 +37,7 @@ log-probability below this, is dropped rather than transcribed."""
 SCORE_MARGIN_FRAMES = 25
 """Encoder frames (20 ms each) past the end of the audio that ``score`` still attends to."""
 SCORE_BATCH = 8
+"""Sentences scored per call: larger batches were slower per sentence on 2 cores."""
 TOKENS_PER_SECOND = 12
 TOKENS_FLOOR = 16
 """A decode's length cap: ~3x the tokens of fast speech. In TV noise whisper can loop on a word
@@ -44,7 +45,7 @@ TOKENS_FLOOR = 16
 spoken command never needs that many."""
 LOOP_TURNS = 3
 """A run of one to three words said this many times over is a loop, not speech."""
-"""Sentences scored per call: larger batches were slower per sentence on 2 cores."""
+_TRAILING = re.compile(r"[^\w']*$")
 
 
 @dataclass(frozen=True)
@@ -208,9 +209,9 @@ def drop_loops(text: str) -> str:
                 turns += 1
             if len(unit) == size and turns >= LOOP_TURNS:
                 # The first turn, ended as the last is (with the closing punctuation).
-                ending = re.search(r"[^\w']*$", words[at + turns * size - 1])
+                last = words[at + turns * size - 1]
                 first = words[at:at + size]
-                first[-1] = re.sub(r"[^\w']*$", "", first[-1]) + (ending.group() if ending else "")
+                first[-1] = _TRAILING.sub("", first[-1]) + last[len(_TRAILING.sub("", last)):]
                 kept += first
                 at += turns * size
                 break
