@@ -23,6 +23,7 @@ from typing import Protocol
 
 from assistant.audio.chunk import BYTES_PER_MS, AudioChunk
 from assistant.audio.player import Player
+from assistant.brain.repair import lost_prefix
 from assistant.brain.types import Answer
 from assistant.events import EventBus, EventType
 from assistant.stt import Transcriber, Transcript
@@ -109,25 +110,6 @@ class _Timed:
     wait_ms: float = 0.0
 
 
-def lost_prefix(text: str) -> bool:
-    """Pure: whether a transcript of audio that began mid-speech may have lost the "un" of
-    "unlock": it begins with "lock". The opposite in doubt is asked about."""
-    words = text.lower().replace(",", " ").split()
-    while words and words[0] in ("please", "now", "and", "so"):
-        words = words[1:]
-    return bool(words) and words[0] == "lock"
-
-
-def _heard_all(cmd: _Command) -> bool:
-    """Whether the speculative transcript's audio holds all the command's speech so far. As in
-    ``_end_of_speech``, the level's end counts when it has seen one (the VAD's end is its
-    hangover guessed away: 20 ms past the level's in one traced command)."""
-    level = cmd.level
-    if level.started and not level.in_speech:
-        return level.speech_end_ms <= cmd.snapshot_ms
-    return not cmd.endpointer.in_speech and cmd.endpointer.speech_end_ms <= cmd.snapshot_ms
-
-
 @dataclass
 class _Command:
     """The command being recorded after a wake word (or a button press)."""
@@ -156,6 +138,20 @@ class _Command:
     def tail_ms(self) -> float:
         """How much of ``audio`` is the wake word's end (``wake_tail_ms``)."""
         return wake_tail_ms(self.loud) if self.after_wake else 0.0
+
+    def level_saw_end(self) -> bool:
+        return self.level.started and not self.level.in_speech
+
+    def speech_end_ms(self) -> float:
+        """Audio time at which the speech so far ended. The level falls at once; the VAD lags by
+        a hangover it can only guess (and in babble never lets go): when the level has seen the
+        end, it knows better (the VAD's was 20 ms past it in one traced command)."""
+        return self.level.speech_end_ms if self.level_saw_end() else self.endpointer.speech_end_ms
+
+    def heard_all(self) -> bool:
+        """Whether the speculative transcript's audio holds all the speech so far."""
+        speaking = not self.level_saw_end() and self.endpointer.in_speech
+        return not speaking and self.speech_end_ms() <= self.snapshot_ms
 
     def began_in_speech(self) -> bool:
         """After a wake word, whether the command's audio begins loud: the wake word was not
@@ -429,7 +425,7 @@ class Pipeline:
     def _start_speculative(self, cmd: _Command) -> None:
         last = cmd.speculative
         if last is not None and (cmd.speculative_bytes == len(cmd.audio) or (
-                _heard_all(cmd) and (not last.done() or self._whole_command(last)))):
+                cmd.heard_all() and (not last.done() or self._whole_command(last)))):
             # The last one heard all the speech there is and is (or may yet be) a whole
             # command: the VAD's pause comes after the level's, and a new transcript would only
             # replace a good one. One that is not a command is heard again with the longer
@@ -439,8 +435,7 @@ class Pipeline:
         # One transcript at a time: a queue of stale ones (a pause between every word in noise)
         # would make the final transcript wait behind all of them. A queued one is replaced; a
         # running one is left to finish (the next pause, or the final transcript, follows it).
-        previous = cmd.speculative
-        if previous is not None and not previous.done() and not previous.cancel():
+        if last is not None and not last.done() and not last.cancel():
             # Whisper may be slow here because the wake word's check shares it: once the
             # running one is done, hear the audio up to then (see ``_record``).
             cmd.speculative_due = True
@@ -501,12 +496,7 @@ class Pipeline:
     # -- answering ---------------------------------------------------------------------------
     def _end_of_speech(self, cmd: _Command, chunk: AudioChunk, reason: str) -> None:
         self._check_wake(cmd)  # a command shorter than the check's tail
-        speech_end_ms = cmd.endpointer.speech_end_ms
-        level = cmd.level
-        if level.started and not level.in_speech:
-            # The level falls at once; the VAD lags by a hangover it can only guess (and in
-            # babble never lets go): when the level has seen the end, it knows better.
-            speech_end_ms = level.speech_end_ms
+        speech_end_ms = cmd.speech_end_ms()
         self._speech_end_ms = speech_end_ms
         self.bus.emit(
             EventType.END_OF_SPEECH,

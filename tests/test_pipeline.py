@@ -6,14 +6,13 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import wait
 
 import numpy as np
-import pytest
 
 from assistant.audio.chunk import AudioChunk
 from assistant.audio.player import Player
 from assistant.brain.types import Answer
 from assistant.config import EndpointConfig
 from assistant.events import Event, EventBus
-from assistant.pipeline import Pipeline, Stages, lost_prefix
+from assistant.pipeline import Pipeline, Stages
 from assistant.stt import Transcript
 from assistant.vad import Endpointer
 from assistant.wake import WAKE_TAIL_MS, Refractory, WakeCheck, WakeDetection
@@ -354,14 +353,6 @@ def test_a_transcript_that_is_no_command_is_heard_again_at_the_later_pause():
     stt.transcribe = lambda pcm, prompt=None: Transcript(next(texts), None)  # type: ignore[method-assign]
     pipeline.run(chunks("...w" + "s" * 20 + "." * 40))
     assert brain.heard == ["it's a front door locked"]
-
-
-@pytest.mark.parametrize(("text", "lost"), [
-    ("Lock the front door.", True), ("please lock the front door", True),
-    ("Unlock the front door.", False), ("turn on the lamp", False), ("", False),
-])
-def test_a_cut_may_have_taken_the_un_of_unlock(text: str, lost: bool):
-    assert lost_prefix(text) is lost
 
 
 def test_lock_heard_in_audio_that_began_mid_speech_is_in_doubt():

@@ -12,7 +12,13 @@ from gpiozero.pins.mock import MockFactory, MockPWMPin
 from assistant.brain.actions import DeviceExecutor
 from assistant.brain.intents import LocalIntents
 from assistant.brain.local import CONFIRM_WINDOW_S, LocalBrain
-from assistant.brain.repair import NameMatcher, fix_verbs, name_score, opposite_in_doubt
+from assistant.brain.repair import (
+    NameMatcher,
+    fix_verbs,
+    lost_prefix,
+    name_score,
+    opposite_in_doubt,
+)
 from assistant.config import load_config
 from assistant.devices.registry import DeviceRegistry
 from tests.clock import Clock
@@ -56,6 +62,14 @@ def test_a_verb_is_only_fixed_at_the_start() -> None:
 ])
 def test_a_stray_word_before_lock_puts_the_verb_in_doubt(text: str, doubt: bool) -> None:
     assert opposite_in_doubt(text) is doubt
+
+
+@pytest.mark.parametrize(("text", "lost"), [
+    ("Lock the front door.", True), ("please lock the front door", True),
+    ("Unlock the front door.", False), ("turn on the lamp", False), ("", False),
+])
+def test_a_cut_may_have_taken_the_un_of_unlock(text: str, lost: bool):
+    assert lost_prefix(text) is lost
 
 
 @pytest.mark.parametrize(("heard", "name", "alike"), [

@@ -105,6 +105,16 @@ def opposite_in_doubt(text: str) -> bool:
     return False
 
 
+def lost_prefix(text: str) -> bool:
+    """Whether a transcript of audio that began mid-speech (after a wake word said in one
+    breath with the command) may have lost the "un" of "unlock": it begins with "lock". Such an
+    opposite in doubt is asked about."""
+    words = text.lower().replace(",", " ").split()
+    while words and words[0] in ("please", "now", "and", "so"):
+        words = words[1:]
+    return bool(words) and words[0] == "lock"
+
+
 _DETERMINERS = re.compile(r"\b(?:a|my|that|this|your|our|de|da)\b(?= \w)")
 
 
