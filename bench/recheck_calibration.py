@@ -70,7 +70,13 @@ def main() -> None:
     parser.add_argument("--voices", type=int, default=44, help="recordings per seed and level")
     parser.add_argument("--seeds", default="1,2")
     parser.add_argument("--levels", default="clean,20,10")
+    parser.add_argument("--report", action="store_true",
+                        help="only write the report again from the last run's .json")
     args = parser.parse_args()
+    if args.report:
+        saved = json.loads(RESULTS.with_suffix(".json").read_text())
+        report([Row(**_tuples(row)) for row in saved], 0.0, args)
+        return
 
     from assistant.brain.intents import IntentMatch, LocalIntents
     from assistant.config import load_config
@@ -147,6 +153,15 @@ def would_ask(row: Row, below: float) -> str | None:
     return None if asked is None else asked.text
 
 
+def _tuples(value: Any) -> Any:
+    """A row read back from JSON, its meanings hashable again (lists -> tuples)."""
+    if isinstance(value, dict):
+        return {key: _tuples(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return tuple(_tuples(item) for item in value)
+    return value
+
+
 def _acts(meaning: Any) -> bool:
     return meaning is not None and any(action != "query" for _d, action, _v in meaning[1])
 
@@ -159,7 +174,7 @@ def report(rows: list[Row], elapsed: float, args: argparse.Namespace) -> None:
     lines = ["# Recheck calibration", "",
              f"Command: `python bench/recheck_calibration.py --voices {args.voices} "
              f"--seeds {args.seeds} --levels {args.levels}`; {len(rows)} recordings, "
-             f"{elapsed / 60:.1f} min.", ""]
+             (f"{elapsed / 60:.1f} min." if elapsed else "(rewritten with --report)."), ""]
     rechecked = [r for r in rows if r.scored]
     understood = [r for r in rows if r.reading == "understood"]
     right = sum(r.heard_meaning is not None and r.heard_meaning == r.truth for r in understood)
@@ -192,7 +207,13 @@ def report(rows: list[Row], elapsed: float, args: argparse.Namespace) -> None:
                     notes.append(f"said {row.said!r}, heard {row.heard!r} -> {got!r}")
             details[(close, ahead)] = notes
             lines.append(f"| {close} | {ahead} | {fixed} | {wrong} | {missed} |")
-    from assistant.recheck import AHEAD_OF_OTHERS, ASK_BELOW, CLOSE_TO_HEARD, OPPOSITE_MARGIN
+    from assistant.recheck import (
+        AHEAD_OF_OTHERS,
+        ASK_BELOW,
+        CLOSE_TO_HEARD,
+        OPPOSITE_MARGIN,
+        UNKNOWN_ASK_BELOW,
+    )
 
     lines += ["", "Transcripts left as they were (not understood, no name nobody configured), "
               "asked about instead (``worth_asking``) by how far below the transcript a command "
@@ -215,7 +236,7 @@ def report(rows: list[Row], elapsed: float, args: argparse.Namespace) -> None:
               f"{sum(r.truth is not None for r in unknown)} of them commands of this home), by "
               f"how far below the transcript a command may score (0 = it must score higher):",
               "", "| below by at most | fixed | wrong | missed |", "|---:|---:|---:|---:|"]
-    for close_unknown in (0.0, 0.1, 0.25, 0.5):
+    for close_unknown in (0.0, 0.1, 0.25, 0.5, 0.75, 1.0):
         readings = [(r, decide(r, CLOSE_TO_HEARD, AHEAD_OF_OTHERS, close_unknown)) for r in unknown]
         fixed = sum(g is not None and is_right(r, g) for r, g in readings)
         wrongs = [f"{r.said!r} heard {r.heard!r} -> {g!r}" for r, g in readings
@@ -223,6 +244,10 @@ def report(rows: list[Row], elapsed: float, args: argparse.Namespace) -> None:
         missed = sum(g is None and r.truth is not None for r, g in readings)
         lines.append(f"| {close_unknown} | {fixed} | {len(wrongs)} | {missed} |"
                      + (f" ({'; '.join(wrongs[:3])})" if wrongs else ""))
+
+    lines.append(f"\n(0.0 is done; down to UNKNOWN_ASK_BELOW = {UNKNOWN_ASK_BELOW}, a command "
+                 "that changes a device is asked about. Read \"fixed\" there as asked right, "
+                 "\"wrong\" as a question nobody meant, answered no.)")
 
     lines += ["", f"Wrong at the chosen ({CLOSE_TO_HEARD}, {AHEAD_OF_OTHERS}):", ""]
     lines += [f"- {n}" for n in details.get((CLOSE_TO_HEARD, AHEAD_OF_OTHERS), [])] or ["- none"]

@@ -164,6 +164,22 @@ def test_a_transcript_that_is_no_command_may_become_a_question_but_an_unknown_na
         "I'm off the front door.")
 
 
+def test_an_unknown_name_that_nearly_explains_as_well_as_a_command_is_asked_never_done() -> None:
+    phrases = [Phrase("turn on the fan", "fan on", acts=True),
+               Phrase("turn off the fan", "fan off", acts=True)]
+    scorer = Scripted({"Turn on the can.": -0.40, "Turn on the fan.": -0.75,
+                       "Turn off the fan.": -2.0})
+    unknown = Recheck(scorer, phrases, lambda _text: "unknown")
+    assert unknown(b"", Transcript("Turn on the can.")) == Transcript(
+        "Turn on the fan.", heard="Turn on the can.", doubt="unsure")
+    # Its opposite nearly as likely: which of the two is not clear enough to ask.
+    scorer.scores["Turn off the fan."] = -0.9
+    assert unknown(b"", Transcript("Turn on the can.")) == Transcript("Turn on the can.")
+    # Far less likely than the name heard: "I don't know", no question.
+    scorer.scores.update({"Turn on the fan.": -1.0, "Turn off the fan.": -3.0})
+    assert unknown(b"", Transcript("Turn on the can.")) == Transcript("Turn on the can.")
+
+
 # -- whisper, on speech it mishears -----------------------------------------------------------
 @pytest.fixture(scope="module")
 def recheck(whisper):  # type: ignore[no-untyped-def]
