@@ -174,7 +174,7 @@ def report(rows: list[Row], elapsed: float, args: argparse.Namespace) -> None:
     lines = ["# Recheck calibration", "",
              f"Command: `python bench/recheck_calibration.py --voices {args.voices} "
              f"--seeds {args.seeds} --levels {args.levels}`; {len(rows)} recordings, "
-             (f"{elapsed / 60:.1f} min." if elapsed else "(rewritten with --report)."), ""]
+             + (f"{elapsed / 60:.1f} min." if elapsed else "(rewritten with --report)."), ""]
     rechecked = [r for r in rows if r.scored]
     understood = [r for r in rows if r.reading == "understood"]
     right = sum(r.heard_meaning is not None and r.heard_meaning == r.truth for r in understood)

@@ -34,7 +34,7 @@ from assistant.audio.chunk import AudioChunk  # noqa: E402
 from assistant.brain.intents import LocalIntents  # noqa: E402
 from assistant.config import load_config  # noqa: E402
 from assistant.stt import WhisperTranscriber  # noqa: E402
-from assistant.vad import speech_over_background_db  # noqa: E402
+from assistant.vad import FRAME_MS, LevelMeter, NoiseGate, speech_over_background_db  # noqa: E402
 from assistant.wake import (  # noqa: E402
     NOISY_BELOW_DB,
     SENSITIVITY,
@@ -58,6 +58,17 @@ SKIP_AFTER_MS = 2500
 detection is looked for after this long."""
 
 
+def loudness(levels: list[float], at: int, tail_ms: float) -> str:
+    """The NoiseGate's decisions over tail_ms from frame ``at``, as the pipeline makes them: it
+    listens to the room while idle and starts afresh on the command."""
+    gate = NoiseGate()
+    for level in levels[max(0, at - gate.history_frames - gate.smooth_frames):at]:
+        gate.listen(level)
+    gate.start()
+    return "".join("1" if gate.feed(level) else "0"
+                   for level in levels[at:at + int(tail_ms // FRAME_MS)])
+
+
 class Study:
     def __init__(self, config_path: Path, threshold: float | None = None,
                  tail_ms: float = WAKE_TAIL_MS):
@@ -71,10 +82,13 @@ class Study:
         if self.verifier.acoustic is None or self.verifier.rescore is None:
             raise SystemExit("wake_study: needs wake.engine microwakeword with acoustic_check")
 
-    def detections(self, pcm: bytes) -> list[tuple[float, float, bytes]]:
-        """(audio ms, probability, second-stage window) for each first-stage detection."""
+    def detections(self, pcm: bytes) -> list[tuple[float, float, bytes, str]]:
+        """(audio ms, probability, second-stage window, the command's loudness) for each
+        first-stage detection; the loudness is the pipeline's NoiseGate over the tail, one
+        "1" (loud) or "0" per 10 ms frame."""
         detector = make_wake_detector(self.config, verified=True)
-        found: list[tuple[float, float, bytes]] = []
+        levels = LevelMeter().process(pcm)
+        found: list[tuple[float, float, bytes, str]] = []
         skip_until = -1.0
         for offset in range(0, len(pcm) - CHUNK_BYTES + 1, CHUNK_BYTES):
             t_ms = offset / 32
@@ -83,7 +97,8 @@ class Study:
                 continue
             end = offset + CHUNK_BYTES
             window = pcm[max(0, end - WAKE_WINDOW_MS * 32): end + int(self.tail_ms) * 32]
-            found.append((end / 32, detection.probability, window))
+            found.append((end / 32, detection.probability, window,
+                          loudness(levels, int(end / 32 / FRAME_MS), self.tail_ms)))
             skip_until = end / 32 + SKIP_AFTER_MS
         return found
 
@@ -191,8 +206,8 @@ def main() -> int:
         row: dict[str, Any] = {"kind": "wake", "level": case.level, "noise": case.noise,
                                "voice": case.voice.label(), "detected": bool(wake)}
         if wake:
-            t_ms, probability, window = wake[0]
-            row.update(t_ms=t_ms, first=round(probability, 4), **study.opinions(window))
+            t_ms, probability, window, loud = wake[0]
+            row.update(t_ms=t_ms, first=round(probability, 4), loud=loud, **study.opinions(window))
         rows.append(row)
         if n % 20 == 0:
             print(f"[{n}/{len(cases)}] {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
@@ -203,9 +218,9 @@ def main() -> int:
     for label, piece in pieces:
         starts.append((at / 32, label))
         at += len(piece)
-    for t_ms, probability, window in study.detections(pcm):
+    for t_ms, probability, window, loud in study.detections(pcm):
         during = [label for start, label in starts if start <= t_ms][-1]
-        rows.append({"kind": "negative", "t_ms": t_ms, "during": during,
+        rows.append({"kind": "negative", "t_ms": t_ms, "during": during, "loud": loud,
                      "first": round(probability, 4), **study.opinions(window)})
     out = {"voice_seed": args.voice_seed, "threshold": study.config.threshold,
            "fluent": args.fluent,
