@@ -37,6 +37,7 @@ from assistant.vad import (
     MicroVadScorer,
     NoiseGate,
     level_endpointer,
+    paused_after_wake,
     wake_tail_ms,
 )
 from assistant.wake import WAKE_WINDOW_MS, Refractory, WakeCheck, WakeDetector
@@ -61,8 +62,9 @@ class SecondStage(Protocol):
     tail_ms: float
     """How much of the command it hears after the wake window."""
 
-    def check(self, pcm: bytes, probability: float) -> WakeCheck:
-        """The verdict on the wake window and the tail (audio, first-stage probability)."""
+    def check(self, pcm: bytes, probability: float, paused: bool) -> WakeCheck:
+        """The verdict on the wake window and the tail (audio, first-stage probability, and
+        whether the speaker paused after the wake word: ``vad.paused_after_wake``)."""
         ...
 
     def prime(self, window: bytes) -> None:
@@ -391,7 +393,7 @@ class Pipeline:
             return
         tail = bytes(cmd.audio[:int(second.tail_ms * BYTES_PER_MS)])
         cmd.wake_check = self._wake.submit(second.check, cmd.wake_audio + tail,
-                                           cmd.wake_probability)
+                                           cmd.wake_probability, paused_after_wake(cmd.loud))
         cmd.wake_audio = None
 
     def _level_ended(self, cmd: _Command, level_db: float, t_ms: float) -> bool:

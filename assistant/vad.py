@@ -213,6 +213,32 @@ def wake_tail_ms(loud: Sequence[bool], gap_ms: float = WAKE_TAIL_GAP_MS,
     return 0.0
 
 
+WAKE_PAUSE_MS = 200.0
+"""A user who says the wake word and then the command pauses at least this long between them,
+by the NoiseGate (whose smoothing shortens a pause by ~100 ms). In bench/wake_study.py the
+first quiet stretch after a near-miss whisper heard as the wake phrase lasted at most 180 ms
+(a comma's pause, "Okay Nebula, that's ..."): 1 of its 32 counts as a pause (nothing came after
+it). Of the real wake words, each followed by a 0.3-0.6 s pause, 108 / 91 / 65 of 120 / 118 /
+96 detected (clean / 20 / 10 dB SNR) count: the detection can fall early in the word, and noise
+fills a pause. What does not count as one must show a request (``wake.addressed``)."""
+
+
+def paused_after_wake(loud: Sequence[bool], pause_ms: float = WAKE_PAUSE_MS,
+                      tail_max_ms: float = WAKE_TAIL_MAX_MS) -> bool:
+    """Pure: whether the speaker paused after the wake word (one NoiseGate decision per 10 ms
+    frame of the command's audio so far): at most ``tail_max_ms`` of loud audio (the wake word's
+    end), then quiet for ``pause_ms`` or up to now. Said in passing, a near-miss runs on into the
+    rest of its sentence, at most with a comma's short pause ("Okay Nana, I'll call you back").
+    Digital silence (the microphone zeroed under the wake chime) counts as quiet."""
+    pause = int(pause_ms // FRAME_MS)
+    tail = int(tail_max_ms // FRAME_MS)
+    start = next((i for i, frame in enumerate(loud) if not frame), len(loud))
+    if start > tail:
+        return False
+    run = next((i for i, frame in enumerate(loud[start:]) if frame), len(loud) - start)
+    return run >= pause or start + run == len(loud)
+
+
 SILENT_DB = -120.0
 """The level of digital silence (a muted or zeroed chunk): never part of the background."""
 

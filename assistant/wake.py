@@ -437,27 +437,37 @@ _REQUEST_OPENERS_TEXT = """
 REQUEST_OPENERS = frozenset(_REQUEST_OPENERS_TEXT.split())
 """Words a request to a voice assistant starts with: commands and questions (and whisper's
 "turned on the fan", "turning off the coffee" for a command said straight after the wake word)."""
+AFTER_A_PAUSE_ONLY = frozenset({"let", "let's"})
+"""Openers of a request only when the speaker paused after the wake phrase: said straight on,
+"Okay now, let's get going" is a near-miss whisper writes "Okay Nabu. Let's get going."."""
 _SMALL_TALK = frozenset({"the", "a", "an", "is", "it", "in", "to", "of", "what", "what's", "time",
                          "date", "never", "mind"})
 
 
-def addressed(heard: str, phrase: str, home_words: frozenset[str] = frozenset()) -> bool:
+def addressed(heard: str, phrase: str, home_words: frozenset[str] = frozenset(),
+              paused: bool = True) -> bool:
     """Pure: whether what whisper heard after the wake phrase may be spoken to the assistant.
 
     A real wake word is followed by a pause (whisper ends the sentence: "Okay Nabu. Turn on the
     light."), by nothing, by a request ("Okay Nabu, what time is it") or by the home's own words
     ("Okay Nabu, the kitchen light"). A near-miss is said in the middle of other talk: "Okay
-    Naboo from Star Wars was a beautiful planet", "Okay, Bamboo grows really fast". A
-    transcript without the phrase is not judged here (``sounds_like`` is)."""
+    Naboo from Star Wars was a beautiful planet", "Okay, Bamboo grows really fast". Whisper ends
+    a sentence after some near-misses too ("Okay Nabu. I'll call you back." for "Okay Nana,
+    ..."): its sentence's end counts only when the speaker did pause (``paused``, by the audio:
+    ``vad.paused_after_wake``). A transcript without the phrase is not judged here
+    (``sounds_like`` is)."""
     end = _phrase_end(heard, phrase)
     if end is None:
         return True
     after = heard[end:].lower()
     rest = re.findall(r"[a-z0-9']+", after)
     # A sentence's end, not whisper's "Nabu.B" (for "Abu Dhabi") with no space after it.
-    if not rest or re.match(r"\s*[.?!\u2026]+(\s|$)", after):
+    if not rest or (paused and re.match(r"\s*[.?!\u2026]+(\s|$)", after)):
         return True
-    return rest[0] in REQUEST_OPENERS or any(word in home_words for word in rest)
+    if sounds_like(" ".join(rest), phrase):
+        return True  # said twice: "Okay Nabu. Okay Nabu."
+    openers = REQUEST_OPENERS if paused else REQUEST_OPENERS - AFTER_A_PAUSE_ONLY
+    return rest[0] in openers or any(word in home_words for word in rest)
 
 
 def home_words(vocabulary: Iterable[str]) -> frozenset[str]:
@@ -513,7 +523,8 @@ class WakeVerifier:
         """Whether a detection this likely deserves the wake chime at once (before any check)."""
         return probability >= CHIME_ABOVE
 
-    def check(self, pcm: bytes, probability: float = 1.0) -> WakeCheck:
+    def check(self, pcm: bytes, probability: float = 1.0, paused: bool = True) -> WakeCheck:
+        """``paused``: whether the speaker paused after the wake word (see ``addressed``)."""
         if self.rescore is not None:
             probability = max(probability, self.rescore(pcm))
         acoustic = self.acoustic.peak(pcm) if self.acoustic is not None else None
@@ -523,6 +534,6 @@ class WakeVerifier:
         if how != "whisper":
             return WakeCheck(how == "confirmed", "", acoustic, how, snr_db)
         heard = self.transcriber.transcribe(pcm, prompt=self._prompt).text.strip()
-        if not addressed(heard, self.phrase, self.home_words):
+        if not addressed(heard, self.phrase, self.home_words, paused):
             return WakeCheck(False, heard, acoustic, "unaddressed", snr_db)
         return WakeCheck(sounds_like(heard, self.phrase), heard, acoustic, how, snr_db)

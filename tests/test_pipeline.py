@@ -49,8 +49,10 @@ class FakeSecondStage:
     def __init__(self, check: Callable[[bytes, float], WakeCheck], chime_above: float = 0.0):
         self._check = check
         self.chime_above = chime_above
+        self.paused: list[bool] = []
 
-    def check(self, pcm: bytes, probability: float) -> WakeCheck:
+    def check(self, pcm: bytes, probability: float, paused: bool) -> WakeCheck:
+        self.paused.append(paused)
         return self._check(pcm, probability)
 
     def prime(self, window: bytes) -> None:
@@ -182,6 +184,16 @@ def test_a_confirmed_wake_chimes_and_carries_on():
     assert next(e for e in events if e.type.value == "listening").data["chime"] is True
     assert [e.data["how"] for e in events if e.type.value == "wake_check"] == ["confirmed"]
     assert brain.heard == ["turn on the lamp"]
+
+
+def test_the_wake_check_hears_whether_the_speaker_paused_after_the_wake_word():
+    for pattern, paused in (("...w" + "." * 15 + "s" * 40 + "." * 40, True),
+                            ("...w" + "s" * 60 + "." * 40, False)):
+        pipeline, _events = make(FakeBrain())
+        second = FakeSecondStage(lambda pcm, probability: WakeCheck(True, "", 0.97, "confirmed"))
+        pipeline.s.second_stage = second
+        run_checked(pipeline, pattern)
+        assert second.paused == [paused], pattern
 
 
 def test_a_failing_wake_check_is_reported_and_the_loop_goes_on():

@@ -19,6 +19,7 @@ from assistant.vad import (
     MicroVadScorer,
     NoiseGate,
     level_endpointer,
+    paused_after_wake,
     wake_tail_ms,
 )
 
@@ -291,3 +292,16 @@ def test_the_wake_words_tail_ends_at_the_first_pause(pattern: str, tail_ms: floa
 ])
 def test_no_tail_is_cut_unless_a_pause_clearly_follows_it(pattern: str) -> None:
     assert wake_tail_ms(frames(pattern)) == 0.0
+
+
+@pytest.mark.parametrize(("pattern", "paused"), [
+    ("#" * 8 + "." * 30 + "#" * 60, True),   # the wake word's end, a pause, the command
+    ("." * 40 + "#" * 60, True),             # the word was over at the detection
+    ("#" * 8 + "." * 20, True),              # quiet up to now: nothing said yet
+    ("", True),
+    ("#" * 8 + "." * 15 + "#" * 60, False),  # a comma's pause: "Okay Nana, I'll call you back"
+    ("#" * 60 + "." * 40, False),            # talk ran on past any wake word's end
+    ("." * 5 + "#" * 60, False),             # the talk went on straight away
+])
+def test_a_pause_after_the_wake_word_is_heard_in_the_audio(pattern: str, paused: bool) -> None:
+    assert paused_after_wake(frames(pattern)) is paused

@@ -338,6 +338,20 @@ def test_a_wake_phrase_in_the_middle_of_other_talk_is_not_addressed(heard: str, 
     assert addressed(heard, "okay nabu", HOME) is ok
 
 
+def test_a_sentences_end_counts_only_after_a_pause_in_the_audio():
+    # Whisper ends the sentence after "Okay Nana," too; the audio shows no user's pause there.
+    assert addressed("Okay Nabu. I'll call you back.", "okay nabu", HOME, paused=False) is False
+    assert addressed("Okay Nabu. I'll call you back.", "okay nabu", HOME, paused=True) is True
+    # A request or the home's words still show it was said to the assistant.
+    assert addressed("Okay Nabu. Turn on the light.", "okay nabu", HOME, paused=False) is True
+    assert addressed("Okay Nabu. The ceiling fan.", "okay nabu", HOME, paused=False) is True
+    assert addressed("Okay Nabu.", "okay nabu", HOME, paused=False) is True
+    assert addressed("Okay Nabu. Okay Nabu.", "okay nabu", HOME, paused=False) is True  # twice
+    # "Let's" opens a request only after a pause: "Okay now, let's get going" is talk.
+    assert addressed("Okay Nabu. Let's get going.", "okay nabu", HOME, paused=False) is False
+    assert addressed("Okay Nabu, let's get going.", "okay nabu", HOME, paused=True) is True
+
+
 def test_home_words_leave_out_small_talk():
     words = home_words(["kitchen light", "ceiling fan", "turn on", "what time is it"])
     assert words == {"kitchen", "light", "ceiling", "fan", "turn", "on"}
