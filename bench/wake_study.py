@@ -34,7 +34,13 @@ from assistant.audio.chunk import AudioChunk  # noqa: E402
 from assistant.brain.intents import LocalIntents  # noqa: E402
 from assistant.config import load_config  # noqa: E402
 from assistant.stt import WhisperTranscriber  # noqa: E402
-from assistant.vad import FRAME_MS, LevelMeter, NoiseGate, speech_over_background_db  # noqa: E402
+from assistant.vad import (  # noqa: E402
+    FRAME_MS,
+    LevelMeter,
+    NoiseGate,
+    paused_after_wake,
+    speech_over_background_db,
+)
 from assistant.wake import (  # noqa: E402
     NOISY_BELOW_DB,
     SENSITIVITY,
@@ -117,19 +123,23 @@ class Study:
 
 def accepted(row: dict[str, Any], sure_above: float, hint: float | None, first: float = 0.0,
              noisy: tuple[float, float] | None = None,
-             words: frozenset[str] | None = None) -> bool:
+             words: frozenset[str] | None = None, pause: bool = False) -> bool:
     """Whether the second stage would wake on this detection (``hint`` None: without
     openWakeWord, i.e. ``wake.acoustic_check: false``). ``first``: a first-stage threshold above
     the study's own, taken as crossed when microWakeWord's peak over the window reaches it.
     ``noisy``: (sure_above, hint) for a window below NOISY_BELOW_DB (rows that have snr_db).
-    ``words``: the home's words for ``addressed``; None: whisper's verdict without it."""
+    ``words``: the home's words for ``addressed``; None: whisper's verdict without it.
+    ``pause``: whisper's sentence end counts only after a pause in the audio (rows with
+    ``loud``: the NoiseGate over the tail, see ``vad.paused_after_wake``)."""
     if "p" not in row or row["p"] < first:
         return False  # the first stage did not fire
     acoustic = None if hint is None else row["acoustic"]
     if hint is not None:
         sure_above, hint = in_room(row.get("snr_db", NOISY_BELOW_DB), (sure_above, hint), noisy)
     how = verdict(row["p"], acoustic, sure_above, hint or 0.0)
-    if how == "whisper" and words is not None and not addressed(row["prompted"], "okay nabu", words):
+    paused = not pause or paused_after_wake([c == "1" for c in row.get("loud", "")])
+    if how == "whisper" and words is not None and not addressed(row["prompted"], "okay nabu", words,
+                                                                paused):
         return False
     return how == "confirmed" or (how == "whisper" and bool(row["prompted_ok"]))
 
@@ -142,11 +152,11 @@ def analyse(data: dict[str, Any], first: float = 0.0) -> None:
     words = home_words(LocalIntents(config).vocabulary())
 
     def line(sure_above: float, hint: float | None, noisy: tuple[float, float] | None = None,
-             check: bool = True) -> str:
+             check: bool = True, pause: bool = True) -> str:
         heard = words if check else None
-        kept = [sum(accepted(r, sure_above, hint, first, noisy, heard) for r in rows
+        kept = [sum(accepted(r, sure_above, hint, first, noisy, heard, pause) for r in rows
                     if r.get("level") == lv) for lv in levels]
-        false = sum(accepted(r, sure_above, hint, first, noisy, heard) for r in rows
+        false = sum(accepted(r, sure_above, hint, first, noisy, heard, pause) for r in rows
                     if r["kind"] == "negative")
         rate = f" ({false / minutes * 60:.0f}/h)" if minutes else ""
         return f"kept {'/'.join(map(str, kept))}, false wakes {false}{rate}"
@@ -158,8 +168,10 @@ def analyse(data: dict[str, Any], first: float = 0.0) -> None:
     for name, level in SENSITIVITY.items():
         noisy = (level.noisy_sure_above, level.noisy_hint)
         print(f"sensitivity {name}: with openWakeWord {line(level.sure_above, level.hint, noisy)}"
-              f" (without its noisy-room thresholds {line(level.sure_above, level.hint)}; without"
-              f" the addressed check {line(level.sure_above, level.hint, noisy, False)}); "
+              f" (without its noisy-room thresholds {line(level.sure_above, level.hint)}; whisper's"
+              f" sentence end counted without a pause in the audio"
+              f" {line(level.sure_above, level.hint, noisy, pause=False)};"
+              f" without the addressed check {line(level.sure_above, level.hint, noisy, False)}); "
               f"whisper alone {line(level.alone, None)}")
     print("grid (sure_above, hint):")
     for sure_above in (0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 1.01):
