@@ -92,6 +92,8 @@ class Stages:
     """The wake word's second stage; None trusts the detector."""
     recheck: Callable[[bytes, Transcript], Transcript] | None = None
     """A second look at the final transcript against its audio (``assistant.recheck``)."""
+    recheck_answer: Callable[[bytes, Transcript], Transcript] | None = None
+    """The same for the answer to a yes/no question (``Recheck.answer``)."""
 
 
 class Mode(enum.Enum):
@@ -134,6 +136,8 @@ class _Command:
     primed_bytes: int = -1
     """How much of the command the second stage was last primed with (-1: not yet)."""
     after_wake: bool = False
+    answering: bool = False
+    """The answer to the assistant's yes/no question ("Unlock the front door?")."""
     loud: list[bool] = field(default_factory=list)
     """The NoiseGate's decision for each 10 ms frame of ``audio``."""
 
@@ -214,6 +218,8 @@ class Pipeline:
         self._action_lags: list[float] = []
         self._played_before_ms = 0.0
         self._follow_up = False
+        self._yes_no = False
+        """The follow-up answers a yes/no question."""
         self._recent = bytearray()
         """The last WAKE_WINDOW_MS of audio heard while waiting for the wake word."""
 
@@ -318,7 +324,9 @@ class Pipeline:
         endpointer = self.s.make_endpointer()
         self._command = _Command(endpointer, level_endpointer(endpointer.config, self._gate.delay_ms),
                                  wake_audio=wake_audio, wake_probability=probability,
-                                 after_wake=trigger == "wake")
+                                 after_wake=trigger == "wake",
+                                 answering=self._yes_no and trigger != "wake")
+        self._yes_no = False
         self._command.endpointer.start(t_ms)
         self._command.level.start(t_ms)
         self.mode = Mode.RECORDING
@@ -490,8 +498,9 @@ class Pipeline:
             future = self._stt.submit(self._transcribe, cmd.spoken())
         waited = self.clock()
         timed = future.result()
-        if self.s.recheck is not None:
-            timed = self._stt.submit(self._recheck, self.s.recheck, timed).result()
+        recheck = self.s.recheck_answer if cmd.answering else self.s.recheck
+        if recheck is not None:
+            timed = self._stt.submit(self._recheck, recheck, timed).result()
         timed.wait_ms = (self.clock() - waited) * 1000.0
         return timed
 
@@ -576,6 +585,7 @@ class Pipeline:
         # A question from the assistant ("Unlock the front door?") is answered without the
         # wake word: the next turn starts listening as soon as the question has been spoken.
         self._follow_up = not answer.end_conversation and not self._cancel.is_set()
+        self._yes_no = self._follow_up and "confirm" in answer.slots
 
     def _turn_finished(self, chunk: AudioChunk) -> None:
         if self.realtime:

@@ -63,6 +63,7 @@ def build_voice(
     if config.wake.verify and config.stt.engine == "whisper":
         verifier = make_wake_verifier(config.wake, transcriber,
                                       home_words(getattr(intents, "vocabulary", list)()))
+    recheck = _recheck(config, transcriber, intents)
     stages = Stages(
         wake=make_wake_detector(config.wake, verified=verifier is not None),
         vad=MicroVadScorer(),
@@ -75,7 +76,8 @@ def build_voice(
         normalize=_normalizer(),
         stt_prompt=_stt_prompt(intents),
         second_stage=verifier,
-        recheck=_recheck(config, transcriber, intents),
+        recheck=recheck,
+        recheck_answer=recheck.answer if recheck is not None else None,
     )
     pipeline = Pipeline(
         stages,
@@ -179,7 +181,7 @@ def _recheck(config: Config, transcriber: Any, intents: Any) -> Any:
     if config.stt.engine != "whisper" or not config.stt.recheck or config.intents.language != "en":
         return None
     from assistant.brain.intents import IntentMatch
-    from assistant.brain.local import is_answer
+    from assistant.brain.local import is_answer, says_yes
     from assistant.brain.phrases import command_phrases
     from assistant.recheck import Phrase, Recheck
 
@@ -196,7 +198,7 @@ def _recheck(config: Config, transcriber: Any, intents: Any) -> Any:
         match = intents.match(text)
         if isinstance(match, IntentMatch):
             phrases.append(Phrase(text, _meaning(match), acts=match.changes_devices))
-    return Recheck(transcriber, phrases, reading)
+    return Recheck(transcriber, phrases, reading, says_yes=says_yes)
 
 
 def _meaning(match: Any) -> tuple[Any, ...]:

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import wait
 
 import numpy as np
+import pytest
 
 from assistant.audio.chunk import AudioChunk
 from assistant.audio.player import Player
@@ -84,17 +85,21 @@ class FakeStt:
 
 
 class FakeBrain:
-    def __init__(self, questions: int = 0) -> None:
+    def __init__(self, questions: int = 0, yes_no: bool = False) -> None:
         self.heard: list[str] = []
         self.doubts: list[str | None] = []
         self.questions = questions
+        self.yes_no = yes_no
+        """Whether its questions want a yes or a no (the local brain's "confirm" slot)."""
 
     def answer(self, text, say, confidence=None, doubt=None):  # type: ignore[no-untyped-def]
         self.heard.append(text)
         self.doubts.append(doubt)
         ask = len(self.heard) <= self.questions
         say("Sure?" if ask else "Done.")
-        return Answer(text=text, handled_by="local", reply="x", end_conversation=not ask)
+        slots = {"confirm": "Sure?"} if ask and self.yes_no else {}
+        return Answer(text=text, handled_by="local", reply="x", slots=slots,
+                      end_conversation=not ask)
 
 
 class FakeTts:
@@ -270,6 +275,28 @@ def test_a_question_is_answered_without_the_wake_word():
     assert kinds(events).count("wake") == 1
     triggers = [e.data["trigger"] for e in events if e.type.value == "listening"]
     assert triggers == ["wake", "button"]
+
+
+@pytest.mark.parametrize(("yes_no", "expected"), [(True, ["command", "answer"]),
+                                                  (False, ["command", "command"])])
+def test_the_answer_to_a_yes_no_question_is_weighed_as_an_answer_not_as_a_command(
+        yes_no: bool, expected: list[str]) -> None:
+    brain = FakeBrain(questions=1, yes_no=yes_no)
+    pipeline, _events = make(brain)
+    weighed: list[str] = []
+
+    def as_command(pcm: bytes, heard: Transcript) -> Transcript:
+        weighed.append("command")
+        return heard
+
+    def as_answer(pcm: bytes, heard: Transcript) -> Transcript:
+        weighed.append("answer")
+        return Transcript("Yes.", heard=heard.text, doubt="rescored")
+
+    pipeline.s.recheck, pipeline.s.recheck_answer = as_command, as_answer
+    pipeline.run(chunks("...w" + "s" * 20 + "." * 30 + "s" * 15 + "." * 40))
+    assert weighed == expected
+    assert brain.heard[-1] == ("Yes." if yes_no else "turn on the lamp")
 
 
 class DeafVad(FakeVad):

@@ -17,6 +17,7 @@ from assistant.recheck import (
     choose,
     closest,
     opposite_of,
+    read_answer,
     sentence,
     with_number,
     worth_asking,
@@ -180,6 +181,36 @@ def test_an_unknown_name_that_nearly_explains_as_well_as_a_command_is_asked_neve
     assert unknown(b"", Transcript("Turn on the can.")) == Transcript("Turn on the can.")
 
 
+def test_an_answer_is_read_only_when_one_of_yes_and_no_clearly_explains_the_audio() -> None:
+    assert read_answer(-0.8, -1.0, -3.0, below=1.0, ahead=1.0) == "yes"
+    assert read_answer(-0.8, -3.0, -1.2, below=1.0, ahead=1.0) == "no"
+    assert read_answer(-0.8, -1.0, -1.5, below=1.0, ahead=1.0) is None  # too close a race
+    assert read_answer(-0.8, -2.0, -4.0, below=1.0, ahead=1.0) is None  # far less likely
+
+
+def test_an_unclear_answer_is_weighed_as_yes_or_no_never_as_a_command() -> None:
+    phrases = [Phrase("turn on the fan", "fan on", acts=True)]
+    scorer = Scripted({"See you guys.": -0.8, "Yes.": -1.0, "No.": -3.0,
+                       "Turn on the fan.": -0.5})
+    check = Recheck(scorer, phrases, lambda text: "understood" if text == "Yes." else "other")
+    assert check.answer(b"", Transcript("See you guys.")) == Transcript(
+        "Yes.", heard="See you guys.", doubt="rescored")
+    assert scorer.asked[-1] == ["See you guys.", "Yes.", "No."]
+    scorer.scores["No."] = -1.2
+    assert check.answer(b"", Transcript("See you guys.")) == Transcript("See you guys.")
+    # A yes in words that the audio does not bear out is read as no.
+    worded = Recheck(scorer, phrases, lambda _text: "other", says_yes=lambda t: "yeah" in t.lower())
+    scorer.scores.update({"Yeah, it's all like.": -1.0, "Yes.": -2.8, "No.": -1.9})
+    assert worded.answer(b"", Transcript("Yeah, it's all like.")).text == "No."
+    scorer.scores.update({"Yes.": -1.5, "No.": -2.0})
+    assert worded.answer(b"", Transcript("Yeah, it's all like.")) == Transcript(
+        "Yeah, it's all like.")
+    asked = len(scorer.asked)
+    assert check.answer(b"", Transcript("Yes.")) == Transcript("Yes.")  # clear: not weighed
+    assert check.answer(b"", Transcript("")) == Transcript("")
+    assert len(scorer.asked) == asked
+
+
 # -- whisper, on speech it mishears -----------------------------------------------------------
 @pytest.fixture(scope="module")
 def recheck(whisper):  # type: ignore[no-untyped-def]
@@ -239,6 +270,15 @@ def test_a_clear_command_is_not_in_doubt(whisper, recheck, synth_speech) -> None
     assert check(pcm, heard) == heard
     mine, theirs = whisper.score(pcm, ["Turn on the kitchen light.", "Turn off the kitchen light."])
     assert mine > theirs
+
+
+@pytest.mark.parametrize(("said", "misheard", "read"), [("Yes.", "You ready?", "Yes."),
+                                                       ("No.", "Cool.", "No.")])
+def test_whisper_reads_a_misheard_answer_from_its_audio(recheck, synth_speech, said, misheard,  # type: ignore[no-untyped-def]
+                                                      read) -> None:
+    check, _prompt = recheck
+    pcm = PAD + synth_speech(said) + PAD
+    assert check.answer(pcm, Transcript(misheard)).text == read
 
 
 def test_an_answer_to_a_question_is_never_weighed_as_a_command(recheck) -> None:  # type: ignore[no-untyped-def]

@@ -301,7 +301,7 @@ class LocalBrain:
             return None
         words = normalize_transcript(text)
         said = set(words.split()) | {words}
-        if said & _YES and not said & _NO:
+        if says_yes(text):
             results = [self.executor.run(action) for action in pending.match.actions]
             reply = build_reply(pending.match, results, self.intents.device_name, self.now())
             return Answer(text=text, handled_by="local", reply=reply,
@@ -312,6 +312,13 @@ class LocalBrain:
         _LOGGER.info("Not confirmed (%r): nothing done", text)
         return Answer(text=text, handled_by="local", reply="Okay, I won't.",
                       intent=pending.match.intent, slots={"confirmed": False})
+
+
+def says_yes(text: str) -> bool:
+    """Whether the answer to "Unlock the front door?" says yes in words (and no "no")."""
+    words = normalize_transcript(text)
+    said = set(words.split()) | {words}
+    return bool(said & _YES) and not said & _NO
 
 
 def is_answer(text: str) -> bool:

@@ -134,7 +134,10 @@ class Router:
         # A tool call held for a yes (see DeviceTools.hold): listen for the answer at once.
         pending = getattr(self.local, "pending", None)
         asked = pending is not None and pending is not self._pending_before
-        return Answer(text=text, handled_by=by, reply=reply, slots=dict(reasons),
+        slots: dict[str, Any] = dict(reasons)
+        if asked:
+            slots["confirm"] = getattr(pending, "question", "")  # a yes/no question, as locally
+        return Answer(text=text, handled_by=by, reply=reply, slots=slots,
                       results=results, timings_ms=turn.timings(), end_conversation=not asked)
 
 
