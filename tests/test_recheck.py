@@ -165,6 +165,23 @@ def test_a_transcript_that_is_no_command_may_become_a_question_but_an_unknown_na
         "I'm off the front door.")
 
 
+def test_a_question_about_the_home_may_be_read_from_less_evidence_than_a_command() -> None:
+    phrases = [Phrase("is the front door locked", "locked?"),
+               Phrase("lock the front door", "lock", acts=True)]
+    scorer = Scripted({"It's the front door lock.": -0.5, "Is the front door locked?": -1.1,
+                       "Lock the front door.": -2.5})
+    check = Recheck(scorer, phrases, lambda _text: "other")
+    assert check(b"", Transcript("It's the front door lock.")) == Transcript(
+        "Is the front door locked?", heard="It's the front door lock.", doubt="rescored")
+    # A command that acts gets no such leeway: as far below, it is only asked about.
+    scorer.scores.update({"Is the front door locked?": -2.5, "Lock the front door.": -1.1})
+    assert check(b"", Transcript("It's the front door lock.")).doubt == "unsure"
+    # Too far below the transcript: left as heard.
+    scorer.scores.update({"Is the front door locked?": -1.5, "Lock the front door.": -4.0})
+    assert check(b"", Transcript("It's the front door lock.")) == Transcript(
+        "It's the front door lock.")
+
+
 def test_an_unknown_name_that_nearly_explains_as_well_as_a_command_is_asked_never_done() -> None:
     phrases = [Phrase("turn on the fan", "fan on", acts=True),
                Phrase("turn off the fan", "fan off", acts=True)]
