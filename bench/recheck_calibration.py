@@ -153,6 +153,17 @@ def would_ask(row: Row, below: float) -> str | None:
     return None if asked is None else asked.text
 
 
+def would_query(row: Row, below: float) -> str | None:
+    """The question about the home the recheck would read when it put no command in place."""
+    from assistant.recheck import AHEAD_OF_OTHERS, CLOSE_TO_HEARD, Phrase, choose
+
+    if row.reading != "other" or decide(row, CLOSE_TO_HEARD, AHEAD_OF_OTHERS) is not None:
+        return None
+    scored = [(Phrase(text, m, acts=_acts(row.meant[text])), s) for m, text, s in row.scored]
+    query = choose(row.heard_score, scored, close=below)
+    return None if query is None or query.acts else query.text
+
+
 def _tuples(value: Any) -> Any:
     """A row read back from JSON, its meanings hashable again (lists -> tuples)."""
     if isinstance(value, dict):
@@ -212,6 +223,7 @@ def report(rows: list[Row], elapsed: float, args: argparse.Namespace) -> None:
         ASK_BELOW,
         CLOSE_TO_HEARD,
         OPPOSITE_MARGIN,
+        QUERY_BELOW,
         UNKNOWN_ASK_BELOW,
     )
 
@@ -230,6 +242,19 @@ def report(rows: list[Row], elapsed: float, args: argparse.Namespace) -> None:
         lines.append(f"| {below} | {right_asks} | {len(wrong_asks)} | {still} |"
                      + (f" ({'; '.join(wrong_asks[:4])})" if wrong_asks else ""))
     lines.append(f"\n(ASK_BELOW is {ASK_BELOW}.)")
+
+    lines += ["", "Transcripts left as they were (not understood, no name nobody configured), read "
+              "as a question about the home (a command that changes nothing) by how far below "
+              "the transcript it may score; wrong = another meaning (for a non-command: any).",
+              "", "| QUERY_BELOW | read right | read wrong |", "|---:|---:|---:|"]
+    for below in (0.5, 0.75, 1.0, 1.25, 1.5):
+        reads = [(r, would_query(r, below)) for r in rechecked]
+        right_reads = sum(q is not None and is_right(r, q) for r, q in reads)
+        wrong_reads = [f"{r.said!r} heard {r.heard!r} -> {q!r}" for r, q in reads
+                       if q is not None and not is_right(r, q)]
+        lines.append(f"| {below} | {right_reads} | {len(wrong_reads)} |"
+                     + (f" ({'; '.join(wrong_reads[:3])})" if wrong_reads else ""))
+    lines.append(f"\n(QUERY_BELOW is {QUERY_BELOW}.)")
 
     unknown = [r for r in rechecked if r.reading == "unknown"]
     lines += ["", f"Transcripts with a name nobody configured ({len(unknown)}, "
