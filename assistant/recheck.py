@@ -202,11 +202,11 @@ class Recheck:
 
     def __init__(self, scorer: Scorer, phrases: Sequence[Phrase], reading: Callable[[str], str],
                  example_number: str = "fifty",
-                 says_yes: Callable[[str], bool] = lambda _text: False):
+                 in_words: Callable[[str], str | None] = lambda _text: None):
         """``reading(text)``: "understood" (a local command, or a plain yes or no), "unknown" (a
-        command about a name nobody configured) or "other". ``says_yes(text)``: whether an
-        answer's words say yes (``brain.local.says_yes``)."""
-        self.says_yes = says_yes
+        command about a name nobody configured) or "other". ``in_words(text)``: what an answer's
+        words say, "yes", "no" or None (``brain.local.answer_in_words``)."""
+        self.in_words = in_words
         self.scorer = scorer
         self.phrases = list(phrases)
         self.reading = reading
@@ -255,13 +255,17 @@ class Recheck:
         command, or nothing), else "Yes." or "No." when whisper finds one of them clearly
         likelier for the audio (``read_answer``), marked ``rescored``. A yes in words that the
         audio does not bear out ("Yeah, it's all like" for a "No." in noise: "No." scores
-        higher than "Yes.") is read as no: nothing is done. Never weighed as a command."""
+        higher than "Yes.") is read as no: nothing is done. A no in words is never weighed
+        (into a yes): it stands. Never weighed as a command."""
         text = heard.text.strip()
         if not text or self.reading(text) == "understood" or len(plain_words(text)) > MAX_WORDS:
             return heard
+        words = self.in_words(text)
+        if words == "no":
+            return heard
         scores = self.scorer.score(pcm, [text, *ANSWERS.values()])
         read = read_answer(*scores)
-        if read is None and self.says_yes(text) and scores[2] > scores[1]:
+        if words == "yes" and scores[2] > scores[1]:
             read = "no"
         if read is None:
             return heard

@@ -181,7 +181,7 @@ def _recheck(config: Config, transcriber: Any, intents: Any) -> Any:
     if config.stt.engine != "whisper" or not config.stt.recheck or config.intents.language != "en":
         return None
     from assistant.brain.intents import IntentMatch
-    from assistant.brain.local import is_answer, says_yes
+    from assistant.brain.local import answer_in_words, is_answer
     from assistant.brain.phrases import command_phrases
     from assistant.recheck import Phrase, Recheck
 
@@ -198,7 +198,7 @@ def _recheck(config: Config, transcriber: Any, intents: Any) -> Any:
         match = intents.match(text)
         if isinstance(match, IntentMatch):
             phrases.append(Phrase(text, _meaning(match), acts=match.changes_devices))
-    return Recheck(transcriber, phrases, reading, says_yes=says_yes)
+    return Recheck(transcriber, phrases, reading, in_words=answer_in_words)
 
 
 def _meaning(match: Any) -> tuple[Any, ...]:

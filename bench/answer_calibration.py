@@ -79,14 +79,16 @@ def main() -> None:
 
 
 def report(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    from assistant.brain.local import answer_in_words
     from assistant.recheck import ANSWER_AHEAD, ANSWER_BELOW, read_answer
 
-    unclear = [r for r in rows if "scores" in r and r["heard"]]
+    # A no in words is never weighed (Recheck.answer): it stands.
+    unclear = [r for r in rows if "scores" in r and r["heard"] and answer_in_words(r["heard"]) != "no"]
     lines = ["# Answer calibration", "",
              f"Command: `python bench/answer_calibration.py --voices {args.voices} --seeds "
              f"{args.seeds} --levels {args.levels}`; {len(rows)} recordings.", "",
-             f"- Heard as a clear yes or no by the words alone: {len(rows) - len(unclear)}; "
-             f"not: {len(unclear)} ({sum(r['meaning'] == 'yes' for r in unclear)} of them "
+             f"- Plain answers, or a no in words (never weighed): {len(rows) - len(unclear)}; "
+             f"weighed: {len(unclear)} ({sum(r['meaning'] == 'yes' for r in unclear)} of them "
              "a yes).", "",
              "Of those not clear, read from the audio (below = how far under the transcript the "
              "answer may score; ahead = by how much it must beat the other answer):", "",

@@ -10,6 +10,7 @@ import pytest
 
 from assistant.audio.chunk import RATE
 from assistant.brain.intents import LocalIntents
+from assistant.brain.local import answer_in_words
 from assistant.config import load_config
 from assistant.recheck import (
     Phrase,
@@ -215,13 +216,16 @@ def test_an_unclear_answer_is_weighed_as_yes_or_no_never_as_a_command() -> None:
     assert scorer.asked[-1] == ["See you guys.", "Yes.", "No."]
     scorer.scores["No."] = -1.2
     assert check.answer(b"", Transcript("See you guys.")) == Transcript("See you guys.")
-    # A yes in words that the audio does not bear out is read as no.
-    worded = Recheck(scorer, phrases, lambda _text: "other", says_yes=lambda t: "yeah" in t.lower())
+    # A yes in words that the audio does not bear out is read as no...
+    worded = Recheck(scorer, phrases, lambda _text: "other", in_words=answer_in_words)
     scorer.scores.update({"Yeah, it's all like.": -1.0, "Yes.": -2.8, "No.": -1.9})
     assert worded.answer(b"", Transcript("Yeah, it's all like.")).text == "No."
     scorer.scores.update({"Yes.": -1.5, "No.": -2.0})
     assert worded.answer(b"", Transcript("Yeah, it's all like.")) == Transcript(
         "Yeah, it's all like.")
+    # ...and a no in words is never weighed into a yes, however the audio scores.
+    scorer.scores.update({"Yes, no it.": -0.6, "Yes.": -0.7, "No.": -3.0})
+    assert worded.answer(b"", Transcript("Yes, no it.")) == Transcript("Yes, no it.")
     asked = len(scorer.asked)
     assert check.answer(b"", Transcript("Yes.")) == Transcript("Yes.")  # clear: not weighed
     assert check.answer(b"", Transcript("")) == Transcript("")

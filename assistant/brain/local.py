@@ -316,9 +316,17 @@ class LocalBrain:
 
 def says_yes(text: str) -> bool:
     """Whether the answer to "Unlock the front door?" says yes in words (and no "no")."""
+    return answer_in_words(text) == "yes"
+
+
+def answer_in_words(text: str) -> str | None:
+    """What an answer's words say: "no" when any word says no, "yes" when one says yes, else
+    None."""
     words = normalize_transcript(text)
     said = set(words.split()) | {words}
-    return bool(said & _YES) and not said & _NO
+    if said & _NO:
+        return "no"
+    return "yes" if said & _YES else None
 
 
 def is_answer(text: str) -> bool:
