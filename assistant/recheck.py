@@ -223,19 +223,16 @@ class Recheck:
         scores = self.scorer.score(pcm, [text, *(sentence(p.text) for p in candidates)])
         scored = list(zip(candidates, scores[1:], strict=True))
         best = choose(scores[0], scored, close=0.0 if reading == "unknown" else CLOSE_TO_HEARD)
-        if best is None and reading == "unknown":
-            # Asked, never done: "turn on the can" may be the fan, or a can nobody configured.
-            best = choose(scores[0], scored, close=UNKNOWN_ASK_BELOW)
-            if best is not None and best.acts:
-                _LOGGER.info("Heard %r, will ask about %r (%.2f against %.2f)", text, best.text,
-                             max(scores[1:]), scores[0])
-                return replace(heard, text=sentence(best.text), heard=text, doubt="unsure")
-            best = None
         if best is None and reading == "other":
             query = choose(scores[0], scored, close=QUERY_BELOW)
             best = query if query is not None and not query.acts else None
-        if best is None and reading == "other":
-            asked = worth_asking(scores[0], scored)
+        if best is None:
+            if reading == "other":
+                asked = worth_asking(scores[0], scored)
+            else:
+                # Asked, never done: "turn on the can" may be the fan, or a can nobody configured.
+                asked = choose(scores[0], scored, close=UNKNOWN_ASK_BELOW)
+                asked = asked if asked is not None and asked.acts else None
             if asked is not None:
                 _LOGGER.info("Heard %r, will ask about %r (%.2f against %.2f)", text, asked.text,
                              max(scores[1:]), scores[0])

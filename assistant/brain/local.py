@@ -299,29 +299,23 @@ class LocalBrain:
         pending, self.pending = self.pending, None
         if pending is None or self.clock() > pending.expires:
             return None
-        words = normalize_transcript(text)
-        said = set(words.split()) | {words}
-        if says_yes(text):
+        said = answer_in_words(text)
+        if said == "yes":
             results = [self.executor.run(action) for action in pending.match.actions]
             reply = build_reply(pending.match, results, self.intents.device_name, self.now())
             return Answer(text=text, handled_by="local", reply=reply,
                           intent=pending.match.intent,
                           slots={**pending.match.slots, "confirmed": True}, results=results)
-        if not said & _NO and isinstance(self.intents.match(words), IntentMatch):
+        if said != "no" and isinstance(self.intents.match(normalize_transcript(text)), IntentMatch):
             return None  # a new command: the question is dropped, the command is heard
         _LOGGER.info("Not confirmed (%r): nothing done", text)
         return Answer(text=text, handled_by="local", reply="Okay, I won't.",
                       intent=pending.match.intent, slots={"confirmed": False})
 
 
-def says_yes(text: str) -> bool:
-    """Whether the answer to "Unlock the front door?" says yes in words (and no "no")."""
-    return answer_in_words(text) == "yes"
-
-
 def answer_in_words(text: str) -> str | None:
-    """What an answer's words say: "no" when any word says no, "yes" when one says yes, else
-    None."""
+    """What the words of an answer to "Unlock the front door?" say: "no" when any word says no,
+    "yes" when one says yes, else None."""
     words = normalize_transcript(text)
     said = set(words.split()) | {words}
     if said & _NO:
