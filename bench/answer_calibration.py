@@ -103,9 +103,7 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
             flips = sum(r["meaning"] == "no" for r in wrong)
             lines.append(f"| {below} | {ahead} | {right} | {len(wrong)} | {flips} | "
                          f"{sum(a is None for _r, a in read)} |")
-    from assistant.brain.local import says_yes
-
-    worded = [r for r in unclear if says_yes(r["heard"])]
+    worded = [r for r in unclear if answer_in_words(r["heard"]) == "yes"]
     doubted = [r for r in worded if r["scores"]["no"] > r["scores"]["yes"]]
     lines += ["", f"A yes in words that is no plain answer: {len(worded)} "
               f"({sum(r['meaning'] == 'no' for r in worded)} of them said no); \"No.\" scores above "

@@ -144,23 +144,21 @@ def decide(row: Row, close: float, ahead: float, close_unknown: float = 0.0) -> 
 
 def would_ask(row: Row, below: float) -> str | None:
     """The command the recheck would ask about (``worth_asking``) when it put none in place."""
-    from assistant.recheck import AHEAD_OF_OTHERS, CLOSE_TO_HEARD, Phrase, worth_asking
+    from assistant.recheck import AHEAD_OF_OTHERS, CLOSE_TO_HEARD, worth_asking
 
     if row.reading != "other" or decide(row, CLOSE_TO_HEARD, AHEAD_OF_OTHERS) is not None:
         return None
-    scored = [(Phrase(text, m, acts=_acts(row.meant[text])), s) for m, text, s in row.scored]
-    asked = worth_asking(row.heard_score, scored, below=below)
+    asked = worth_asking(row.heard_score, _phrases(row), below=below)
     return None if asked is None else asked.text
 
 
 def would_query(row: Row, below: float) -> str | None:
     """The question about the home the recheck would read when it put no command in place."""
-    from assistant.recheck import AHEAD_OF_OTHERS, CLOSE_TO_HEARD, Phrase, choose
+    from assistant.recheck import AHEAD_OF_OTHERS, CLOSE_TO_HEARD, choose
 
     if row.reading != "other" or decide(row, CLOSE_TO_HEARD, AHEAD_OF_OTHERS) is not None:
         return None
-    scored = [(Phrase(text, m, acts=_acts(row.meant[text])), s) for m, text, s in row.scored]
-    query = choose(row.heard_score, scored, close=below)
+    query = choose(row.heard_score, _phrases(row), close=below)
     return None if query is None or query.acts else query.text
 
 
@@ -171,6 +169,13 @@ def _tuples(value: Any) -> Any:
     if isinstance(value, list):
         return tuple(_tuples(item) for item in value)
     return value
+
+
+def _phrases(row: Row) -> list[tuple[Any, float]]:
+    """The row's weighed commands as the recheck sees them (with whether each changes a device)."""
+    from assistant.recheck import Phrase
+
+    return [(Phrase(text, m, acts=_acts(row.meant[text])), s) for m, text, s in row.scored]
 
 
 def _acts(meaning: Any) -> bool:
