@@ -140,6 +140,15 @@ class _Command:
     """The answer to the assistant's yes/no question ("Unlock the front door?")."""
     loud: list[bool] = field(default_factory=list)
     """The NoiseGate's decision for each 10 ms frame of ``audio``."""
+    heard: list[bool] = field(default_factory=list)
+    """For each frame, whether the microphone was heard (not zeroed under the wake chime)."""
+
+    def paused(self) -> bool:
+        """Whether the speaker paused after the wake word (``paused_after_wake``), by the frames
+        the microphone was heard: the chime's zeroed audio says nothing of a pause, and a
+        near-miss said on through it ("Okay Nana, I'll call you back") is loud again after it."""
+        return paused_after_wake([loud for loud, heard in zip(self.loud, self.heard, strict=True)
+                                  if heard])
 
     def tail_ms(self) -> float:
         """How much of ``audio`` is the wake word's end (``wake_tail_ms``)."""
@@ -276,10 +285,11 @@ class Pipeline:
                     self._gate.listen(level)
                 self._listen_for_wake(chunk)
         elif self.mode is Mode.RECORDING and self._command is not None:
-            if self.realtime and self.s.player.busy:
+            heard = not (self.realtime and self.s.player.busy)
+            if not heard:
                 # The assistant's own sound (the wake chime) is not part of the command.
                 chunk = AudioChunk(bytes(len(chunk.audio)), chunk.timestamp_ms)
-            self._record(chunk, self._command)
+            self._record(chunk, self._command, heard)
 
     def _lag_ms(self, audio_ms: float) -> float:
         """How long ago, in wall time, the given audio time happened (meaningful in real time)."""
@@ -342,7 +352,7 @@ class Pipeline:
             self.stop_speaking()
 
     # -- recording ---------------------------------------------------------------------------
-    def _record(self, chunk: AudioChunk, cmd: _Command) -> None:
+    def _record(self, chunk: AudioChunk, cmd: _Command, heard: bool = True) -> None:
         cmd.audio += chunk.audio
         second = self.s.second_stage
         if (cmd.wake_audio is not None and second is not None
@@ -375,7 +385,7 @@ class Pipeline:
             elif decision is Decision.END:
                 self._end_of_speech(cmd, chunk, cmd.endpointer.end_reason or "silence")
                 return
-            if level is not None and self._level_ended(cmd, level, t_ms):
+            if level is not None and self._level_ended(cmd, level, t_ms, heard):
                 self._end_of_speech(cmd, chunk, "level")
                 return
         if (cmd.speculative_due and cmd.speculative is not None and cmd.speculative.done()
@@ -401,10 +411,10 @@ class Pipeline:
             return
         tail = bytes(cmd.audio[:int(second.tail_ms * BYTES_PER_MS)])
         cmd.wake_check = self._wake.submit(second.check, cmd.wake_audio + tail,
-                                           cmd.wake_probability, paused_after_wake(cmd.loud))
+                                           cmd.wake_probability, cmd.paused())
         cmd.wake_audio = None
 
-    def _level_ended(self, cmd: _Command, level_db: float, t_ms: float) -> bool:
+    def _level_ended(self, cmd: _Command, level_db: float, t_ms: float, heard: bool) -> bool:
         """True when the level has been back at the background for silence_s after speech.
 
         Only after loudness long enough to be a command, and once the VAD has confirmed speech
@@ -416,6 +426,7 @@ class Pipeline:
         """
         loud = self._gate.feed(level_db)
         cmd.loud.append(loud)
+        cmd.heard.append(heard)
         decision = cmd.level.feed(loud, t_ms)
         if decision is Decision.WAITING or decision is Decision.SPEECH_STARTED:
             return False

@@ -201,6 +201,36 @@ def test_the_wake_check_hears_whether_the_speaker_paused_after_the_wake_word():
         assert second.paused == [paused], pattern
 
 
+class ChimingPlayer(Player):
+    """Busy (the wake chime playing) for the first ``chime_chunks`` chunks of each command."""
+
+    def __init__(self, pipeline: Pipeline, chime_chunks: int):
+        super().__init__(Sink())
+        self.pipeline = pipeline
+        self.chime_bytes = chime_chunks * CHUNK * 2
+
+    @property
+    def busy(self) -> bool:
+        command = self.pipeline._command
+        return command is not None and len(command.audio) < self.chime_bytes
+
+
+def test_audio_zeroed_under_the_chime_is_no_pause_after_the_wake_word():
+    # Talk run on through a 240 ms chime is loud again after it (a near-miss said in passing);
+    # a real pause is still quiet after it.
+    for pattern, paused in (("...w" + "s" * 60 + "." * 40, False),
+                            ("...w" + "." * 15 + "s" * 40 + "." * 40, True)):
+        pipeline, _events = make(FakeBrain())
+        pipeline.realtime = True
+        pipeline.s.player = ChimingPlayer(pipeline, chime_chunks=8)
+        second = FakeSecondStage(lambda pcm, probability: WakeCheck(True, "", 0.97, "confirmed"))
+        pipeline.s.second_stage = second
+        run_checked(pipeline, pattern)
+        command_audio = pipeline.s.transcriber.heard  # type: ignore[attr-defined]
+        assert command_audio and not any(command_audio[0][:8 * CHUNK * 2])  # the chime: zeroed
+        assert second.paused == [paused], pattern
+
+
 def test_a_failing_wake_check_is_reported_and_the_loop_goes_on():
     brain = FakeBrain()
     pipeline, events = make(brain)
