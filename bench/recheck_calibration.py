@@ -162,6 +162,17 @@ def would_query(row: Row, below: float) -> str | None:
     return None if query is None or query.acts else query.text
 
 
+def would_ask_unknown(row: Row, below: float) -> str | None:
+    """The command the recheck would ask about for a transcript naming a device nobody
+    configured (``ask_for_unknown``), ``below`` at most under it."""
+    from assistant.recheck import ask_for_unknown
+
+    if row.reading != "unknown" or below <= 0:
+        return None
+    asked = ask_for_unknown(row.heard, row.heard_score, _phrases(row), below=below)
+    return None if asked is None else asked.text
+
+
 def _tuples(value: Any) -> Any:
     """A row read back from JSON, its meanings hashable again (lists -> tuples)."""
     if isinstance(value, dict):
@@ -267,7 +278,8 @@ def report(rows: list[Row], elapsed: float, args: argparse.Namespace) -> None:
               f"how far below the transcript a command may score (0 = it must score higher):",
               "", "| below by at most | fixed | wrong | missed |", "|---:|---:|---:|---:|"]
     for close_unknown in (0.0, 0.1, 0.25, 0.5, 0.75, 1.0):
-        readings = [(r, decide(r, CLOSE_TO_HEARD, AHEAD_OF_OTHERS, close_unknown)) for r in unknown]
+        readings = [(r, decide(r, CLOSE_TO_HEARD, AHEAD_OF_OTHERS)
+                     or would_ask_unknown(r, close_unknown)) for r in unknown]
         fixed = sum(g is not None and is_right(r, g) for r, g in readings)
         wrongs = [f"{r.said!r} heard {r.heard!r} -> {g!r}" for r, g in readings
                  if g is not None and not is_right(r, g)]
@@ -275,9 +287,10 @@ def report(rows: list[Row], elapsed: float, args: argparse.Namespace) -> None:
         lines.append(f"| {close_unknown} | {fixed} | {len(wrongs)} | {missed} |"
                      + (f" ({'; '.join(wrongs[:3])})" if wrongs else ""))
 
-    lines.append(f"\n(0.0 is done; down to UNKNOWN_ASK_BELOW = {UNKNOWN_ASK_BELOW}, a command "
-                 "that changes a device is asked about. Read \"fixed\" there as asked right, "
-                 "\"wrong\" as a question nobody meant, answered no.)")
+    lines.append(f"\n(0.0 is done; below it, a command that changes a device is asked about "
+                 f"(``ask_for_unknown``; UNKNOWN_ASK_BELOW is {UNKNOWN_ASK_BELOW}). Read \"fixed\" "
+                 "there as done or asked right, \"wrong\" as a question nobody meant, answered "
+                 "no.)")
 
     lines += ["", f"Wrong at the chosen ({CLOSE_TO_HEARD}, {AHEAD_OF_OTHERS}):", ""]
     lines += [f"- {n}" for n in details.get((CLOSE_TO_HEARD, AHEAD_OF_OTHERS), [])] or ["- none"]

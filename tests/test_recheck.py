@@ -191,12 +191,34 @@ def test_an_unknown_name_that_nearly_explains_as_well_as_a_command_is_asked_neve
     unknown = Recheck(scorer, phrases, lambda _text: "unknown")
     assert unknown(b"", Transcript("Turn on the can.")) == Transcript(
         "Turn on the fan.", heard="Turn on the can.", doubt="unsure")
-    # Its opposite nearly as likely: which of the two is not clear enough to ask.
-    scorer.scores["Turn off the fan."] = -0.9
+    # Its opposite nearly as likely: the "on" whisper did hear says which one to ask about...
+    scorer.scores["Turn off the fan."] = -0.8
+    assert unknown(b"", Transcript("Turn on the can.")).text == "Turn on the fan."
+    # ...but not against the audio: with the opposite likelier, nothing is asked.
+    scorer.scores["Turn off the fan."] = -0.7
     assert unknown(b"", Transcript("Turn on the can.")) == Transcript("Turn on the can.")
     # Far less likely than the name heard: "I don't know", no question.
-    scorer.scores.update({"Turn on the fan.": -1.0, "Turn off the fan.": -3.0})
+    scorer.scores.update({"Turn on the fan.": -1.25, "Turn off the fan.": -3.0})
     assert unknown(b"", Transcript("Turn on the can.")) == Transcript("Turn on the can.")
+
+
+def test_an_unknown_name_is_asked_about_with_the_on_off_word_whisper_heard() -> None:
+    phrases = [Phrase("turn on the lights in the kitchen", "kitchen on", acts=True),
+               Phrase("turn off the lights in the kitchen", "kitchen off", acts=True),
+               Phrase("turn on the fan", "fan on", acts=True)]
+    heard = "Turn on the light, sink the kitchen."
+    scorer = Scripted({heard: -1.93, "Turn on the lights in the kitchen.": -1.22,
+                       "Turn off the lights in the kitchen.": -1.4, "Turn on the fan.": -4.0})
+    unknown = Recheck(scorer, phrases, lambda _text: "unknown")
+    assert unknown(b"", Transcript(heard)) == Transcript(
+        "Turn on the lights in the kitchen.", heard=heard, doubt="unsure")
+    # Another command close behind that is not the opposite: which one is not clear.
+    scorer.scores["Turn on the fan."] = -1.5
+    assert unknown(b"", Transcript(heard)) == Transcript(heard)
+    # A transcript without an on/off word: the opposite is a rival like any other.
+    scorer.scores.update({"Turn on the fan.": -4.0, "Turn the light, sink the kitchen.": -1.93})
+    assert unknown(b"", Transcript("Turn the light, sink the kitchen.")) == Transcript(
+        "Turn the light, sink the kitchen.")
 
 
 def test_an_answer_is_read_only_when_one_of_yes_and_no_clearly_explains_the_audio() -> None:
