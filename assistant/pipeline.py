@@ -75,6 +75,11 @@ class SecondStage(Protocol):
         """Whether a detection is sure enough for the wake chime before the verdict."""
         ...
 
+    def spoken_to(self, text: str) -> bool:
+        """Whether a command's transcript reads as a request to the assistant, for a wake
+        confirmed without a pause after it (``WakeCheck.needs_request``)."""
+        ...
+
 
 @dataclass
 class Stages:
@@ -540,12 +545,16 @@ class Pipeline:
 
     def _take_turn(self, cmd: _Command, speech_end_ms: float, timings: dict[str, float]) -> None:
         try:
+            timed = None
             if cmd.wake_check is not None:
                 check = cmd.wake_check.result()
+                if check.ok and check.needs_request:
+                    timed = self._final_transcript(cmd, speech_end_ms)
+                    check = self._requested(check, timed)
                 self._report_wake_check(check)
                 if not check.ok:
                     return
-            timed = self._final_transcript(cmd, speech_end_ms)
+            timed = timed or self._final_transcript(cmd, speech_end_ms)
             timings.update(stt_ms=timed.stt_ms, stt_wait_ms=timed.wait_ms)
             heard = timed.heard
             if heard.doubt is None and cmd.began_in_speech() and lost_prefix(timed.text):
@@ -561,6 +570,16 @@ class Pipeline:
         except Exception as exc:  # one failed turn must not end the appliance
             _LOGGER.exception("turn failed")
             self.bus.emit(EventType.ERROR, stage="turn", message=str(exc))
+
+    def _requested(self, check: WakeCheck, timed: _Timed) -> WakeCheck:
+        """A wake that needs a request (``WakeCheck.needs_request``) stands only when the
+        command reads as one, as whisper wrote it or as the recheck read it."""
+        second = self.s.second_stage
+        written = timed.heard.heard or timed.text
+        if second is None or second.spoken_to(written) or second.spoken_to(timed.text):
+            return check
+        _LOGGER.info("wake word heard as %r, then %r: no request, ignored", check.heard, written)
+        return replace(check, ok=False, how="unaddressed")
 
     def _answer(self, text: str, speech_end_ms: float, timings: dict[str, float],
                 confidence: float | None = None, doubt: str | None = None) -> None:

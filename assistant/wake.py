@@ -396,6 +396,11 @@ class WakeCheck:
     "unaddressed" (whisper heard the phrase in the middle of other talk, see ``addressed``)."""
     snr_db: float | None = None
     """How far the window's speech stood above its background (``speech_over_background_db``)."""
+    needs_request: bool = False
+    """Confirmed by whisper though the speaker did not pause after the phrase: the command that
+    follows must read as a request (``WakeVerifier.spoken_to``). Near-misses said in passing run
+    on into other talk, and whisper, prompted with the phrase, may write just "Okay Nabu." or
+    take their next word for a request ("Okay Nabu is very hot …")."""
 
 
 def wake_phrase(model: str, phrase: str | None = None) -> str:
@@ -469,8 +474,26 @@ def addressed(heard: str, phrase: str, home_words: frozenset[str] = frozenset(),
         return True
     if sounds_like(" ".join(rest), phrase):
         return True  # said twice: "Okay Nabu. Okay Nabu."
+    return _a_request(rest, home_words, paused)
+
+
+def _a_request(words: list[str], home_words: frozenset[str], paused: bool) -> bool:
     openers = REQUEST_OPENERS if paused else REQUEST_OPENERS - AFTER_A_PAUSE_ONLY
-    return rest[0] in openers or any(word in home_words for word in rest)
+    return bool(words) and (words[0] in openers or any(word in home_words for word in words))
+
+
+def is_request(text: str, phrase: str, home_words: frozenset[str] = frozenset()) -> bool:
+    """Pure: whether a command's transcript reads as a request to the assistant: it starts with
+    a request's word (``REQUEST_OPENERS``, "let's" not: see ``AFTER_A_PAUSE_ONLY``) or names
+    one of the home's words. Words at its start that sound like the end of the wake phrase
+    ("boo, what time is it": the wake word's tail, said in one breath) are passed over."""
+    import jellyfish
+
+    words = re.findall(r"[a-z0-9']+", text.lower())
+    ending = jellyfish.metaphone("".join(phrase.lower().split()))
+    while words[:1] and len(words) > 1 and ending.endswith(jellyfish.metaphone(words[0]) or "?"):
+        words = words[1:]
+    return _a_request(words, home_words, paused=False)
 
 
 def home_words(vocabulary: Iterable[str]) -> frozenset[str]:
@@ -539,4 +562,10 @@ class WakeVerifier:
         heard = self.transcriber.transcribe(pcm, prompt=self._prompt).text.strip()
         if not addressed(heard, self.phrase, self.home_words, paused):
             return WakeCheck(False, heard, acoustic, "unaddressed", snr_db)
-        return WakeCheck(sounds_like(heard, self.phrase), heard, acoustic, how, snr_db)
+        ok = sounds_like(heard, self.phrase)
+        return WakeCheck(ok, heard, acoustic, how, snr_db, needs_request=ok and not paused)
+
+    def spoken_to(self, text: str) -> bool:
+        """Whether a command's transcript reads as a request (``is_request``), for a wake that
+        needs one (``WakeCheck.needs_request``)."""
+        return is_request(text, self.phrase, self.home_words)

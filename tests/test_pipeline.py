@@ -62,6 +62,9 @@ class FakeSecondStage:
     def chimes(self, probability: float) -> bool:
         return probability >= self.chime_above
 
+    def spoken_to(self, text: str) -> bool:
+        return text.startswith("turn")
+
 
 class FakeVad:
     def process(self, audio: bytes) -> list[float]:
@@ -199,6 +202,23 @@ def test_the_wake_check_hears_whether_the_speaker_paused_after_the_wake_word():
         pipeline.s.second_stage = second
         run_checked(pipeline, pattern)
         assert second.paused == [paused], pattern
+
+
+def test_a_wake_without_a_pause_stands_only_when_a_request_follows():
+    for heard, answered in (("turn on the lamp", True), ("a nice name for the cat", False)):
+        brain = FakeBrain()
+        pipeline, events = make(brain)
+        pipeline.s.transcriber.transcribe = (  # type: ignore[method-assign]
+            lambda pcm, prompt=None, heard=heard: Transcript(heard, None))
+        pipeline.s.second_stage = FakeSecondStage(
+            lambda pcm, probability: WakeCheck(True, "Okay Nabu.", 0.01, "whisper",
+                                               needs_request=True))
+        run_checked(pipeline, "...w" + "s" * 40 + "." * 40)
+        checks = [e.data for e in events if e.type.value == "wake_check"]
+        assert [(c["ok"], c["how"]) for c in checks] == [
+            (True, "whisper") if answered else (False, "unaddressed")]
+        assert brain.heard == ([heard] if answered else [])
+        assert ("reply" in kinds(events)) is answered
 
 
 class ChimingPlayer(Player):

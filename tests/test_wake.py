@@ -24,6 +24,7 @@ from assistant.wake import (
     WakeVerifier,
     addressed,
     home_words,
+    is_request,
     make_wake_detector,
     make_wake_verifier,
     sounds_like,
@@ -350,6 +351,30 @@ def test_a_sentences_end_counts_only_after_a_pause_in_the_audio():
     # "Let's" opens a request only after a pause: "Okay now, let's get going" is talk.
     assert addressed("Okay Nabu. Let's get going.", "okay nabu", HOME, paused=False) is False
     assert addressed("Okay Nabu, let's get going.", "okay nabu", HOME, paused=True) is True
+
+
+@pytest.mark.parametrize(("command", "ok"), [
+    ("turn on the light", True),
+    ("What is the capital of France?", True),
+    ("the ceiling fan off", True),                 # the home's own words
+    ("boo, what time is it", True),                # the wake word's end, said in one breath
+    ("we can maybe hot in summer", False),         # the robustness bench's false wakes went on
+    ("a nice name for the car", False),            # into talk like this
+    ("let's get going", False),
+    ("", False),
+])
+def test_a_command_after_a_wake_without_a_pause_must_read_as_a_request(command: str, ok: bool):
+    assert is_request(command, "okay nabu", HOME) is ok
+
+
+def test_a_wake_confirmed_without_a_pause_needs_a_request_to_follow(whisper, synth_speech):
+    verifier = WakeVerifier(whisper, "okay nabu", sure_above=0.0, home_words=HOME)
+    audio = silence(0.5) + synth_speech("Okay Nabu, turn on the kitchen light.")
+    assert verifier.check(audio, paused=True).needs_request is False
+    check = verifier.check(audio, paused=False)
+    assert (check.ok, check.needs_request) == (True, True), check.heard
+    assert verifier.spoken_to("turn on the kitchen light")
+    assert not verifier.spoken_to("that's a nice name for a cat")
 
 
 def test_home_words_leave_out_small_talk():
