@@ -397,10 +397,12 @@ class WakeCheck:
     snr_db: float | None = None
     """How far the window's speech stood above its background (``speech_over_background_db``)."""
     needs_request: bool = False
-    """Confirmed by whisper though the speaker did not pause after the phrase: the command that
+    """Confirmed by whisper, but not as the phrase alone followed by a pause: the command that
     follows must read as a request (``WakeVerifier.spoken_to``). Near-misses said in passing run
     on into other talk, and whisper, prompted with the phrase, may write just "Okay Nabu." or
-    take their next word for a request ("Okay Nabu is very hot …")."""
+    take their next word for a request ("Okay Nabu is very hot in summer." for "Okay, Abu Dhabi
+    is very hot in summer", then "we can maybe hot in summer"). A real command said after the
+    wake word, with a pause or without, starts with a request's word or names the home."""
 
 
 def wake_phrase(model: str, phrase: str | None = None) -> str:
@@ -475,6 +477,12 @@ def addressed(heard: str, phrase: str, home_words: frozenset[str] = frozenset(),
     if sounds_like(" ".join(rest), phrase):
         return True  # said twice: "Okay Nabu. Okay Nabu."
     return _a_request(rest, home_words, paused)
+
+
+def words_after(heard: str, phrase: str) -> list[str]:
+    """Pure: the words of a transcript after the wake phrase (none without the phrase)."""
+    end = _phrase_end(heard, phrase)
+    return [] if end is None else re.findall(r"[a-z0-9']+", heard[end:].lower())
 
 
 def _a_request(words: list[str], home_words: frozenset[str], paused: bool) -> bool:
@@ -563,7 +571,8 @@ class WakeVerifier:
         if not addressed(heard, self.phrase, self.home_words, paused):
             return WakeCheck(False, heard, acoustic, "unaddressed", snr_db)
         ok = sounds_like(heard, self.phrase)
-        return WakeCheck(ok, heard, acoustic, how, snr_db, needs_request=ok and not paused)
+        alone = paused and not words_after(heard, self.phrase)
+        return WakeCheck(ok, heard, acoustic, how, snr_db, needs_request=ok and not alone)
 
     def spoken_to(self, text: str) -> bool:
         """Whether a command's transcript reads as a request (``is_request``), for a wake that

@@ -69,6 +69,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 ROOT = Path(__file__).resolve().parent.parent
 ROOM_HISS_SNR_DB = 45.0
 """Even the clean recordings have a microphone's hiss under them."""
+END_QUIET_S = 3.0
+"""Quiet after each run of negatives (see ``run_negatives``)."""
 
 
 @dataclass(frozen=True)
@@ -387,7 +389,11 @@ def run_negatives(rig: Rig, minutes: float) -> list[dict[str, Any]]:
     runs = negative_runs(negative_pieces(minutes)) if minutes > 0 else []
     results = []
     for n, run in enumerate(runs, 1):
-        pcm = room(b"".join(p for _label, p in run), "clean", "none", n)
+        # Quiet after the run's last piece, as a microphone goes on hearing: a detection near
+        # the end gets its verdict (undecided, it would count as a false wake). Not counted in
+        # the negatives' hours.
+        pcm = room(b"".join(p for _label, p in run) + corpus.silence(END_QUIET_S), "clean",
+                   "none", n)
         t0 = time.monotonic()
         result = score_negatives(run, rig.run(pcm))
         results.append(result)

@@ -367,11 +367,14 @@ def test_a_command_after_a_wake_without_a_pause_must_read_as_a_request(command: 
     assert is_request(command, "okay nabu", HOME) is ok
 
 
-def test_a_wake_confirmed_without_a_pause_needs_a_request_to_follow(whisper, synth_speech):
+def test_only_the_wake_phrase_alone_and_a_pause_need_no_request_to_follow(whisper, synth_speech):
     verifier = WakeVerifier(whisper, "okay nabu", sure_above=0.0, home_words=HOME)
-    audio = silence(0.5) + synth_speech("Okay Nabu, turn on the kitchen light.")
-    assert verifier.check(audio, paused=True).needs_request is False
-    check = verifier.check(audio, paused=False)
+    alone = silence(0.5) + synth_speech("Okay Nabu.") + silence(0.6)
+    check = verifier.check(alone, paused=True)
+    assert (check.ok, check.needs_request) == (True, False), check.heard
+    assert verifier.check(alone, paused=False).needs_request is True
+    # Words after the phrase in its window: the command they start must read as a request.
+    check = verifier.check(silence(0.5) + synth_speech("Okay Nabu, turn on the kitchen light."))
     assert (check.ok, check.needs_request) == (True, True), check.heard
     assert verifier.spoken_to("turn on the kitchen light")
     assert not verifier.spoken_to("that's a nice name for a cat")
