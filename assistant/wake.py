@@ -447,6 +447,9 @@ _REQUEST_OPENERS_TEXT = """
 REQUEST_OPENERS = frozenset(_REQUEST_OPENERS_TEXT.split())
 """Words a request to a voice assistant starts with: commands and questions (and whisper's
 "turned on the fan", "turning off the coffee" for a command said straight after the wake word)."""
+I_WANT = frozenset({"want", "need", "would", "wanna", "like", "have"})
+"""After "I", the words of a request ("I want …", "I need a timer"); a command that starts
+with another ("I will call you back", after "Okay Nana") is talk unless it names the home."""
 AFTER_A_PAUSE_ONLY = frozenset({"let", "let's"})
 """Openers of a request only when the speaker paused after the wake phrase: said straight on,
 "Okay now, let's get going" is a near-miss whisper writes "Okay Nabu. Let's get going."."""
@@ -492,7 +495,8 @@ def _a_request(words: list[str], home_words: frozenset[str], paused: bool) -> bo
 
 def is_request(text: str, phrase: str, home_words: frozenset[str] = frozenset()) -> bool:
     """Pure: whether a command's transcript reads as a request to the assistant: it starts with
-    a request's word (``REQUEST_OPENERS``, "let's" not: see ``AFTER_A_PAUSE_ONLY``) or names
+    a request's word (``REQUEST_OPENERS``; "let's" not, see ``AFTER_A_PAUSE_ONLY``; "I" only
+    before a request's verb, see ``I_WANT``) or names
     one of the home's words. Words at its start that sound like the end of the wake phrase
     ("boo, what time is it": the wake word's tail, said in one breath) are passed over."""
     import jellyfish
@@ -501,6 +505,8 @@ def is_request(text: str, phrase: str, home_words: frozenset[str] = frozenset())
     ending = jellyfish.metaphone("".join(phrase.lower().split()))
     while words[:1] and len(words) > 1 and ending.endswith(jellyfish.metaphone(words[0]) or "?"):
         words = words[1:]
+    if words[:1] == ["i"] and words[1:2] != [] and words[1] not in I_WANT:
+        return any(word in home_words for word in words)  # "I will call you back" is talk
     return _a_request(words, home_words, paused=False)
 
 

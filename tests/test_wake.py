@@ -361,6 +361,9 @@ def test_a_sentences_end_counts_only_after_a_pause_in_the_audio():
     ("we can maybe hot in summer", False),         # the robustness bench's false wakes went on
     ("a nice name for the car", False),            # into talk like this
     ("let's get going", False),
+    ("i will call your back", False),              # "Okay Nana, I'll call you back", in babble
+    ("I need a timer for ten minutes", True),
+    ("I think the kitchen light is on", True),     # the home's words
     ("", False),
 ])
 def test_a_command_after_a_wake_without_a_pause_must_read_as_a_request(command: str, ok: bool):
