@@ -496,9 +496,9 @@ def _a_request(words: list[str], home_words: frozenset[str], paused: bool) -> bo
 def is_request(text: str, phrase: str, home_words: frozenset[str] = frozenset()) -> bool:
     """Pure: whether a command's transcript reads as a request to the assistant: it starts with
     a request's word (``REQUEST_OPENERS``; "let's" not, see ``AFTER_A_PAUSE_ONLY``; "I" only
-    before a request's verb, see ``I_WANT``) or names
-    one of the home's words. Words at its start that sound like the end of the wake phrase
-    ("boo, what time is it": the wake word's tail, said in one breath) are passed over."""
+    before a request's verb, see ``I_WANT``) or names one of the home's words. Words at its
+    start that sound like the end of the wake phrase ("boo, what time is it": the wake word's
+    tail, said in one breath) are passed over."""
     import jellyfish
 
     words = re.findall(r"[a-z0-9']+", text.lower())
