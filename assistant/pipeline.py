@@ -75,9 +75,9 @@ class SecondStage(Protocol):
         """Whether a detection is sure enough for the wake chime before the verdict."""
         ...
 
-    def spoken_to(self, text: str) -> bool:
-        """Whether a command's transcript reads as a request to the assistant, for a wake
-        confirmed without a pause after it (``WakeCheck.needs_request``)."""
+    def spoken_to(self, text: str, paused: bool) -> bool:
+        """Whether a command's transcript reads as a request to the assistant, for a wake that
+        needs one (``WakeCheck.needs_request``); ``paused`` as for ``check``."""
         ...
 
 
@@ -138,6 +138,8 @@ class _Command:
     """What came before the wake detection, for the second stage, until it is submitted."""
     wake_probability: float = 1.0
     wake_check: Future[WakeCheck] | None = None
+    wake_paused: bool = True
+    """Whether the speaker paused after the wake word, as the wake check was told."""
     primed_bytes: int = -1
     """How much of the command the second stage was last primed with (-1: not yet)."""
     after_wake: bool = False
@@ -149,11 +151,17 @@ class _Command:
     """For each frame, whether the microphone was heard (not zeroed under the wake chime)."""
 
     def paused(self) -> bool:
-        """Whether the speaker paused after the wake word (``paused_after_wake``), by the frames
-        the microphone was heard: the chime's zeroed audio says nothing of a pause, and a
-        near-miss said on through it ("Okay Nana, I'll call you back") is loud again after it."""
-        return paused_after_wake([loud for loud, heard in zip(self.loud, self.heard, strict=True)
-                                  if heard])
+        """Whether the speaker paused after the wake word (``paused_after_wake``). The audio
+        zeroed under the wake chime counts as what the microphone heard next: quiet when the
+        pause goes on after the chime, loud when talk does. A near-miss said on through the
+        chime ("Okay Nana, I'll call you back") must not read as paused, nor a real pause that
+        the chime covered half of as none."""
+        frames: list[bool] = []
+        then = False  # a chime still playing: nothing heard after it yet
+        for loud, heard in zip(reversed(self.loud), reversed(self.heard), strict=True):
+            then = loud if heard else then
+            frames.append(then)
+        return paused_after_wake(frames[::-1])
 
     def tail_ms(self) -> float:
         """How much of ``audio`` is the wake word's end (``wake_tail_ms``)."""
@@ -415,8 +423,9 @@ class Pipeline:
         if cmd.wake_audio is None or second is None:
             return
         tail = bytes(cmd.audio[:int(second.tail_ms * BYTES_PER_MS)])
+        cmd.wake_paused = cmd.paused()
         cmd.wake_check = self._wake.submit(second.check, cmd.wake_audio + tail,
-                                           cmd.wake_probability, cmd.paused())
+                                           cmd.wake_probability, cmd.wake_paused)
         cmd.wake_audio = None
 
     def _level_ended(self, cmd: _Command, level_db: float, t_ms: float, heard: bool) -> bool:
@@ -550,11 +559,12 @@ class Pipeline:
                 check = cmd.wake_check.result()
                 if check.ok and check.needs_request:
                     timed = self._final_transcript(cmd, speech_end_ms)
-                    check = self._requested(check, timed)
+                    check = self._requested(check, timed, cmd.wake_paused)
                 self._report_wake_check(check)
                 if not check.ok:
                     return
-            timed = timed or self._final_transcript(cmd, speech_end_ms)
+            if timed is None:
+                timed = self._final_transcript(cmd, speech_end_ms)
             timings.update(stt_ms=timed.stt_ms, stt_wait_ms=timed.wait_ms)
             heard = timed.heard
             if heard.doubt is None and cmd.began_in_speech() and lost_prefix(timed.text):
@@ -571,12 +581,13 @@ class Pipeline:
             _LOGGER.exception("turn failed")
             self.bus.emit(EventType.ERROR, stage="turn", message=str(exc))
 
-    def _requested(self, check: WakeCheck, timed: _Timed) -> WakeCheck:
+    def _requested(self, check: WakeCheck, timed: _Timed, paused: bool) -> WakeCheck:
         """A wake that needs a request (``WakeCheck.needs_request``) stands only when the
-        command reads as one, as whisper wrote it or as the recheck read it."""
+        command reads as one as whisper wrote it: the recheck reads talk as the home's
+        questions and commands by design, so its reading is no evidence of being spoken to."""
         second = self.s.second_stage
-        written = timed.heard.heard or timed.text
-        if second is None or second.spoken_to(written) or second.spoken_to(timed.text):
+        written = timed.heard.heard or timed.heard.text
+        if second is None or second.spoken_to(self.s.normalize(written), paused):
             return check
         _LOGGER.info("wake word heard as %r, then %r: no request, ignored", check.heard, written)
         return replace(check, ok=False, how="unaddressed")

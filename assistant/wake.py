@@ -447,6 +447,8 @@ _REQUEST_OPENERS_TEXT = """
 REQUEST_OPENERS = frozenset(_REQUEST_OPENERS_TEXT.split())
 """Words a request to a voice assistant starts with: commands and questions (and whisper's
 "turned on the fan", "turning off the coffee" for a command said straight after the wake word)."""
+REQUEST_HOME_WORDS = 3
+"""How far into a command (words) one of the home's words shows it is a request."""
 I_WANT = frozenset({"want", "need", "would", "wanna", "like", "have"})
 """After "I", the words of a request ("I want …", "I need a timer"); a command that starts
 with another ("I will call you back", after "Okay Nana") is talk unless it names the home."""
@@ -493,21 +495,30 @@ def _a_request(words: list[str], home_words: frozenset[str], paused: bool) -> bo
     return bool(words) and (words[0] in openers or any(word in home_words for word in words))
 
 
-def is_request(text: str, phrase: str, home_words: frozenset[str] = frozenset()) -> bool:
+def is_request(text: str, phrase: str, home_words: frozenset[str] = frozenset(),
+               paused: bool = False) -> bool:
     """Pure: whether a command's transcript reads as a request to the assistant: it starts with
-    a request's word (``REQUEST_OPENERS``; "let's" not, see ``AFTER_A_PAUSE_ONLY``; "I" only
-    before a request's verb, see ``I_WANT``) or names one of the home's words. Words at its
-    start that sound like the end of the wake phrase ("boo, what time is it": the wake word's
-    tail, said in one breath) are passed over."""
+    a request's word (``REQUEST_OPENERS``; "let's" only after a pause, see
+    ``AFTER_A_PAUSE_ONLY``; "I" only before a request's verb, see ``I_WANT``) or names one of
+    the home's words within its first REQUEST_HOME_WORDS words (further on, "on" or "light" is
+    as likely in talk: "I'll call you back on Monday"). The wake phrase said again at its start,
+    or words that sound like the phrase's end ("boo, what time is it": the wake word's tail,
+    said in one breath), are passed over."""
     import jellyfish
 
     words = re.findall(r"[a-z0-9']+", text.lower())
-    ending = jellyfish.metaphone("".join(phrase.lower().split()))
-    while words[:1] and len(words) > 1 and ending.endswith(jellyfish.metaphone(words[0]) or "?"):
+    wanted = jellyfish.metaphone("".join(phrase.lower().split()))
+    again = next((count for count in range(1, len(phrase.split()) + 3)
+                  if jellyfish.metaphone("".join(words[:count])) == wanted), 0)
+    words = words[again:]
+    while len(words) > 1 and wanted.endswith(jellyfish.metaphone(words[0]) or "?"):
         words = words[1:]
+    first = words[:REQUEST_HOME_WORDS]
+    if any(word in home_words for word in first):
+        return True
     if words[:1] == ["i"] and words[1:2] != [] and words[1] not in I_WANT:
-        return any(word in home_words for word in words)  # "I will call you back" is talk
-    return _a_request(words, home_words, paused=False)
+        return False  # "I will call you back" is talk
+    return _a_request(words[:1], frozenset(), paused)
 
 
 def home_words(vocabulary: Iterable[str]) -> frozenset[str]:
@@ -580,7 +591,7 @@ class WakeVerifier:
         alone = paused and not words_after(heard, self.phrase)
         return WakeCheck(ok, heard, acoustic, how, snr_db, needs_request=ok and not alone)
 
-    def spoken_to(self, text: str) -> bool:
+    def spoken_to(self, text: str, paused: bool) -> bool:
         """Whether a command's transcript reads as a request (``is_request``), for a wake that
-        needs one (``WakeCheck.needs_request``)."""
-        return is_request(text, self.phrase, self.home_words)
+        needs one (``WakeCheck.needs_request``); ``paused`` as for ``check``."""
+        return is_request(text, self.phrase, self.home_words, paused)

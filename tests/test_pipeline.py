@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from concurrent.futures import wait
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -62,7 +63,7 @@ class FakeSecondStage:
     def chimes(self, probability: float) -> bool:
         return probability >= self.chime_above
 
-    def spoken_to(self, text: str) -> bool:
+    def spoken_to(self, text: str, paused: bool) -> bool:
         return text.startswith("turn")
 
 
@@ -221,6 +222,22 @@ def test_a_wake_without_a_pause_stands_only_when_a_request_follows():
         assert ("reply" in kinds(events)) is answered
 
 
+def test_a_recheck_reading_talk_as_a_command_is_no_request():
+    # The recheck reads talk as the home's commands by design: only whisper's words count.
+    brain = FakeBrain()
+    pipeline, events = make(brain)
+    pipeline.s.transcriber.transcribe = (  # type: ignore[method-assign]
+        lambda pcm, prompt=None: Transcript("a nice name for the cat", None))
+    pipeline.s.recheck = lambda pcm, heard: replace(heard, text="turn on the lamp", heard=heard.text,
+                                                    doubt="unsure")
+    pipeline.s.second_stage = FakeSecondStage(
+        lambda pcm, probability: WakeCheck(True, "Okay Nabu.", 0.01, "whisper",
+                                           needs_request=True))
+    run_checked(pipeline, "...w" + "s" * 40 + "." * 40)
+    assert [e.data["ok"] for e in events if e.type.value == "wake_check"] == [False]
+    assert brain.heard == []
+
+
 class ChimingPlayer(Player):
     """Busy (the wake chime playing) for the first ``chime_chunks`` chunks of each command."""
 
@@ -237,9 +254,11 @@ class ChimingPlayer(Player):
 
 def test_audio_zeroed_under_the_chime_is_no_pause_after_the_wake_word():
     # Talk run on through a 240 ms chime is loud again after it (a near-miss said in passing);
-    # a real pause is still quiet after it.
+    # a real pause is still quiet after it, however little of it the chime left.
     for pattern, paused in (("...w" + "s" * 60 + "." * 40, False),
-                            ("...w" + "." * 15 + "s" * 40 + "." * 40, True)):
+                            ("...w" + "." * 15 + "s" * 40 + "." * 40, True),
+                            # a pause the chime covers most of, the command right after it
+                            ("...w" + "." * 9 + "s" * 40 + "." * 40, True)):
         pipeline, _events = make(FakeBrain())
         pipeline.realtime = True
         pipeline.s.player = ChimingPlayer(pipeline, chime_chunks=8)
