@@ -222,20 +222,20 @@ def test_a_wake_without_a_pause_stands_only_when_a_request_follows():
         assert ("reply" in kinds(events)) is answered
 
 
-def test_a_recheck_reading_talk_as_a_command_is_no_request():
-    # The recheck reads talk as the home's commands by design: only whisper's words count.
-    brain = FakeBrain()
-    pipeline, events = make(brain)
-    pipeline.s.transcriber.transcribe = (  # type: ignore[method-assign]
-        lambda pcm, prompt=None: Transcript("a nice name for the cat", None))
-    pipeline.s.recheck = lambda pcm, heard: replace(heard, text="turn on the lamp", heard=heard.text,
-                                                    doubt="unsure")
-    pipeline.s.second_stage = FakeSecondStage(
-        lambda pcm, probability: WakeCheck(True, "Okay Nabu.", 0.01, "whisper",
-                                           needs_request=True))
-    run_checked(pipeline, "...w" + "s" * 40 + "." * 40)
-    assert [e.data["ok"] for e in events if e.type.value == "wake_check"] == [False]
-    assert brain.heard == []
+def test_a_command_whisper_garbled_stands_as_a_request_when_the_recheck_read_it():
+    for read in (True, False):
+        brain = FakeBrain()
+        pipeline, events = make(brain)
+        pipeline.s.transcriber.transcribe = (  # type: ignore[method-assign]
+            lambda pcm, prompt=None: Transcript("so you go on the lamp", None))
+        pipeline.s.recheck = (lambda pcm, heard: replace(
+            heard, text="turn on the lamp", heard=heard.text, doubt="unsure")) if read else None
+        pipeline.s.second_stage = FakeSecondStage(
+            lambda pcm, probability: WakeCheck(True, "Okay Nabu.", 0.01, "whisper",
+                                               needs_request=True))
+        run_checked(pipeline, "...w" + "s" * 40 + "." * 40)
+        assert [e.data["ok"] for e in events if e.type.value == "wake_check"] == [read]
+        assert brain.heard == (["turn on the lamp"] if read else [])
 
 
 class ChimingPlayer(Player):
