@@ -184,11 +184,7 @@ def worth_asking(heard_score: float, scored: Sequence[tuple[Phrase, float]],
     if not scored:
         return None
     best, top = max(scored, key=lambda item: item[1])
-    other = opposite_of(best.text)
-    opposite = {phrase.meaning for phrase, _ in scored if phrase.text == other}
-    rival = max((score for phrase, score in scored
-                 if phrase.meaning != best.meaning and phrase.meaning not in opposite),
-                default=float("-inf"))
+    rival, _against = _rivals(best, scored)
     if not best.acts or top < heard_score - below or top - rival < ahead:
         return None
     return best
@@ -216,6 +212,15 @@ def ask_for_unknown(heard: str, heard_score: float, scored: Sequence[tuple[Phras
     if not pool:
         return None
     best, top = max(pool, key=lambda item: item[1])
+    rival, against = _rivals(best, scored)
+    if top < heard_score - below or top - rival < ahead or against > top:
+        return None
+    return best
+
+
+def _rivals(best: Phrase, scored: Sequence[tuple[Phrase, float]]) -> tuple[float, float]:
+    """The best score of another meaning than ``best``'s and its opposite's, and the best score
+    of its opposite (-inf where there is none)."""
     other = opposite_of(best.text)
     opposite = {phrase.meaning for phrase, _ in scored if phrase.text == other}
     rival = max((score for phrase, score in scored
@@ -223,9 +228,7 @@ def ask_for_unknown(heard: str, heard_score: float, scored: Sequence[tuple[Phras
                 default=float("-inf"))
     against = max((score for phrase, score in scored if phrase.meaning in opposite),
                   default=float("-inf"))
-    if top < heard_score - below or top - rival < ahead or against > top:
-        return None
-    return best
+    return rival, against
 
 
 def read_answer(heard_score: float, yes: float, no: float, below: float = ANSWER_BELOW,
