@@ -365,7 +365,7 @@ class Pipeline:
             self.stop_speaking()
 
     # -- recording ---------------------------------------------------------------------------
-    def _record(self, chunk: AudioChunk, cmd: _Command, heard: bool = True) -> None:
+    def _record(self, chunk: AudioChunk, cmd: _Command, heard: bool) -> None:
         cmd.audio += chunk.audio
         second = self.s.second_stage
         if (cmd.wake_audio is not None and second is not None

@@ -229,8 +229,8 @@ def paused_after_wake(loud: Sequence[bool], pause_ms: float = WAKE_PAUSE_MS,
     frame of the command's audio so far): at most ``tail_max_ms`` of loud audio (the wake word's
     end), then quiet for ``pause_ms`` or up to now. Said in passing, a near-miss runs on into the
     rest of its sentence, at most with a comma's short pause ("Okay Nana, I'll call you back").
-    The pipeline leaves out the frames zeroed under the wake chime (``_Command.paused``): they
-    say nothing of a pause."""
+    Frames zeroed under the wake chime say nothing of a pause: the pipeline gives them the value
+    of the frame heard after them (``_Command.paused``)."""
     pause = int(pause_ms // FRAME_MS)
     tail = int(tail_max_ms // FRAME_MS)
     start = next((i for i, frame in enumerate(loud) if not frame), len(loud))
