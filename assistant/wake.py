@@ -425,15 +425,23 @@ def sounds_like(heard: str, phrase: str) -> bool:
 def _phrase_end(heard: str, phrase: str) -> int | None:
     """Where in ``heard`` (a character offset) the first stretch that sounds like the phrase
     ends, or None."""
+    words = list(re.finditer(r"[a-z0-9]+", heard.lower()))
+    span = _phrase_at([word.group() for word in words], phrase)
+    return None if span is None else words[span[0] + span[1] - 1].end()
+
+
+def _phrase_at(words: list[str], phrase: str, starts: int | None = None) -> tuple[int, int] | None:
+    """(first word, number of words) of the first stretch of ``words`` that sounds like the
+    phrase (metaphone, word breaks removed), starting within the first ``starts`` words (any by
+    default), or None."""
     import jellyfish
 
-    words = list(re.finditer(r"[a-z0-9]+", heard.lower()))
     wanted = jellyfish.metaphone("".join(phrase.lower().split()))
     longest = len(phrase.split()) + 2
-    for start in range(len(words)):
+    for start in range(len(words) if starts is None else min(starts, len(words))):
         for count in range(1, min(longest, len(words) - start) + 1):
-            if jellyfish.metaphone("".join(w.group() for w in words[start:start + count])) == wanted:
-                return words[start + count - 1].end()
+            if jellyfish.metaphone("".join(words[start:start + count])) == wanted:
+                return start, count
     return None
 
 
@@ -509,10 +517,9 @@ def is_request(text: str, phrase: str, home_words: frozenset[str] = frozenset(),
     import jellyfish
 
     words = re.findall(r"[a-z0-9']+", text.lower())
+    again = _phrase_at(words, phrase, starts=1)
+    words = words[again[1]:] if again is not None else words
     wanted = jellyfish.metaphone("".join(phrase.lower().split()))
-    again = next((count for count in range(1, len(phrase.split()) + 3)
-                  if jellyfish.metaphone("".join(words[:count])) == wanted), 0)
-    words = words[again:]
     while len(words) > 1 and wanted.endswith(jellyfish.metaphone(words[0]) or "?"):
         words = words[1:]
     first = words[:REQUEST_HOME_WORDS]
