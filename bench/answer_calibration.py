@@ -23,23 +23,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import corpus  # noqa: E402
-from bench.robust_bench import room  # noqa: E402
+from bench.recheck_calibration import calibration_args, recordings  # noqa: E402
 
 ANSWERS = {"yes": ["Yes.", "Yes, please.", "Yeah.", "Yes, do it."],
            "no": ["No.", "No, don't.", "Nope.", "No, thanks."]}
-NOISES = ["white", "pink", "brown", "babble", "tv"]
 RESULTS = Path(__file__).resolve().parent / "results" / "answer_calibration.md"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--voices", type=int, default=40, help="recordings per seed and level")
-    parser.add_argument("--seeds", default="1,2")
-    parser.add_argument("--levels", default="clean,20,10")
-    parser.add_argument("--report", action="store_true",
-                        help="only write the report again from the last run's .json")
-    args = parser.parse_args()
+    args = calibration_args(__doc__.splitlines()[0], voices=40)
     if args.report:
         report(json.loads(RESULTS.with_suffix(".json").read_text()), args)
         return
@@ -57,21 +49,15 @@ def main() -> None:
     items = [(meaning, text) for meaning, texts in ANSWERS.items() for text in texts]
     rows: list[dict[str, Any]] = []
     started = time.monotonic()
-    for level in args.levels.split(","):
-        for seed in map(int, args.seeds.split(",")):
-            for i, voice in enumerate(corpus.varied_voices(args.voices, seed=seed)):
-                meaning, said = items[(i * 3 + seed) % len(items)]
-                pcm = corpus.silence(0.3) + corpus.speak(said, voice) + corpus.silence(0.5)
-                if level != "clean":
-                    pcm = room(pcm, level, NOISES[i % len(NOISES)], i + 1000 * seed)
-                heard = whisper.transcribe(pcm, prompt).text.strip()
-                row: dict[str, Any] = {"level": level, "said": said, "meaning": meaning,
-                                       "heard": heard, "clear": not heard or is_answer(heard)}
-                if not row["clear"]:
-                    scores = whisper.score(pcm, [heard, *SCORED.values()])
-                    row["scores"] = dict(zip(["heard", *SCORED], scores, strict=True))
-                rows.append(row)
-                print(f"{level:5s} {voice.label():34s} {said!r:16s} heard={heard!r}", flush=True)
+    for level, voice, (meaning, said), pcm in recordings(args, items, 3, lambda item: item[1]):
+        heard = whisper.transcribe(pcm, prompt).text.strip()
+        row: dict[str, Any] = {"level": level, "said": said, "meaning": meaning,
+                               "heard": heard, "clear": not heard or is_answer(heard)}
+        if not row["clear"]:
+            scores = whisper.score(pcm, [heard, *SCORED.values()])
+            row["scores"] = dict(zip(["heard", *SCORED], scores, strict=True))
+        rows.append(row)
+        print(f"{level:5s} {voice.label():34s} {said!r:16s} heard={heard!r}", flush=True)
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.with_suffix(".json").write_text(json.dumps(rows, indent=1) + "\n")
     print(f"{len(rows)} recordings in {time.monotonic() - started:.0f} s", file=sys.stderr)

@@ -22,9 +22,10 @@ import dataclasses
 import json
 import sys
 import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -43,6 +44,7 @@ NOT_COMMANDS = [
     "is the back door locked", "turn on the hallway light", "close the kitchen window",
 ]
 NOISES = ["white", "pink", "brown", "babble", "tv"]
+T = TypeVar("T")
 RESULTS = Path(__file__).resolve().parent / "results" / "recheck_calibration.md"
 
 
@@ -65,14 +67,34 @@ class Row:
     """Time the recheck's scoring took (encoder output reused)."""
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--voices", type=int, default=44, help="recordings per seed and level")
+def calibration_args(description: str, voices: int) -> argparse.Namespace:
+    """The options of a calibration script (this one and bench/answer_calibration.py)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--voices", type=int, default=voices, help="recordings per seed and level")
     parser.add_argument("--seeds", default="1,2")
     parser.add_argument("--levels", default="clean,20,10")
     parser.add_argument("--report", action="store_true",
                         help="only write the report again from the last run's .json")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def recordings(args: argparse.Namespace, items: Sequence[T], step: int,
+               text: Callable[[T], str]) -> Iterator[tuple[str, corpus.Voice, T, bytes]]:
+    """(level, voice, item, audio) for each recording of a calibration run: per level and
+    seed, ``args.voices`` voices, each saying ``text`` of the item picked by ``step``, with
+    quiet around it, mixed with one of NOISES below "clean"."""
+    for level in args.levels.split(","):
+        for seed in map(int, args.seeds.split(",")):
+            for i, voice in enumerate(corpus.varied_voices(args.voices, seed=seed)):
+                item = items[(i * step + seed) % len(items)]
+                pcm = corpus.silence(0.3) + corpus.speak(text(item), voice) + corpus.silence(0.5)
+                if level != "clean":
+                    pcm = room(pcm, level, NOISES[i % len(NOISES)], i + 1000 * seed)
+                yield level, voice, item, pcm
+
+
+def main() -> None:
+    args = calibration_args(__doc__.splitlines()[0], voices=44)
     if args.report:
         saved = json.loads(RESULTS.with_suffix(".json").read_text())
         report([Row(**_tuples(row)) for row in saved], 0.0, args)
@@ -97,38 +119,32 @@ def main() -> None:
     items = [(text, meaning(text)) for text, _ in COMMANDS] + [(t, None) for t in NOT_COMMANDS]
     rows: list[Row] = []
     started = time.monotonic()
-    for level in args.levels.split(","):
-        for seed in map(int, args.seeds.split(",")):
-            for i, voice in enumerate(corpus.varied_voices(args.voices, seed=seed)):
-                said, truth = items[(i * 7 + seed) % len(items)]
-                pcm = corpus.silence(0.3) + corpus.speak(said, voice) + corpus.silence(0.5)
-                if level != "clean":
-                    pcm = room(pcm, level, NOISES[i % len(NOISES)], i + 1000 * seed)
-                heard = whisper.transcribe(pcm, prompt).text.strip()
-                row = Row(level, said, heard, recheck.reading(heard) if heard else "other", truth,
-                          heard_meaning=meaning(heard) if heard else None)
-                if not heard:
-                    pass
-                elif row.reading == "understood":
-                    other = opposite_of(heard)
-                    if other is not None:
-                        t0 = time.perf_counter()
-                        mine, theirs = whisper.score(pcm, [heard, other])
-                        row.ms = (time.perf_counter() - t0) * 1000
-                        row.opposite_margin = mine - theirs
-                else:
-                    t0 = time.perf_counter()
-                    candidates = closest(
-                        with_number(recheck.phrases, heard, recheck.example_number), heard)
-                    scores = whisper.score(pcm, [heard, *(sentence(p.text) for p in candidates)])
-                    row.ms = (time.perf_counter() - t0) * 1000
-                    row.heard_score = scores[0]
-                    row.scored = [(p.meaning, p.text, s)
-                                  for p, s in zip(candidates, scores[1:], strict=True)]
-                    row.meant = {p.text: meaning(p.text) for p in candidates}
-                rows.append(row)
-                print(f"{level:5s} {voice.label():34s} {said!r:45s} heard={heard!r} "
-                      f"({row.reading})", flush=True)
+    for level, voice, (said, truth), pcm in recordings(args, items, 7, lambda item: item[0]):
+        heard = whisper.transcribe(pcm, prompt).text.strip()
+        row = Row(level, said, heard, recheck.reading(heard) if heard else "other", truth,
+                  heard_meaning=meaning(heard) if heard else None)
+        if not heard:
+            pass
+        elif row.reading == "understood":
+            other = opposite_of(heard)
+            if other is not None:
+                t0 = time.perf_counter()
+                mine, theirs = whisper.score(pcm, [heard, other])
+                row.ms = (time.perf_counter() - t0) * 1000
+                row.opposite_margin = mine - theirs
+        else:
+            t0 = time.perf_counter()
+            candidates = closest(
+                with_number(recheck.phrases, heard, recheck.example_number), heard)
+            scores = whisper.score(pcm, [heard, *(sentence(p.text) for p in candidates)])
+            row.ms = (time.perf_counter() - t0) * 1000
+            row.heard_score = scores[0]
+            row.scored = [(p.meaning, p.text, s)
+                          for p, s in zip(candidates, scores[1:], strict=True)]
+            row.meant = {p.text: meaning(p.text) for p in candidates}
+        rows.append(row)
+        print(f"{level:5s} {voice.label():34s} {said!r:45s} heard={heard!r} "
+              f"({row.reading})", flush=True)
     report(rows, time.monotonic() - started, args)
 
 
