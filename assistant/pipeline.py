@@ -75,9 +75,10 @@ class SecondStage(Protocol):
         """Whether a detection is sure enough for the wake chime before the verdict."""
         ...
 
-    def spoken_to(self, text: str, paused: bool) -> bool:
+    def spoken_to(self, text: str, paused: bool, lenient: bool = False) -> bool:
         """Whether a command's transcript reads as a request to the assistant, for a wake that
-        needs one (``WakeCheck.needs_request``); ``paused`` as for ``check``."""
+        needs one (``WakeCheck.needs_request``); ``paused`` as for ``check``, ``lenient`` as the
+        check found (``WakeCheck.lenient``)."""
         ...
 
 
@@ -590,8 +591,9 @@ class Pipeline:
         it never did."""
         second = self.s.second_stage
         written = timed.heard.heard or timed.heard.text
-        if second is None or second.spoken_to(self.s.normalize(written), paused) or (
-                timed.heard.heard is not None and second.spoken_to(timed.text, paused)):
+        lenient = check.lenient
+        if second is None or second.spoken_to(self.s.normalize(written), paused, lenient) or (
+                timed.heard.heard is not None and second.spoken_to(timed.text, paused, lenient)):
             return check
         _LOGGER.info("wake word heard as %r, then %r: no request, ignored", check.heard, written)
         return replace(check, ok=False, how="unaddressed")

@@ -63,7 +63,7 @@ class FakeSecondStage:
     def chimes(self, probability: float) -> bool:
         return probability >= self.chime_above
 
-    def spoken_to(self, text: str, paused: bool) -> bool:
+    def spoken_to(self, text: str, paused: bool, lenient: bool = False) -> bool:
         return text.startswith("turn")
 
 
