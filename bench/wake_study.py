@@ -42,6 +42,7 @@ from assistant.vad import (  # noqa: E402
     speech_over_background_db,
 )
 from assistant.wake import (  # noqa: E402
+    LENIENT_ACOUSTIC,
     NOISY_BELOW_DB,
     SENSITIVITY,
     WAKE_TAIL_MS,
@@ -138,10 +139,14 @@ def accepted(row: dict[str, Any], sure_above: float, hint: float | None, first: 
         sure_above, hint = in_room(row.get("snr_db", NOISY_BELOW_DB), (sure_above, hint), noisy)
     how = verdict(row["p"], acoustic, sure_above, hint or 0.0)
     paused = not pause or paused_after_wake([c == "1" for c in row.get("loud", "")])
+    # As WakeVerifier.check: with openWakeWord's word for it, "okay now we" is the phrase.
+    lenient = (acoustic is not None and acoustic >= LENIENT_ACOUSTIC
+               and not sounds_like(row["prompted"], "okay nabu"))
     if how == "whisper" and words is not None and not addressed(row["prompted"], "okay nabu", words,
-                                                                paused):
+                                                                paused, lenient):
         return False
-    return how == "confirmed" or (how == "whisper" and bool(row["prompted_ok"]))
+    return how == "confirmed" or (how == "whisper" and sounds_like(row["prompted"], "okay nabu",
+                                                                   lenient))
 
 
 def analyse(data: dict[str, Any], first: float = 0.0) -> None:
