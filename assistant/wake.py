@@ -618,7 +618,9 @@ class WakeVerifier:
         if not addressed(heard, self.phrase, self.home_words, paused, lenient):
             return WakeCheck(False, heard, acoustic, "unaddressed", snr_db)
         ok = sounds_like(heard, self.phrase, lenient)
-        alone = paused and not words_after(heard, self.phrase, lenient)
+        # The run-on reading comes from a phrase said in one breath with what follows: that
+        # must be a request, even after a pause ("Okay, now we." alone is talk).
+        alone = paused and not lenient and not words_after(heard, self.phrase, lenient)
         return WakeCheck(ok, heard, acoustic, how, snr_db, needs_request=ok and not alone,
                          lenient=lenient)
 
