@@ -534,16 +534,24 @@ def is_request(text: str, phrase: str, home_words: frozenset[str] = frozenset(),
     the home's words within its first REQUEST_HOME_WORDS words (further on, "on" or "light" is
     as likely in talk: "I'll call you back on Monday"). The wake phrase said again at its start,
     or words that sound like the phrase's end ("boo, what time is it": the wake word's tail,
-    said in one breath; ``lenient`` as for ``sounds_like``), are passed over."""
+    said in one breath), are passed over, but never a request's word or the home's.
+
+    ``lenient``: the wake phrase was read the run-on way ("Okay, now we …", LENIENT_ACOUSTIC).
+    Then only the home's words make a request: everyday talk starts that way too ("Okay, now we
+    can go", "… we should add the flour"), while what whisper wrote after a real one named the
+    home ("turn", "lock", "set the reading lamp")."""
     words = re.findall(r"[a-z0-9']+", text.lower())
     again = _phrase_at(words, phrase, starts=1, lenient=lenient)
     words = words[again[1]:] if again is not None else words
     wanted = _sound("".join(phrase.lower().split()), lenient)
-    while len(words) > 1 and wanted.endswith(_sound(words[0], lenient) or "?"):
+    while (len(words) > 1 and words[0] not in REQUEST_OPENERS and words[0] not in home_words
+           and wanted.endswith(_sound(words[0], lenient) or "?")):
         words = words[1:]
     first = words[:REQUEST_HOME_WORDS]
     if any(word in home_words for word in first):
         return True
+    if lenient:
+        return False
     if words[:1] == ["i"] and words[1:2] != [] and words[1] not in I_WANT:
         return False  # "I will call you back" is talk
     return _a_request(words[:1], frozenset(), paused)
@@ -620,7 +628,7 @@ class WakeVerifier:
         ok = sounds_like(heard, self.phrase, lenient)
         # The run-on reading comes from a phrase said in one breath with what follows: that
         # must be a request, even after a pause ("Okay, now we." alone is talk).
-        alone = paused and not lenient and not words_after(heard, self.phrase, lenient)
+        alone = paused and not lenient and not words_after(heard, self.phrase)
         return WakeCheck(ok, heard, acoustic, how, snr_db, needs_request=ok and not alone,
                          lenient=lenient)
 

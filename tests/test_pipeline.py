@@ -52,6 +52,7 @@ class FakeSecondStage:
         self._check = check
         self.chime_above = chime_above
         self.paused: list[bool] = []
+        self.lenient: list[bool] = []
 
     def check(self, pcm: bytes, probability: float, paused: bool) -> WakeCheck:
         self.paused.append(paused)
@@ -64,6 +65,7 @@ class FakeSecondStage:
         return probability >= self.chime_above
 
     def spoken_to(self, text: str, paused: bool, lenient: bool = False) -> bool:
+        self.lenient.append(lenient)
         return text.startswith("turn")
 
 
@@ -220,6 +222,18 @@ def test_a_wake_without_a_pause_stands_only_when_a_request_follows():
             (True, "whisper") if answered else (False, "unaddressed")]
         assert brain.heard == ([heard] if answered else [])
         assert ("reply" in kinds(events)) is answered
+
+
+def test_the_request_is_judged_the_way_the_wake_phrase_was_read():
+    for lenient in (False, True):
+        pipeline, _events = make(FakeBrain())
+        second = FakeSecondStage(
+            lambda pcm, probability, lenient=lenient: WakeCheck(
+                True, "Okay, now we turn on the lamp.", 0.3, "whisper", needs_request=True,
+                lenient=lenient))
+        pipeline.s.second_stage = second
+        run_checked(pipeline, "...w" + "s" * 40 + "." * 40)
+        assert second.lenient and set(second.lenient) == {lenient}
 
 
 def test_a_command_whisper_garbled_stands_as_a_request_when_the_recheck_read_it():

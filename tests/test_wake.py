@@ -413,9 +413,17 @@ def test_a_lenient_reading_still_needs_a_request_after_it():
         assert not addressed(talk, "okay nabu", HOME, paused=False, lenient=True), talk
     assert words_after("Okay now we turn off the fan.", "okay nabu", lenient=True) == [
         "turn", "off", "the", "fan"]
-    # The command's own transcript may begin with the reading's last word.
+    # The command's own transcript may begin with the reading's last word; after this reading
+    # only the home's words make a request, not an opener that everyday talk starts with too.
     assert is_request("we turn on the kitchen light", "okay nabu", HOME, lenient=True)
-    assert not is_request("we need to go home", "okay nabu", HOME, lenient=True)
+    assert is_request("we switch the ceiling fan off", "okay nabu", HOME, lenient=True)
+    for talk in ("we need to go home", "we can go", "can go", "we should add the flour",
+                 "what are you doing"):
+        assert not is_request(talk, "okay nabu", HOME, lenient=True), talk
+    assert is_request("can go", "okay nabu", HOME)  # read the usual way, an opener is enough
+    # A request's word is never taken for the end of the phrase ("why" sounds like "we").
+    assert is_request("why is the fan on", "okay nabu", frozenset(), lenient=False)
+    assert not is_request("we why", "okay nabu", frozenset(), lenient=True)
 
 
 def test_openwakeword_lets_whisper_read_a_run_on_wake_word_leniently(whisper, acoustic,
