@@ -426,6 +426,25 @@ def test_a_lenient_reading_still_needs_a_request_after_it():
     assert not is_request("we why", "okay nabu", frozenset(), lenient=True)
 
 
+class Peak:
+    """openWakeWord's verdict, fixed."""
+
+    def __init__(self, peak: float):
+        self.value = peak
+
+    def peak(self, pcm: bytes) -> float:
+        return self.value
+
+
+@pytest.mark.parametrize(("peak", "ok"), [(LENIENT_ACOUSTIC - 0.01, False), (LENIENT_ACOUSTIC, True)])
+def test_the_run_on_reading_needs_openwakeword_to_have_heard_the_word(peak: float, ok: bool):
+    verifier = WakeVerifier(Counting("Okay, now we turn on the kitchen light."), "okay nabu",
+                            Peak(peak), sure_above=0.8, hint=0.0015,  # type: ignore[arg-type]
+                            home_words=HOME)
+    check = verifier.check(silence(1.0), 0.5, paused=False)
+    assert (check.how, check.ok, check.lenient) == ("whisper", ok, ok)
+
+
 def test_openwakeword_lets_whisper_read_a_run_on_wake_word_leniently(whisper, acoustic,
                                                                       synth_speech):
     """Said in one breath with the command, piper's "Okay Nabu turn on ..." is written "Okay,
