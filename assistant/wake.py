@@ -436,6 +436,14 @@ def sounds_like(heard: str, phrase: str, lenient: bool = False) -> bool:
     return _phrase_end(heard, phrase, lenient) is not None
 
 
+def run_on_reading(heard: str, phrase: str, acoustic: float | None) -> bool:
+    """Pure: whether whisper's words should be matched to the phrase the run-on way (``lenient``
+    for ``sounds_like`` and the rest): openWakeWord heard the word (LENIENT_ACOUSTIC) and the
+    words do not match the usual way."""
+    return (acoustic is not None and acoustic >= LENIENT_ACOUSTIC
+            and not sounds_like(heard, phrase))
+
+
 def _phrase_end(heard: str, phrase: str, lenient: bool = False) -> int | None:
     """Where in ``heard`` (a character offset) the first stretch that sounds like the phrase
     ends, or None."""
@@ -452,12 +460,17 @@ def _sound(text: str, lenient: bool = False) -> str:
     return sound.replace("B", "W") if lenient else sound
 
 
+def _phrase_sound(phrase: str, lenient: bool = False) -> str:
+    """The phrase's sound with its word breaks removed ("okay nabu": OKNB)."""
+    return _sound("".join(phrase.lower().split()), lenient)
+
+
 def _phrase_at(words: list[str], phrase: str, starts: int | None = None,
                lenient: bool = False) -> tuple[int, int] | None:
     """(first word, number of words) of the first stretch of ``words`` that sounds like the
     phrase (metaphone, word breaks removed), starting within the first ``starts`` words (any by
     default), or None."""
-    wanted = _sound("".join(phrase.lower().split()), lenient)
+    wanted = _phrase_sound(phrase, lenient)
     longest = len(phrase.split()) + 2
     for start in range(len(words) if starts is None else min(starts, len(words))):
         for count in range(1, min(longest, len(words) - start) + 1):
@@ -543,7 +556,7 @@ def is_request(text: str, phrase: str, home_words: frozenset[str] = frozenset(),
     words = re.findall(r"[a-z0-9']+", text.lower())
     again = _phrase_at(words, phrase, starts=1, lenient=lenient)
     words = words[again[1]:] if again is not None else words
-    wanted = _sound("".join(phrase.lower().split()), lenient)
+    wanted = _phrase_sound(phrase, lenient)
     while (len(words) > 1 and words[0] not in REQUEST_OPENERS and words[0] not in home_words
            and wanted.endswith(_sound(words[0], lenient) or "?")):
         words = words[1:]
@@ -621,8 +634,7 @@ class WakeVerifier:
         if how != "whisper":
             return WakeCheck(how == "confirmed", "", acoustic, how, snr_db)
         heard = self.transcriber.transcribe(pcm, prompt=self._prompt).text.strip()
-        lenient = (acoustic is not None and acoustic >= LENIENT_ACOUSTIC
-                   and not sounds_like(heard, self.phrase))
+        lenient = run_on_reading(heard, self.phrase, acoustic)
         if not addressed(heard, self.phrase, self.home_words, paused, lenient):
             return WakeCheck(False, heard, acoustic, "unaddressed", snr_db)
         ok = sounds_like(heard, self.phrase, lenient)

@@ -42,7 +42,6 @@ from assistant.vad import (  # noqa: E402
     speech_over_background_db,
 )
 from assistant.wake import (  # noqa: E402
-    LENIENT_ACOUSTIC,
     NOISY_BELOW_DB,
     SENSITIVITY,
     WAKE_TAIL_MS,
@@ -52,6 +51,7 @@ from assistant.wake import (  # noqa: E402
     in_room,
     make_wake_detector,
     make_wake_verifier,
+    run_on_reading,
     sounds_like,
     verdict,
 )
@@ -139,9 +139,7 @@ def accepted(row: dict[str, Any], sure_above: float, hint: float | None, first: 
         sure_above, hint = in_room(row.get("snr_db", NOISY_BELOW_DB), (sure_above, hint), noisy)
     how = verdict(row["p"], acoustic, sure_above, hint or 0.0)
     paused = not pause or paused_after_wake([c == "1" for c in row.get("loud", "")])
-    # As WakeVerifier.check: with openWakeWord's word for it, "okay now we" is the phrase.
-    lenient = (acoustic is not None and acoustic >= LENIENT_ACOUSTIC
-               and not sounds_like(row["prompted"], "okay nabu"))
+    lenient = run_on_reading(row["prompted"], "okay nabu", acoustic)  # as WakeVerifier.check
     if how == "whisper" and words is not None and not addressed(row["prompted"], "okay nabu", words,
                                                                 paused, lenient):
         return False
