@@ -452,11 +452,11 @@ def test_openwakeword_lets_whisper_read_a_run_on_wake_word_leniently(whisper, ac
     verifier = WakeVerifier(whisper, "okay nabu", acoustic, sure_above=0.8, hint=0.0015,
                             home_words=HOME)
     pcm = synth_speech("Okay Nabu turn on the kitchen light.")
-    check = verifier.check(silence(1.0) + pcm[:len(pcm) * 3 // 5 // 2 * 2], 0.5, paused=False)
+    audio = silence(1.0) + pcm[:len(pcm) * 3 // 5 // 2 * 2]  # the wake window and its tail
+    check = verifier.check(audio, 0.5, paused=False)
     assert (check.ok, check.lenient, check.needs_request) == (True, True, True), check
     assert LENIENT_ACOUSTIC <= (check.acoustic or 0.0) < ACOUSTIC_CONFIRMS
     # Read that way, the phrase needs a request after it even where the audio shows a pause.
-    audio = silence(1.0) + pcm[:len(pcm) * 3 // 5 // 2 * 2]
     run_on = WakeVerifier(Counting("Okay, now we."), "okay nabu", acoustic, sure_above=0.8,
                           hint=0.0015, home_words=HOME).check(audio, 0.5, paused=True)
     assert (run_on.ok, run_on.lenient, run_on.needs_request) == (True, True, True), run_on
@@ -465,7 +465,7 @@ def test_openwakeword_lets_whisper_read_a_run_on_wake_word_leniently(whisper, ac
     assert (said.ok, said.lenient, said.needs_request) == (True, False, False), said
     # Without openWakeWord's word for it, whisper's "now we" is not the phrase.
     alone = WakeVerifier(whisper, "okay nabu", None, sure_above=0.0, home_words=HOME)
-    check = alone.check(silence(1.0) + pcm[:len(pcm) * 3 // 5 // 2 * 2], 0.5, paused=False)
+    check = alone.check(audio, 0.5, paused=False)
     assert not check.ok and not check.lenient, check
 
 
