@@ -69,6 +69,11 @@ class WakeConfig:
     noise_suppression: int = 4
     """WebRTC noise suppression (0 = off, 1-4) of the wake word detector's copy of the audio
     only; speech to text keeps the raw audio, where suppression did not help."""
+    noisy_model: bool = True
+    """okay_nabu only: a second first stage for noisy rooms beside microWakeWord, a model of
+    this project's trained on the wake word under babble, TV and noise (``assistant.wake_head``).
+    Its detections are weighed by the second stage like microWakeWord's, and only in a noisy
+    room; it costs about as much CPU as openWakeWord. Needs ``verify`` and ``acoustic_check``."""
 
 
 @dataclass(frozen=True)

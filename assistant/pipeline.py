@@ -62,9 +62,11 @@ class SecondStage(Protocol):
     tail_ms: float
     """How much of the command it hears after the wake window."""
 
-    def check(self, pcm: bytes, probability: float, paused: bool) -> WakeCheck:
-        """The verdict on the wake window and the tail (audio, first-stage probability, and
-        whether the speaker paused after the wake word: ``vad.paused_after_wake``)."""
+    def check(self, pcm: bytes, probability: float, paused: bool,
+              noisy: float | None = None) -> WakeCheck:
+        """The verdict on the wake window and the tail (audio, first-stage probability,
+        whether the speaker paused after the wake word: ``vad.paused_after_wake``, and the
+        noisy-room model's probability when it alone fired: ``WakeDetection.noisy``)."""
         ...
 
     def prime(self, window: bytes) -> None:
@@ -138,6 +140,8 @@ class _Command:
     wake_audio: bytes | None = None
     """What came before the wake detection, for the second stage, until it is submitted."""
     wake_probability: float = 1.0
+    wake_noisy: float | None = None
+    """``WakeDetection.noisy``: only the noisy-room model fired."""
     wake_check: Future[WakeCheck] | None = None
     wake_paused: bool = True
     """Whether the speaker paused after the wake word, as the wake check was told."""
@@ -325,16 +329,17 @@ class Pipeline:
             audio_ms=round(detection.timestamp_ms, 1),
             lag_ms=round(self._lag_ms(chunk.end_ms), 1),
             probability=round(detection.probability, 3),
+            noisy=None if detection.noisy is None else round(detection.noisy, 3),
         )
         wake_audio = None
         if self.s.second_stage is not None:
             wake_audio = bytes(self._recent)
         self._recent.clear()
-        self._start_command(chunk.end_ms, "wake", wake_audio, detection.probability)
+        self._start_command(chunk.end_ms, "wake", wake_audio, detection.probability, detection.noisy)
         return True
 
     def _start_command(self, t_ms: float, trigger: str, wake_audio: bytes | None = None,
-                       probability: float = 1.0) -> None:
+                       probability: float = 1.0, noisy: float | None = None) -> None:
         # An unsure detection is listened to in silence (the LED shows it): a chime for every
         # near-miss would be a false wake to the ear, and one played once the second stage
         # agrees would land on the command's first word.
@@ -347,7 +352,7 @@ class Pipeline:
         self._gate.start()
         endpointer = self.s.make_endpointer()
         self._command = _Command(endpointer, level_endpointer(endpointer.config, self._gate.delay_ms),
-                                 wake_audio=wake_audio, wake_probability=probability,
+                                 wake_audio=wake_audio, wake_probability=probability, wake_noisy=noisy,
                                  after_wake=trigger == "wake",
                                  answering=self._yes_no and trigger != "wake")
         self._yes_no = False
@@ -426,7 +431,7 @@ class Pipeline:
         tail = bytes(cmd.audio[:int(second.tail_ms * BYTES_PER_MS)])
         cmd.wake_paused = cmd.paused()
         cmd.wake_check = self._wake.submit(second.check, cmd.wake_audio + tail,
-                                           cmd.wake_probability, cmd.wake_paused)
+                                           cmd.wake_probability, cmd.wake_paused, cmd.wake_noisy)
         cmd.wake_audio = None
 
     def _level_ended(self, cmd: _Command, level_db: float, t_ms: float, heard: bool) -> bool:
@@ -651,7 +656,8 @@ class Pipeline:
             _LOGGER.info("wake word not confirmed (%s, heard %r, acoustic %s): ignored",
                          check.how, check.heard, _rounded(check.acoustic))
         self.bus.emit(EventType.WAKE_CHECK, ok=check.ok, heard=check.heard, how=check.how,
-                      acoustic=_rounded(check.acoustic), snr_db=_rounded(check.snr_db))
+                      acoustic=_rounded(check.acoustic), snr_db=_rounded(check.snr_db),
+                      noisy=_rounded(check.noisy))
 
     def _back_to_idle(self, t_ms: float) -> None:
         self.mode = Mode.IDLE

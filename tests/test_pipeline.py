@@ -53,9 +53,12 @@ class FakeSecondStage:
         self.chime_above = chime_above
         self.paused: list[bool] = []
         self.lenient: list[bool] = []
+        self.noisy: list[float | None] = []
 
-    def check(self, pcm: bytes, probability: float, paused: bool) -> WakeCheck:
+    def check(self, pcm: bytes, probability: float, paused: bool,
+              noisy: float | None = None) -> WakeCheck:
         self.paused.append(paused)
+        self.noisy.append(noisy)
         return self._check(pcm, probability)
 
     def prime(self, window: bytes) -> None:
@@ -179,11 +182,35 @@ def test_an_unsure_wake_is_silent_and_a_rejected_one_ends_at_once():
     assert checked == [0.99]  # the second stage got the first stage's probability
     verdicts = [e.data for e in events if e.type.value == "wake_check"]
     assert verdicts == [{"ok": False, "heard": "", "how": "dropped", "acoustic": 0.01,
-                         "snr_db": 24.0}]
+                         "snr_db": 24.0, "noisy": None}]
     # Dropped while the command was still being spoken: no end of speech, nothing transcribed.
     assert "end_of_speech" not in kinds(events)
     assert brain.heard == [] and pipeline.s.transcriber.calls == 0  # type: ignore[attr-defined]
     assert pipeline.mode.value == "idle"
+
+
+class NoisyOnlyWake(FakeWake):
+    """A first stage where only the noisy-room model fired (``WakeDetection.noisy``)."""
+
+    def process(self, chunk: AudioChunk) -> WakeDetection | None:
+        hit = super().process(chunk)
+        return None if hit is None else WakeDetection("okay_nabu_noisy", hit.timestamp_ms, 0.0, noisy=0.995)
+
+
+def test_a_wake_only_the_noisy_room_model_heard_is_silent_until_checked():
+    brain = FakeBrain()
+    pipeline, events = make(brain)
+    pipeline.s.wake = NoisyOnlyWake()
+    second = FakeSecondStage(lambda pcm, probability: WakeCheck(True, "Okay Nabu.", 0.2, "whisper"),
+                             chime_above=0.3)
+    pipeline.s.second_stage = second
+    run_checked(pipeline, "...w" + "." * 15 + "s" * 40 + "." * 40)
+    wake = next(e for e in events if e.type.value == "wake")
+    assert (wake.data["probability"], wake.data["noisy"]) == (0.0, 0.995)
+    # microWakeWord's probability (none) decides the chime: the LED alone shows it.
+    assert next(e for e in events if e.type.value == "listening").data["chime"] is False
+    assert second.noisy == [0.995]  # the check knows who fired
+    assert brain.heard == ["turn on the lamp"]
 
 
 def test_a_confirmed_wake_chimes_and_carries_on():

@@ -121,8 +121,9 @@ def test_unknown_model_lists_the_built_in_names():
 
 
 def test_make_wake_detector_follows_the_config():
-    # Default: microWakeWord on a noise-suppressed copy, sensitive: the second stage weighs it.
-    cleaned = make_wake_detector(WakeConfig())
+    # Default: microWakeWord on a noise-suppressed copy, sensitive: the second stage weighs it
+    # (beside it the noisy-room model, tests/test_wake_head.py).
+    cleaned = make_wake_detector(WakeConfig(noisy_model=False))
     assert isinstance(cleaned, CleanedWake) and cleaned.cleaner.noise_suppression == 4
     assert isinstance(cleaned.detector, MicroWakeWordDetector)
     assert cleaned.detector.threshold == VERIFIED_THRESHOLD
