@@ -43,7 +43,10 @@ from assistant.vad import (  # noqa: E402
 )
 from assistant.wake import (  # noqa: E402
     NOISY_BELOW_DB,
+    NOISY_HINT,
+    NOISY_MODEL_IN_QUIET,
     SENSITIVITY,
+    VERIFIED_THRESHOLD,
     WAKE_TAIL_MS,
     WAKE_WINDOW_MS,
     addressed,
@@ -78,24 +81,26 @@ def loudness(levels: list[float], at: int, tail_ms: float) -> str:
 
 class Study:
     def __init__(self, config_path: Path, threshold: float | None = None,
-                 tail_ms: float = WAKE_TAIL_MS):
+                 tail_ms: float = WAKE_TAIL_MS, free: bool = True):
         config = load_config(config_path)
         self.config = config.wake
         if threshold is not None:
             self.config = dataclasses.replace(config.wake, threshold=threshold)
         self.tail_ms = tail_ms
+        self.free = free
+        """Also transcribe each window without the prompt (for comparison only; no rule uses it)."""
         self.whisper = WhisperTranscriber(config.stt.model, beam_size=config.stt.beam_size)
         self.verifier = make_wake_verifier(self.config, self.whisper)
         if self.verifier.acoustic is None or self.verifier.rescore is None:
             raise SystemExit("wake_study: needs wake.engine microwakeword with acoustic_check")
 
-    def detections(self, pcm: bytes) -> list[tuple[float, float, bytes, str]]:
-        """(audio ms, probability, second-stage window, the command's loudness) for each
-        first-stage detection; the loudness is the pipeline's NoiseGate over the tail, one
-        "1" (loud) or "0" per 10 ms frame."""
+    def detections(self, pcm: bytes) -> list[tuple[float, float, bytes, str, float | None]]:
+        """(audio ms, probability, second-stage window, the command's loudness, the noisy-room
+        model's probability when it alone fired) for each first-stage detection; the loudness
+        is the pipeline's NoiseGate over the tail, one "1" (loud) or "0" per 10 ms frame."""
         detector = make_wake_detector(self.config, verified=True)
         levels = LevelMeter().process(pcm)
-        found: list[tuple[float, float, bytes, str]] = []
+        found: list[tuple[float, float, bytes, str, float | None]] = []
         skip_until = -1.0
         for offset in range(0, len(pcm) - CHUNK_BYTES + 1, CHUNK_BYTES):
             t_ms = offset / 32
@@ -105,7 +110,7 @@ class Study:
             end = offset + CHUNK_BYTES
             window = pcm[max(0, end - WAKE_WINDOW_MS * 32): end + int(self.tail_ms) * 32]
             found.append((end / 32, detection.probability, window,
-                          loudness(levels, int(end / 32 / FRAME_MS), self.tail_ms)))
+                          loudness(levels, int(end / 32 / FRAME_MS), self.tail_ms), detection.noisy))
             skip_until = end / 32 + SKIP_AFTER_MS
         return found
 
@@ -114,9 +119,12 @@ class Study:
         assert verifier.acoustic is not None and verifier.rescore is not None
         phrase = verifier.phrase
         prompted = self.whisper.transcribe(window, prompt=phrase.title() + ".").text.strip()
-        free = self.whisper.transcribe(window).text.strip()
+        free = self.whisper.transcribe(window).text.strip() if self.free else ""
+        acoustic = verifier.acoustic.peak(window)
+        head = verifier.acoustic.head_peak
         return {"p": round(verifier.rescore(window), 4),
-                "acoustic": round(verifier.acoustic.peak(window), 4),
+                "acoustic": round(acoustic, 4),
+                "head": None if head is None else round(head, 4),
                 "snr_db": round(speech_over_background_db(window), 1),
                 "prompted": prompted, "prompted_ok": sounds_like(prompted, phrase),
                 "free": free, "free_ok": sounds_like(free, phrase)}
@@ -124,20 +132,32 @@ class Study:
 
 def accepted(row: dict[str, Any], sure_above: float, hint: float | None, first: float = 0.0,
              noisy: tuple[float, float] | None = None,
-             words: frozenset[str] | None = None, pause: bool = False) -> bool:
+             words: frozenset[str] | None = None, pause: bool = False,
+             head: float | None = NOISY_HINT, quiet: bool = NOISY_MODEL_IN_QUIET) -> bool:
     """Whether the second stage would wake on this detection (``hint`` None: without
     openWakeWord, i.e. ``wake.acoustic_check: false``). ``first``: a first-stage threshold above
     the study's own, taken as crossed when microWakeWord's peak over the window reaches it.
     ``noisy``: (sure_above, hint) for a window below NOISY_BELOW_DB (rows that have snr_db).
     ``words``: the home's words for ``addressed``; None: whisper's verdict without it.
     ``pause``: whisper's sentence end counts only after a pause in the audio (rows with
-    ``loud``: the NoiseGate over the tail, see ``vad.paused_after_wake``)."""
-    if "p" not in row or row["p"] < first:
+    ``loud``: the NoiseGate over the tail, see ``vad.paused_after_wake``). ``head``: the
+    noisy-room model's NOISY_HINT (None: without that model, as if it had not run; a detection
+    it alone made counts when microWakeWord's peak over the window reached its threshold);
+    ``quiet``: it counts in a quiet room too (NOISY_MODEL_IN_QUIET)."""
+    if "p" not in row:
+        return False
+    noisy_room = quiet or row.get("snr_db", NOISY_BELOW_DB) < NOISY_BELOW_DB
+    if row.get("noisy") is not None and (head is None or not noisy_room):
+        if row["p"] < max(first, VERIFIED_THRESHOLD):
+            return False  # only the noisy-room model fired (see WakeVerifier.check)
+    elif row["p"] < first:
         return False  # the first stage did not fire
     acoustic = None if hint is None else row["acoustic"]
     if hint is not None:
         sure_above, hint = in_room(row.get("snr_db", NOISY_BELOW_DB), (sure_above, hint), noisy)
-    how = verdict(row["p"], acoustic, sure_above, hint or 0.0)
+    model = row.get("head") if head is not None and noisy_room else None
+    how = verdict(row["p"], acoustic, sure_above, hint or 0.0,
+                  None if model is None or model < head else 1.0)
     paused = not pause or paused_after_wake([c == "1" for c in row.get("loud", "")])
     lenient = run_on_reading(row["prompted"], "okay nabu", acoustic)  # as WakeVerifier.check
     if how == "whisper" and words is not None and not addressed(row["prompted"], "okay nabu", words,
@@ -155,11 +175,12 @@ def analyse(data: dict[str, Any], first: float = 0.0) -> None:
     words = home_words(LocalIntents(config).vocabulary())
 
     def line(sure_above: float, hint: float | None, noisy: tuple[float, float] | None = None,
-             check: bool = True, pause: bool = True) -> str:
+             check: bool = True, pause: bool = True, head: float | None = NOISY_HINT,
+             quiet: bool = NOISY_MODEL_IN_QUIET) -> str:
         heard = words if check else None
-        kept = [sum(accepted(r, sure_above, hint, first, noisy, heard, pause) for r in rows
+        kept = [sum(accepted(r, sure_above, hint, first, noisy, heard, pause, head, quiet) for r in rows
                     if r.get("level") == lv) for lv in levels]
-        false = sum(accepted(r, sure_above, hint, first, noisy, heard, pause) for r in rows
+        false = sum(accepted(r, sure_above, hint, first, noisy, heard, pause, head, quiet) for r in rows
                     if r["kind"] == "negative")
         rate = f" ({false / minutes * 60:.0f}/h)" if minutes else ""
         return f"kept {'/'.join(map(str, kept))}, false wakes {false}{rate}"
@@ -176,6 +197,12 @@ def analyse(data: dict[str, Any], first: float = 0.0) -> None:
               f" {line(level.sure_above, level.hint, noisy, pause=False)};"
               f" without the addressed check {line(level.sure_above, level.hint, noisy, False)}); "
               f"whisper alone {line(level.alone, None)}")
+    medium = SENSITIVITY["medium"]
+    quiet, noisy_room = (medium.sure_above, medium.hint), (medium.noisy_sure_above, medium.noisy_hint)
+    print("noisy-room model, medium: without it " + line(*quiet, noisy_room, head=None) + "; " + "; ".join(
+        f"hint {h:g}: {line(*quiet, noisy_room, head=h, quiet=False)}" for h in (0.5, 0.9, 0.99, 1.0)))
+    print("  ...counted in a quiet room too: " + "; ".join(
+        f"hint {h:g}: {line(*quiet, noisy_room, head=h, quiet=True)}" for h in (0.5, 0.9, 0.99)))
     print("grid (sure_above, hint):")
     for sure_above in (0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 1.01):
         print(f"  {sure_above:4.2f} alone: {line(sure_above, None)}")
@@ -203,13 +230,15 @@ def main() -> int:
     parser.add_argument("--fluent", action="store_true",
                         help="the wake word and the command as one sentence, without a pause")
     parser.add_argument("--out", default=str(RESULTS / "wake_study.json"))
+    parser.add_argument("--no-free", action="store_true",
+                        help="skip whisper's transcript without the prompt (half the time)")
     parser.add_argument("--analyse", action="store_true",
                         help="only print the rules' outcomes for an earlier --out")
     args = parser.parse_args()
     if args.analyse:
         analyse(json.loads(Path(args.out).read_text()), args.first)
         return 0
-    study = Study(Path(args.config), args.threshold, args.tail_ms)
+    study = Study(Path(args.config), args.threshold, args.tail_ms, free=not args.no_free)
     rows: list[dict[str, Any]] = []
     started = time.monotonic()
     cases = make_cases(60, 24, args.per_level, ["clean", "20", "10"],
@@ -221,8 +250,9 @@ def main() -> int:
         row: dict[str, Any] = {"kind": "wake", "level": case.level, "noise": case.noise,
                                "voice": case.voice.label(), "detected": bool(wake)}
         if wake:
-            t_ms, probability, window, loud = wake[0]
-            row.update(t_ms=t_ms, first=round(probability, 4), loud=loud, **study.opinions(window))
+            t_ms, probability, window, loud, noisy = wake[0]
+            row.update(t_ms=t_ms, first=round(probability, 4), loud=loud, noisy=noisy,
+                       **study.opinions(window))
         rows.append(row)
         if n % 20 == 0:
             print(f"[{n}/{len(cases)}] {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
@@ -233,9 +263,9 @@ def main() -> int:
     for label, piece in pieces:
         starts.append((at / 32, label))
         at += len(piece)
-    for t_ms, probability, window, loud in study.detections(pcm):
+    for t_ms, probability, window, loud, noisy in study.detections(pcm):
         during = [label for start, label in starts if start <= t_ms][-1]
-        rows.append({"kind": "negative", "t_ms": t_ms, "during": during, "loud": loud,
+        rows.append({"kind": "negative", "t_ms": t_ms, "during": during, "loud": loud, "noisy": noisy,
                      "first": round(probability, 4), **study.opinions(window)})
     out = {"voice_seed": args.voice_seed, "threshold": study.config.threshold,
            "fluent": args.fluent,
