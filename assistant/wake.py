@@ -722,7 +722,7 @@ class WakeVerifier:
         acoustic = self.acoustic.peak(pcm) if self.acoustic is not None else None
         head = getattr(self.acoustic, "head_peak", None)  # None: no noisy-room model
         snr_db = speech_over_background_db(pcm)
-        noisy_room = NOISY_MODEL_IN_QUIET or snr_db < NOISY_BELOW_DB
+        noisy_room = snr_db < NOISY_BELOW_DB
         if noisy is not None and not noisy_room and probability < VERIFIED_THRESHOLD:
             # In a quiet room microWakeWord hears the wake word (120 of 120 in the study), and
             # what the noisy-room model alone fires on there is near-misses; one it fired on
@@ -731,7 +731,7 @@ class WakeVerifier:
             return WakeCheck(False, "", acoustic, "dropped", snr_db, noisy=head)
         how = verdict(probability, acoustic, *in_room(snr_db, (self.sure_above, self.hint),
                                                       self.noisy),
-                      noisy=head if noisy_room else None)
+                      noisy=head if noisy_room or NOISY_MODEL_IN_QUIET else None)
         if how != "whisper":
             return WakeCheck(how == "confirmed", "", acoustic, how, snr_db, noisy=head)
         heard = self.transcriber.transcribe(pcm, prompt=self._prompt).text.strip()

@@ -146,7 +146,7 @@ def accepted(row: dict[str, Any], sure_above: float, hint: float | None, first: 
     ``quiet``: it counts in a quiet room too (NOISY_MODEL_IN_QUIET)."""
     if "p" not in row:
         return False
-    noisy_room = quiet or row.get("snr_db", NOISY_BELOW_DB) < NOISY_BELOW_DB
+    noisy_room = row.get("snr_db", NOISY_BELOW_DB) < NOISY_BELOW_DB
     if row.get("noisy") is not None and (head is None or not noisy_room):
         if row["p"] < max(first, VERIFIED_THRESHOLD):
             return False  # only the noisy-room model fired (see WakeVerifier.check)
@@ -155,7 +155,7 @@ def accepted(row: dict[str, Any], sure_above: float, hint: float | None, first: 
     acoustic = None if hint is None else row["acoustic"]
     if hint is not None:
         sure_above, hint = in_room(row.get("snr_db", NOISY_BELOW_DB), (sure_above, hint), noisy)
-    model = row.get("head") if head is not None and noisy_room else None
+    model = row.get("head") if head is not None and (noisy_room or quiet) else None
     how = verdict(row["p"], acoustic, sure_above, hint or 0.0,
                   None if model is None or model < head else 1.0)
     paused = not pause or paused_after_wake([c == "1" for c in row.get("loud", "")])
