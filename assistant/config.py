@@ -72,8 +72,9 @@ class WakeConfig:
     noisy_model: bool = True
     """okay_nabu only: a second first stage for noisy rooms beside microWakeWord, a model of
     this project's trained on the wake word under babble, TV and noise (``assistant.wake_head``).
-    Its detections are weighed by the second stage like microWakeWord's, and only in a noisy
-    room; it costs about as much CPU as openWakeWord. Needs ``verify`` and ``acoustic_check``."""
+    It runs only while the room is loud, and costs about as much CPU as openWakeWord then; the
+    second stage weighs its detections like microWakeWord's, and its opinion on those. Needs
+    ``verify`` and ``acoustic_check``."""
 
 
 @dataclass(frozen=True)

@@ -178,7 +178,7 @@ class OpenWakeWordDetector:
         ``peak``: its highest probability is left in ``head_peak``."""
         self.head_peak: float | None = None
         self._head_best = 0.0
-        self._recent: Any = None
+        self._window: Any = None
 
     def _probabilities(self, block: bytes) -> Iterator[float]:
         for embeddings in self._features.process_streaming(block):
@@ -188,16 +188,12 @@ class OpenWakeWordDetector:
                 yield float(prob)
 
     def _hear_head(self, embeddings: Any) -> None:
-        import numpy as np
+        if self._window is None:
+            from assistant.wake_head import EmbeddingWindow
 
-        from assistant.wake_head import EMBEDDING_SIZE, WINDOW_EMBEDDINGS
-
-        if self._recent is None:
-            self._recent = np.zeros((WINDOW_EMBEDDINGS, EMBEDDING_SIZE), dtype=np.float32)
-        for embedding in embeddings[0, 0]:
-            self._recent = np.roll(self._recent, -1, axis=0)
-            self._recent[-1] = embedding
-        prob = float(self.head.probabilities(self._recent.reshape(-1))[0])
+            self._window = EmbeddingWindow()
+        self._window.add(embeddings)
+        prob = float(self.head.probabilities(self._window.flat())[0])
         self._head_best = max(self._head_best, prob)
 
     def process(self, chunk: AudioChunk) -> WakeDetection | None:
@@ -250,7 +246,8 @@ class OpenWakeWordDetector:
         self._buffer = b""
         self._features.reset()
         self._oww.reset()
-        self._recent = None
+        if self._window is not None:
+            self._window.reset()
         self._head_best = 0.0
 
 

@@ -5,8 +5,9 @@ microWakeWord's okay_nabu, the first stage, fires on few wake words said under b
 at 10 dB SNR (14 and 15 of 24 in bench/wake_study.py's voices); openWakeWord's own okay_nabu
 fires on fewer. openWakeWord's embedding (Google's speech embedding, frozen) carries the word
 through such noise well enough for a classifier that has heard it there: 23 and 20 of 24. It
-runs beside microWakeWord (``EitherWake``) and only its detections in a noisy room are weighed
-by the second stage (``WakeVerifier``), which near-misses must still pass.
+runs beside microWakeWord (``EitherWake``) while the room is loud (``RoomGate``), and the
+second stage (``WakeVerifier``), which near-misses must still pass, weighs its detections and
+its opinion on microWakeWord's (``wake.NOISY_HINT``).
 
 The classifier is plain numpy (two hidden layers of 64): its weights are in
 ``assistant/data/okay_nabu_noisy.npz``, made by the training script from synthetic speech.
@@ -34,6 +35,26 @@ BLOCK_BYTES = 1280 * 2
 BLOCK_MS = 80.0
 
 
+class EmbeddingWindow:
+    """The last WINDOW_EMBEDDINGS embeddings, as the classifier takes them (all zeros at first)."""
+
+    def __init__(self) -> None:
+        self._recent = np.zeros((WINDOW_EMBEDDINGS, EMBEDDING_SIZE), dtype=np.float32)
+
+    def add(self, embeddings: Any) -> None:
+        """openWakeWord's embeddings (shape 1 x 1 x n x 96), in the order they came."""
+        for embedding in embeddings[0, 0]:
+            self._recent = np.roll(self._recent, -1, axis=0)
+            self._recent[-1] = embedding
+
+    def flat(self) -> np.ndarray:
+        """The window as the classifier takes it (a copy)."""
+        return self._recent.reshape(-1).copy()
+
+    def reset(self) -> None:
+        self._recent[:] = 0.0
+
+
 class Embedder:
     """openWakeWord's mel spectrogram and speech embedding, block by block, with the window of
     the last WINDOW_EMBEDDINGS embeddings after each block. From a reset it starts as if it had
@@ -43,15 +64,13 @@ class Embedder:
         from pyopen_wakeword import OpenWakeWordFeatures
 
         self._features: Any = OpenWakeWordFeatures.from_builtin()
-        self._recent = np.zeros((WINDOW_EMBEDDINGS, EMBEDDING_SIZE), dtype=np.float32)
+        self._window = EmbeddingWindow()
 
     def push(self, block: bytes) -> np.ndarray:
         """One 80 ms block in; the window (flattened) that ends with it."""
         for embeddings in self._features.process_streaming(block):
-            for embedding in embeddings[0, 0]:
-                self._recent = np.roll(self._recent, -1, axis=0)
-                self._recent[-1] = embedding
-        return self._recent.reshape(-1).copy()
+            self._window.add(embeddings)
+        return self._window.flat()
 
     def windows(self, pcm: bytes) -> np.ndarray:
         """The window after each whole 80 ms block of pcm, one row per block."""
@@ -61,7 +80,7 @@ class Embedder:
 
     def reset(self) -> None:
         self._features.reset()
-        self._recent[:] = 0.0
+        self._window.reset()
 
 
 class WakeHead:
@@ -94,8 +113,8 @@ times, for the same wake words but one."""
 
 QUIET_FLOOR_DBFS = -55.0
 """A room whose background (the 20th percentile of the last GATE_S of 10 ms levels) is below this
-is quiet, and the model does not run there: microWakeWord hears the wake word in a quiet room,
-and the second stage does not weigh the noisy-room model's word there (``WakeVerifier.check``).
+is quiet, and the model does not run there as a first stage: microWakeWord hears the wake word
+in a quiet room (the second stage still asks the model's opinion there, ``wake.NOISY_MODEL_IN_QUIET``).
 The benchmarks' clean recordings' background measures -64 to -66 dBFS, their 20 dB SNR ones -37
 to -47, their 10 dB ones -26 to -45 (speech at -14 to -16). A microphone with a louder hiss
 than -55 dBFS keeps the model running, which costs only CPU."""

@@ -37,21 +37,8 @@ from assistant.wake_head import (
     WakeHead,
 )
 from bench import corpus
-
-
-def silence(seconds: float) -> bytes:
-    return bytes(int(seconds * RATE) * 2)
-
-
-def feed(detector, pcm: bytes, chunk_ms: int = 30) -> list[WakeDetection]:  # type: ignore[no-untyped-def]
-    step = chunk_ms * BYTES_PER_MS
-    found = []
-    for offset in range(0, len(pcm), step):
-        hit = detector.process(AudioChunk(pcm[offset:offset + step], offset / BYTES_PER_MS))
-        if hit is not None:
-            found.append(hit)
-    detector.reset()
-    return found
+from tests.test_wake import detections as feed
+from tests.test_wake import silence
 
 
 def babble(seconds: float, espeak_speech) -> bytes:  # type: ignore[no-untyped-def]
