@@ -77,10 +77,11 @@ class SecondStage(Protocol):
         """Whether a detection is sure enough for the wake chime before the verdict."""
         ...
 
-    def spoken_to(self, text: str, paused: bool, lenient: bool = False) -> bool:
+    def spoken_to(self, text: str, paused: bool, lenient: bool = False,
+                  home_only: bool = False) -> bool:
         """Whether a command's transcript reads as a request to the assistant, for a wake that
-        needs one (``WakeCheck.needs_request``); ``paused`` as for ``check``, ``lenient`` as the
-        check found (``WakeCheck.lenient``)."""
+        needs one (``WakeCheck.needs_request``); ``paused`` as for ``check``, ``lenient`` and
+        ``home_only`` as the check found (``WakeCheck.lenient``, ``WakeCheck.cut_short``)."""
         ...
 
 
@@ -399,6 +400,7 @@ class Pipeline:
                 self._start_speculative(cmd)
             elif decision is Decision.TIMEOUT:
                 self.bus.emit(EventType.TIMEOUT, audio_ms=round(t_ms, 1))
+                self._settle_wake_check(cmd)
                 self._back_to_idle(chunk.end_ms)
                 return
             elif decision is Decision.END:
@@ -596,9 +598,11 @@ class Pipeline:
         it never did."""
         second = self.s.second_stage
         written = timed.heard.heard or timed.heard.text
-        lenient = check.lenient
-        if second is None or second.spoken_to(self.s.normalize(written), paused, lenient) or (
-                timed.heard.heard is not None and second.spoken_to(timed.text, paused, lenient)):
+        lenient, home_only = check.lenient, check.cut_short
+        if second is None or second.spoken_to(self.s.normalize(written), paused, lenient,
+                                              home_only) or (
+                timed.heard.heard is not None and second.spoken_to(timed.text, paused, lenient,
+                                                                   home_only)):
             return check
         _LOGGER.info("wake word heard as %r, then %r: no request, ignored", check.heard, written)
         return replace(check, ok=False, how="unaddressed")
@@ -650,6 +654,24 @@ class Pipeline:
         if self._follow_up:
             self._follow_up = False
             self._listen_requested.set()
+
+    def _settle_wake_check(self, cmd: _Command) -> None:
+        """No command followed the wake word: the second stage's verdict is still reported
+        (the log, the benchmarks' scoring), now or, on the wake worker, once it is in."""
+        if cmd.wake_audio is not None:
+            self._check_wake(cmd)  # on what came after the wake word: its tail is not all there
+        pending = cmd.wake_check
+        if pending is None:
+            return
+
+        def report(done: Future[WakeCheck]) -> None:
+            if done.exception() is None:
+                self._report_wake_check(done.result())
+
+        if pending.done():
+            report(pending)
+        else:
+            pending.add_done_callback(report)
 
     def _report_wake_check(self, check: WakeCheck) -> None:
         if not check.ok:

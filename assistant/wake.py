@@ -500,6 +500,12 @@ class WakeCheck:
     wake word, with a pause or without, starts with a request's word or names the home."""
     lenient: bool = False
     """Whisper's words matched the phrase only as its run-on reading (``LENIENT_ACOUSTIC``)."""
+    cut_short: bool = False
+    """Whisper wrote the phrase and nothing after it, though the speaker did not pause: prompted
+    with the phrase, whisper can stop there and drop the words said on after it ("Okay, Nabu."
+    for the whole of "Okay, Abu Dhabi is very hot in summer"). Nothing then shows the phrase was
+    said to the assistant, so only the home's words make the command a request (as for
+    ``lenient``): "it's very hot in summer" opens like one."""
     noisy: float | None = None
     """The noisy-room model's peak on the wake window, when it is used."""
 
@@ -626,7 +632,7 @@ def _a_request(words: list[str], home_words: frozenset[str], paused: bool) -> bo
 
 
 def is_request(text: str, phrase: str, home_words: frozenset[str] = frozenset(),
-               paused: bool = False, lenient: bool = False) -> bool:
+               paused: bool = False, lenient: bool = False, home_only: bool = False) -> bool:
     """Pure: whether a command's transcript reads as a request to the assistant: it starts with
     a request's word (``REQUEST_OPENERS``; "let's" only after a pause, see
     ``AFTER_A_PAUSE_ONLY``; "I" only before a request's verb, see ``I_WANT``) or names one of
@@ -638,7 +644,8 @@ def is_request(text: str, phrase: str, home_words: frozenset[str] = frozenset(),
     ``lenient``: the wake phrase was read the run-on way ("Okay, now we …", LENIENT_ACOUSTIC).
     Then only the home's words make a request: everyday talk starts that way too ("Okay, now we
     can go", "… we should add the flour"), while what whisper wrote after a real one named the
-    home ("turn", "lock", "set the reading lamp")."""
+    home ("turn", "lock", "set the reading lamp"). ``home_only``: only the home's words make a
+    request, the wake phrase read as usual (``WakeCheck.cut_short``)."""
     words = re.findall(r"[a-z0-9']+", text.lower())
     again = _phrase_at(words, phrase, starts=1, lenient=lenient)
     words = words[again[1]:] if again is not None else words
@@ -649,7 +656,7 @@ def is_request(text: str, phrase: str, home_words: frozenset[str] = frozenset(),
     first = words[:REQUEST_HOME_WORDS]
     if any(word in home_words for word in first):
         return True
-    if lenient:
+    if lenient or home_only:
         return False
     if words[:1] == ["i"] and words[1:2] != [] and words[1] not in I_WANT:
         return False  # "I will call you back" is talk
@@ -738,11 +745,15 @@ class WakeVerifier:
         ok = sounds_like(heard, self.phrase, lenient)
         # The run-on reading comes from a phrase said in one breath with what follows: that
         # must be a request, even after a pause ("Okay, now we." alone is talk).
-        alone = paused and not lenient and not words_after(heard, self.phrase)
+        nothing_after = not words_after(heard, self.phrase, lenient)
+        alone = paused and not lenient and nothing_after
         return WakeCheck(ok, heard, acoustic, how, snr_db, needs_request=ok and not alone,
-                         lenient=lenient, noisy=head)
+                         lenient=lenient, cut_short=ok and not paused and nothing_after,
+                         noisy=head)
 
-    def spoken_to(self, text: str, paused: bool, lenient: bool = False) -> bool:
+    def spoken_to(self, text: str, paused: bool, lenient: bool = False,
+                  home_only: bool = False) -> bool:
         """Whether a command's transcript reads as a request (``is_request``), for a wake that
-        needs one (``WakeCheck.needs_request``); ``paused`` and ``lenient`` as for the check."""
-        return is_request(text, self.phrase, self.home_words, paused, lenient)
+        needs one (``WakeCheck.needs_request``); ``paused`` and ``lenient`` as for the check,
+        ``home_only`` for a check whose transcript was cut short (``WakeCheck.cut_short``)."""
+        return is_request(text, self.phrase, self.home_words, paused, lenient, home_only)

@@ -193,6 +193,17 @@ def confirmed_wakes(events: list[Any]) -> list[Any]:
     return out
 
 
+def _check_of(wake: Any, events: list[Any]) -> dict[str, Any] | None:
+    """The second stage's verdict on this wake (who was sure of what), None if none came."""
+    after = events[events.index(wake) + 1:]
+    for event in after:
+        if _is(event, "wake"):
+            return None
+        if _is(event, "wake_check"):
+            return dict(event.data)
+    return None
+
+
 def score(case: Case, rec: Recording, events: list[Any]) -> dict[str, Any]:
     wakes = [e.data["audio_ms"] for e in confirmed_wakes(events)]
     heard = any(t <= rec.command_end_ms + 1000 for t in wakes)
@@ -291,7 +302,8 @@ def score_negatives(run: list[Piece], events: list[Any]) -> dict[str, Any]:
         if _is(event, "wake"):
             t = event.data["audio_ms"]
             index = max(i for i, s in enumerate(starts) if s <= t) if t >= 0 else 0
-            woke.append({"audio_ms": t, "during": run[index][0]})
+            woke.append({"audio_ms": t, "during": run[index][0], "wake": event.data,
+                         "check": _check_of(event, events)})
     replies = [e.data for e in events if _is(e, "reply")]
     speech_ms = sum(len(pcm) / 32 for label, pcm in run if not label.endswith(("music", "noise", "tv")))
     return {"audio_s": at / 1000, "speech_s": speech_ms / 1000, "wakes": woke,

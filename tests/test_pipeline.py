@@ -53,6 +53,7 @@ class FakeSecondStage:
         self.chime_above = chime_above
         self.paused: list[bool] = []
         self.lenient: list[bool] = []
+        self.home_only: list[bool] = []
         self.noisy: list[float | None] = []
 
     def check(self, pcm: bytes, probability: float, paused: bool,
@@ -67,8 +68,10 @@ class FakeSecondStage:
     def chimes(self, probability: float) -> bool:
         return probability >= self.chime_above
 
-    def spoken_to(self, text: str, paused: bool, lenient: bool = False) -> bool:
+    def spoken_to(self, text: str, paused: bool, lenient: bool = False,
+                  home_only: bool = False) -> bool:
         self.lenient.append(lenient)
+        self.home_only.append(home_only)
         return text.startswith("turn")
 
 
@@ -261,6 +264,32 @@ def test_the_request_is_judged_the_way_the_wake_phrase_was_read():
         pipeline.s.second_stage = second
         run_checked(pipeline, "...w" + "s" * 40 + "." * 40)
         assert second.lenient and set(second.lenient) == {lenient}
+
+
+def test_a_request_after_a_cut_short_wake_phrase_is_judged_by_the_homes_words():
+    for cut_short in (False, True):
+        pipeline, _events = make(FakeBrain())
+        second = FakeSecondStage(
+            lambda pcm, probability, cut_short=cut_short: WakeCheck(
+                True, "Okay, Nabu.", 0.01, "whisper", needs_request=True, cut_short=cut_short))
+        pipeline.s.second_stage = second
+        run_checked(pipeline, "...w" + "s" * 40 + "." * 40)
+        assert second.home_only and set(second.home_only) == {cut_short}
+
+
+def test_a_wake_that_times_out_still_reports_the_checks_verdict():
+    # A near-miss at the end of a sentence: no command follows, and the log and the benchmark
+    # must still learn that the second stage turned it away (not a wake left undecided).
+    pipeline, events = make(FakeBrain())
+    pipeline.s.second_stage = FakeSecondStage(
+        lambda pcm, probability: WakeCheck(False, "", 0.001, "dropped", 48.0))
+    pipeline.s.vad = DeafVad()  # type: ignore[assignment]
+    run_checked(pipeline, "...w" + "." * 60)
+    pipeline._wake.shutdown(wait=True)  # the verdict may come in after the timeout
+    assert "timeout" in kinds(events)
+    assert [(e.data["ok"], e.data["how"]) for e in events if e.type.value == "wake_check"] == [
+        (False, "dropped")]
+    assert kinds(events).index("timeout") < kinds(events).index("wake_check")
 
 
 def test_a_command_whisper_garbled_stands_as_a_request_when_the_recheck_read_it():

@@ -376,6 +376,15 @@ def test_a_command_after_a_wake_without_a_pause_must_read_as_a_request(command: 
     assert is_request(command, "okay nabu", HOME) is ok
 
 
+def test_a_cut_short_wake_phrase_lets_only_the_homes_words_make_a_request():
+    # "Okay, Abu Dhabi is very hot in summer": whisper wrote "Okay, Nabu." and stopped.
+    assert is_request("it's very hot in summer", "okay nabu", HOME) is True
+    assert is_request("it's very hot in summer", "okay nabu", HOME, home_only=True) is False
+    assert is_request("what time is it", "okay nabu", HOME, home_only=True) is False
+    assert is_request("turn on the kitchen light", "okay nabu", HOME, home_only=True) is True
+    assert is_request("okay nabu, the fan off", "okay nabu", HOME, home_only=True) is True
+
+
 def test_lets_opens_a_request_after_a_pause_only():
     assert is_request("let's turn the fan off", "okay nabu", HOME) is True  # the home's words
     assert is_request("let's get going", "okay nabu", HOME, paused=False) is False
@@ -387,7 +396,9 @@ def test_only_the_wake_phrase_alone_and_a_pause_need_no_request_to_follow(whispe
     alone = silence(0.5) + synth_speech("Okay Nabu.") + silence(0.6)
     check = verifier.check(alone, paused=True)
     assert (check.ok, check.needs_request) == (True, False), check.heard
-    assert verifier.check(alone, paused=False).needs_request is True
+    run_on = verifier.check(alone, paused=False)
+    assert (run_on.needs_request, run_on.cut_short) == (True, True), run_on
+    assert check.cut_short is False
     # Words after the phrase in its window: the command they start must read as a request.
     check = verifier.check(silence(0.5) + synth_speech("Okay Nabu, turn on the kitchen light."))
     assert (check.ok, check.needs_request) == (True, True), check.heard
