@@ -668,10 +668,7 @@ class Pipeline:
             if done.exception() is None:
                 self._report_wake_check(done.result())
 
-        if pending.done():
-            report(pending)
-        else:
-            pending.add_done_callback(report)
+        pending.add_done_callback(report)  # runs at once, here, when the verdict is in already
 
     def _report_wake_check(self, check: WakeCheck) -> None:
         if not check.ok:

@@ -174,34 +174,28 @@ def _is(event: Any, kind: str) -> bool:
     return bool(event.type.value == kind)
 
 
-def confirmed_wakes(events: list[Any]) -> list[Any]:
-    """Wake events the second stage did not reject (a wake_check with ok False follows a
-    rejected one before the next wake)."""
-    out: list[Any] = []
+def wakes_with_checks(events: list[Any]) -> list[tuple[Any, Any | None]]:
+    """Each wake event with the second stage's verdict on it (the wake_check that follows it
+    before the next wake), or None when no verdict came."""
+    out: list[tuple[Any, Any | None]] = []
     pending: Any = None
     for event in events:
         if _is(event, "wake"):
             if pending is not None:
-                out.append(pending)
+                out.append((pending, None))
             pending = event
         elif _is(event, "wake_check") and pending is not None:
-            if event.data["ok"]:
-                out.append(pending)
+            out.append((pending, event))
             pending = None
     if pending is not None:
-        out.append(pending)
+        out.append((pending, None))
     return out
 
 
-def _check_of(wake: Any, events: list[Any]) -> dict[str, Any] | None:
-    """The second stage's verdict on this wake (who was sure of what), None if none came."""
-    after = events[events.index(wake) + 1:]
-    for event in after:
-        if _is(event, "wake"):
-            return None
-        if _is(event, "wake_check"):
-            return dict(event.data)
-    return None
+def confirmed_wakes(events: list[Any]) -> list[Any]:
+    """Wake events the second stage did not reject."""
+    return [wake for wake, check in wakes_with_checks(events)
+            if check is None or check.data["ok"]]
 
 
 def score(case: Case, rec: Recording, events: list[Any]) -> dict[str, Any]:
@@ -298,12 +292,12 @@ def score_negatives(run: list[Piece], events: list[Any]) -> dict[str, Any]:
     rejected = sum(1 for e in events if _is(e, "wake_check") and not e.data["ok"])
     listening = [e for e in events if _is(e, "listening") and e.data.get("trigger") == "wake"]
     chimes = sum(1 for e in listening if e.data.get("chime", True))
-    for event in confirmed_wakes(events):
-        if _is(event, "wake"):
+    for event, check in wakes_with_checks(events):
+        if check is None or check.data["ok"]:
             t = event.data["audio_ms"]
             index = max(i for i, s in enumerate(starts) if s <= t) if t >= 0 else 0
             woke.append({"audio_ms": t, "during": run[index][0], "wake": event.data,
-                         "check": _check_of(event, events)})
+                         "check": None if check is None else dict(check.data)})
     replies = [e.data for e in events if _is(e, "reply")]
     speech_ms = sum(len(pcm) / 32 for label, pcm in run if not label.endswith(("music", "noise", "tv")))
     return {"audio_s": at / 1000, "speech_s": speech_ms / 1000, "wakes": woke,
