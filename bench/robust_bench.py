@@ -4,6 +4,8 @@ the real pipeline; and long stretches of near-miss speech that must not wake it.
     PYTHONPATH=. .venv/bin/python bench/robust_bench.py [--quick] [--voices 60] [--commands 24]
         [--per-level 120] [--levels clean,20,10] [--noises white,pink,brown,babble,tv]
         [--negatives-min 15] [--realtime 6]
+    PYTHONPATH=. .venv/bin/python bench/robust_bench.py --per-level 0 --realtime 0 --unknown 0 \
+        --negatives-seed 1 [--negatives-level 20 --negatives-noise babble]   # held-out negatives
 
 The default run takes about 20 minutes on a 2-core x86 machine (more the first time, while the
 corpus is synthesized into bench/.cache/); --quick is a 2-minute smoke test.
@@ -314,12 +316,16 @@ def main() -> int:
     logging.getLogger("assistant.devices.sensors").setLevel(logging.CRITICAL)  # no sensors here
     levels = [x.strip() for x in args.levels.split(",") if x.strip()]
     noises = [x.strip() for x in args.noises.split(",") if x.strip()]
-    for noise in noises:
+    if (args.negatives_level == "clean") != (args.negatives_noise == "none"):
+        print("robust_bench: error: --negatives-level and --negatives-noise go together",
+              file=sys.stderr)
+        return 2
+    for noise in noises + ([args.negatives_noise] if args.negatives_noise != "none" else []):
         if noise not in corpus.BACKGROUNDS:
             print(f"robust_bench: error: unknown noise {noise!r}; choose from "
                   f"{','.join(corpus.BACKGROUNDS)}", file=sys.stderr)
             return 2
-    for level in levels:
+    for level in [*levels, args.negatives_level]:
         if level != "clean" and not level.lstrip("-").replace(".", "", 1).isdigit():
             print(f"robust_bench: error: level {level!r} is neither clean nor an SNR in dB",
                   file=sys.stderr)
@@ -332,7 +338,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp, shared_models():
         rig = Rig(Path(args.config), Path(tmp))
         outcomes = run_cases(rig, cases, args.fluent)
-        negatives = run_negatives(rig, args.negatives_min) if args.negatives_min > 0 else []
+        negatives = run_negatives(rig, args.negatives_min, args.negatives_seed,
+                                  args.negatives_level, args.negatives_noise) \
+            if args.negatives_min > 0 else []
     elapsed = time.monotonic() - started
     command = "python bench/robust_bench.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     text = report(outcomes, negatives, levels, noises, command, elapsed)
@@ -391,15 +399,18 @@ def answer_to(exp: Expect, events: list[Any]) -> tuple[str, float] | None:
     return ("Yes." if wanted else "No.", listen + ANSWER_DELAY_MS)
 
 
-def run_negatives(rig: Rig, minutes: float) -> list[dict[str, Any]]:
-    runs = negative_runs(negative_pieces(minutes)) if minutes > 0 else []
+def run_negatives(rig: Rig, minutes: float, seed: int = 0, level: str = "clean",
+                  noise: str = "none") -> list[dict[str, Any]]:
+    """``seed``: another draw of voices and sentences (``negative_pieces``); ``level`` and
+    ``noise``: a room for them, as for the recordings (``room``)."""
+    runs = negative_runs(negative_pieces(minutes, seed)) if minutes > 0 else []
     results = []
     for n, run in enumerate(runs, 1):
         # Quiet after the run's last piece, as a microphone goes on hearing: a detection near
         # the end gets its verdict (undecided, it would count as a false wake). Not counted in
         # the negatives' hours.
-        pcm = room(b"".join(p for _label, p in run) + corpus.silence(END_QUIET_S), "clean",
-                   "none", n)
+        pcm = room(b"".join(p for _label, p in run) + corpus.silence(END_QUIET_S), level,
+                   noise, n + 1000 * seed)
         t0 = time.monotonic()
         result = score_negatives(run, rig.run(pcm))
         results.append(result)
@@ -440,6 +451,13 @@ def parse_args() -> argparse.Namespace:
                         help="background kinds for the noisy levels")
     parser.add_argument("--negatives-min", type=float, default=15.0,
                         help="minutes of speech without the wake word (default 15)")
+    parser.add_argument("--negatives-seed", type=int, default=0,
+                        help="another draw of the negatives' voices and sentences (default 0, "
+                             "the bench's own; others were never tuned on)")
+    parser.add_argument("--negatives-level", default="clean",
+                        help="the negatives' room: clean, or an SNR in dB of --negatives-noise")
+    parser.add_argument("--negatives-noise", default="none",
+                        help="the negatives' background (with --negatives-level)")
     parser.add_argument("--realtime", type=int, default=6, metavar="N",
                         help="also run N recordings per level paced in real time, for latency "
                              "(default 6)")
