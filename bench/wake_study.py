@@ -9,8 +9,9 @@ noise-suppressed copy) over wake+command recordings made like the robustness ben
 near-miss-heavy negatives. For every detection it records what each second-stage opinion says
 about the window the pipeline would check (WAKE_WINDOW_MS before, WAKE_TAIL_MS after):
 microWakeWord's peak over the window, openWakeWord's peak, and whisper's transcript with the
-wake phrase as prompt (and, for comparison, without it), and how far its speech stands above
-its background (which picks the noisy-room thresholds). Writes bench/results/wake_study.json
+wake phrase as prompt (and, for comparison, without it; with --whisper-tail-ms, also of the
+window with a shorter tail), and how far its speech stands above its background (which picks
+the noisy-room thresholds). Writes bench/results/wake_study.json
 and prints how each ``wake.sensitivity`` and a grid of other thresholds would have done.
 
 By default it uses voices (seed 1) and negatives (seed 1) that the robustness bench (seed 0)
@@ -81,12 +82,16 @@ def loudness(levels: list[float], at: int, tail_ms: float) -> str:
 
 class Study:
     def __init__(self, config_path: Path, threshold: float | None = None,
-                 tail_ms: float = WAKE_TAIL_MS, free: bool = True):
+                 tail_ms: float = WAKE_TAIL_MS, free: bool = True,
+                 whisper_tail_ms: float | None = None):
         config = load_config(config_path)
         self.config = config.wake
         if threshold is not None:
             self.config = dataclasses.replace(config.wake, threshold=threshold)
         self.tail_ms = tail_ms
+        self.whisper_tail_ms = whisper_tail_ms
+        """Whisper's tail, shorter than the acoustic models' (None: the same window): its
+        transcript is "prompted", the whole window's "prompted_whole"."""
         self.free = free
         """Also transcribe each window without the prompt (for comparison only; no rule uses it)."""
         self.whisper = WhisperTranscriber(config.stt.model, beam_size=config.stt.beam_size)
@@ -118,7 +123,11 @@ class Study:
         verifier = self.verifier
         assert verifier.acoustic is not None and verifier.rescore is not None
         phrase = verifier.phrase
-        prompted = self.whisper.transcribe(window, prompt=phrase.title() + ".").text.strip()
+        prompt = phrase.title() + "."
+        prompted = whole = self.whisper.transcribe(window, prompt=prompt).text.strip()
+        if self.whisper_tail_ms is not None:
+            cut = int(self.tail_ms - self.whisper_tail_ms) * 32
+            prompted = self.whisper.transcribe(window[:len(window) - cut], prompt=prompt).text.strip()
         free = self.whisper.transcribe(window).text.strip() if self.free else ""
         acoustic = verifier.acoustic.peak(window)
         head = verifier.acoustic.head_peak
@@ -127,6 +136,7 @@ class Study:
                 "head": None if head is None else round(head, 4),
                 "snr_db": round(speech_over_background_db(window), 1),
                 "prompted": prompted, "prompted_ok": sounds_like(prompted, phrase),
+                "prompted_whole": whole,
                 "free": free, "free_ok": sounds_like(free, phrase)}
 
 
@@ -232,13 +242,23 @@ def main() -> int:
     parser.add_argument("--out", default=str(RESULTS / "wake_study.json"))
     parser.add_argument("--no-free", action="store_true",
                         help="skip whisper's transcript without the prompt (half the time)")
+    parser.add_argument("--whisper-tail-ms", type=float, default=None,
+                        help="whisper hears this much of the tail, the acoustic models all of "
+                        "--tail-ms (tried and not used: see the README)")
     parser.add_argument("--analyse", action="store_true",
                         help="only print the rules' outcomes for an earlier --out")
+    parser.add_argument("--whole-tail", action="store_true",
+                        help="with --analyse: whisper's transcript of the whole window "
+                        "(for a study run with --whisper-tail-ms)")
     args = parser.parse_args()
     if args.analyse:
-        analyse(json.loads(Path(args.out).read_text()), args.first)
+        data = json.loads(Path(args.out).read_text())
+        for row in data["rows"] if args.whole_tail else []:
+            row["prompted"] = row.get("prompted_whole", row.get("prompted"))
+        analyse(data, args.first)
         return 0
-    study = Study(Path(args.config), args.threshold, args.tail_ms, free=not args.no_free)
+    study = Study(Path(args.config), args.threshold, args.tail_ms, free=not args.no_free,
+                  whisper_tail_ms=args.whisper_tail_ms)
     rows: list[dict[str, Any]] = []
     started = time.monotonic()
     cases = make_cases(60, 24, args.per_level, ["clean", "20", "10"],
@@ -269,7 +289,8 @@ def main() -> int:
                      "first": round(probability, 4), **study.opinions(window)})
     out = {"voice_seed": args.voice_seed, "threshold": study.config.threshold,
            "fluent": args.fluent,
-           "tail_ms": args.tail_ms, "negatives": f"{args.negatives_level} {args.negatives_noise}",
+           "tail_ms": args.tail_ms, "whisper_tail_ms": args.whisper_tail_ms,
+           "negatives": f"{args.negatives_level} {args.negatives_noise}",
            "negatives_s": round(len(pcm) / 32000, 1), "rows": rows}
     Path(args.out).parent.mkdir(exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=1) + "\n")
