@@ -663,11 +663,19 @@ def is_request(text: str, phrase: str, home_words: frozenset[str] = frozenset(),
     return _a_request(words[:1], frozenset(), paused)
 
 
+PARTICLES = frozenset({"on", "off"})
+"""Command words too common in any talk to show the home: "isn't the capital on Kenya" (a
+near-miss, "Okay, Nairobi is the capital of Kenya", heard after "Okay, Nabu is …") read as a
+request by its "on". A command that has them names a device or starts with a verb ("turn")."""
+
+
 def home_words(vocabulary: Iterable[str]) -> frozenset[str]:
     """The words of the home's names, areas and commands that are not everyday small talk
-    ("kitchen", "fan", "on"; not "the", "is", "time")."""
-    return frozenset(word for phrase in vocabulary for word in phrase.lower().split()
-                     if word not in _SMALL_TALK)
+    ("kitchen", "fan", "turn"; not "the", "is", "time", nor ``PARTICLES``), with their plurals
+    ("lights on")."""
+    words = {word for phrase in vocabulary for word in phrase.lower().split()
+             if word not in _SMALL_TALK and word not in PARTICLES}
+    return frozenset(words | {word + "s" for word in words if not word.endswith("s")})
 
 
 class WakeVerifier:

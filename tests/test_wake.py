@@ -483,7 +483,15 @@ def test_openwakeword_lets_whisper_read_a_run_on_wake_word_leniently(whisper, ac
 
 def test_home_words_leave_out_small_talk():
     words = home_words(["kitchen light", "ceiling fan", "turn on", "what time is it"])
-    assert words == {"kitchen", "light", "ceiling", "fan", "turn", "on"}
+    assert words == {"kitchen", "light", "ceiling", "fan", "turn",
+                     "kitchens", "lights", "ceilings", "fans", "turns"}
+
+
+def test_on_and_off_alone_do_not_make_talk_a_request():
+    # "Okay, Nairobi is the capital of Kenya", heard as "Okay, Nabu is a capital on Kenya."
+    assert is_request("isn't the capital on kenya", "okay nabu", HOME) is False
+    assert is_request("lights on", "okay nabu", HOME) is True  # a plural of the home's words
+    assert is_request("the fan off", "okay nabu", HOME, home_only=True) is True
 
 
 def test_whisper_turns_away_a_wake_phrase_said_in_passing(whisper, synth_speech):
