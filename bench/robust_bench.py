@@ -243,6 +243,9 @@ def score(case: Case, rec: Recording, events: list[Any]) -> dict[str, Any]:
         "handled_by": replies[0]["handled_by"] if replies else None,
         "reply": replies[0]["reply"] if replies else None,
         "actions": [a for r in replies for a in r["actions"]],
+        # The second stage's verdicts, to tell a wake word never detected from one turned away.
+        "checks": [{key: check.data.get(key) for key in ("ok", "how", "heard", "acoustic", "noisy")}
+                   for _wake, check in wakes_with_checks(events) if check is not None],
     }
     out.update(_latencies(rec, eos, replies[0] if replies else None))
     return out

@@ -95,6 +95,13 @@ def test_scoring_success_opposite_asked_and_timeout() -> None:
     long = (EventType.END_OF_SPEECH, {**EOS[1], "reason": "max_length"})
     assert score(CASE, REC, _events(WAKE, long))["outcome"] == "timeout"
     assert score(CASE, REC, [])["outcome"] == "no_wake"
+    # A wake word turned away by the second stage is a missed wake, and says why.
+    turned = (EventType.WAKE_CHECK, {"ok": False, "how": "unaddressed", "heard": "Okay Nabu.",
+                                     "acoustic": 0.01, "snr_db": 20.0, "noisy": None})
+    missed = score(CASE, REC, _events(WAKE, turned))
+    assert missed["outcome"] == "no_wake"
+    assert missed["checks"] == [{"ok": False, "how": "unaddressed", "heard": "Okay Nabu.",
+                                 "acoustic": 0.01, "noisy": None}]
 
 
 def _question(plan: list[dict]) -> tuple[EventType, dict]:
