@@ -44,6 +44,13 @@ def white_noise(seconds: float, level: float = 0.05) -> bytes:
     return (rng.normal(0, level, int(seconds * RATE)) * 32767).astype("<i2").tobytes()
 
 
+def with_noise(pcm: bytes, level: float) -> bytes:
+    """pcm with white noise of this level added under it."""
+    mixed = (np.frombuffer(pcm, dtype="<i2").astype(np.int32)
+             + np.frombuffer(white_noise(len(pcm) / 2 / RATE, level), dtype="<i2"))
+    return np.clip(mixed, -32768, 32767).astype("<i2").tobytes()
+
+
 def detections(detector, pcm: bytes, chunk_ms: int = 30) -> list[WakeDetection]:  # type: ignore[no-untyped-def]
     step = chunk_ms * BYTES_PER_MS
     found = []
@@ -225,9 +232,7 @@ def test_verifier_asks_whisper_only_when_openwakeword_does_not_settle_it(acousti
 def test_in_a_noisy_room_whisper_is_asked_sooner(synth_speech):
     # microWakeWord's peak of 0.85 is not sure enough in quiet; in noise it is worth a look.
     speech = silence(1.0) + synth_speech("Okay, Abu Dhabi is very hot.") + silence(0.75)
-    noisy = (np.frombuffer(speech, dtype="<i2").astype(np.int32)
-             + np.frombuffer(white_noise(len(speech) / 2 / RATE, 0.03), dtype="<i2"))
-    noisy_pcm = np.clip(noisy, -32768, 32767).astype("<i2").tobytes()
+    noisy_pcm = with_noise(speech, 0.03)
     assert speech_over_background_db(speech) >= NOISY_BELOW_DB > speech_over_background_db(noisy_pcm)
     whisper = Counting("Okay Nabu.")
     verifier = WakeVerifier(whisper, "okay nabu", None, sure_above=0.95, rescore=lambda pcm: 0.85,
@@ -399,6 +404,12 @@ def test_only_the_wake_phrase_alone_and_a_pause_need_no_request_to_follow(whispe
     run_on = verifier.check(alone, paused=False)
     assert (run_on.needs_request, run_on.cut_short) == (True, True), run_on
     assert check.cut_short is False
+    # In a noisy room the background fills a real pause: no pause heard is no sign of talk.
+    loud = with_noise(alone, 0.03)
+    in_noise = WakeVerifier(Counting("Okay Nabu."), "okay nabu", sure_above=0.0, home_words=HOME)
+    noisy = in_noise.check(loud, paused=False)
+    assert noisy.snr_db is not None and noisy.snr_db < NOISY_BELOW_DB
+    assert (noisy.ok, noisy.needs_request, noisy.cut_short) == (True, True, False), noisy
     # Words after the phrase in its window: the command they start must read as a request.
     check = verifier.check(silence(0.5) + synth_speech("Okay Nabu, turn on the kitchen light."))
     assert (check.ok, check.needs_request) == (True, True), check.heard
