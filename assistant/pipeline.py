@@ -63,10 +63,11 @@ class SecondStage(Protocol):
     """How much of the command it hears after the wake window."""
 
     def check(self, pcm: bytes, probability: float, paused: bool,
-              noisy: float | None = None) -> WakeCheck:
+              noisy: float | None = None, tail_bytes: int | None = None) -> WakeCheck:
         """The verdict on the wake window and the tail (audio, first-stage probability,
-        whether the speaker paused after the wake word: ``vad.paused_after_wake``, and the
-        noisy-room model's probability when it alone fired: ``WakeDetection.noisy``)."""
+        whether the speaker paused after the wake word: ``vad.paused_after_wake``, the
+        noisy-room model's probability when it alone fired: ``WakeDetection.noisy``, and how
+        much of the audio is the tail)."""
         ...
 
     def prime(self, window: bytes) -> None:
@@ -433,7 +434,8 @@ class Pipeline:
         tail = bytes(cmd.audio[:int(second.tail_ms * BYTES_PER_MS)])
         cmd.wake_paused = cmd.paused()
         cmd.wake_check = self._wake.submit(second.check, cmd.wake_audio + tail,
-                                           cmd.wake_probability, cmd.wake_paused, cmd.wake_noisy)
+                                           cmd.wake_probability, cmd.wake_paused, cmd.wake_noisy,
+                                           len(tail))
         cmd.wake_audio = None
 
     def _level_ended(self, cmd: _Command, level_db: float, t_ms: float, heard: bool) -> bool:

@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from assistant.audio.chunk import AudioChunk
+from assistant.audio.chunk import BYTES_PER_MS, AudioChunk
 from assistant.audio.player import Player
 from assistant.brain.types import Answer
 from assistant.config import EndpointConfig
@@ -55,11 +55,13 @@ class FakeSecondStage:
         self.lenient: list[bool] = []
         self.home_only: list[bool] = []
         self.noisy: list[float | None] = []
+        self.tails: list[tuple[bytes, int | None]] = []
 
     def check(self, pcm: bytes, probability: float, paused: bool,
-              noisy: float | None = None) -> WakeCheck:
+              noisy: float | None = None, tail_bytes: int | None = None) -> WakeCheck:
         self.paused.append(paused)
         self.noisy.append(noisy)
+        self.tails.append((pcm, tail_bytes))
         return self._check(pcm, probability)
 
     def prime(self, window: bytes) -> None:
@@ -225,6 +227,17 @@ def test_a_confirmed_wake_chimes_and_carries_on():
     assert next(e for e in events if e.type.value == "listening").data["chime"] is True
     assert [e.data["how"] for e in events if e.type.value == "wake_check"] == ["confirmed"]
     assert brain.heard == ["turn on the lamp"]
+
+
+def test_the_wake_check_is_told_how_much_of_its_audio_is_the_tail():
+    # For whisper's second look at the window with less of the command (wake.second_look).
+    pipeline, _ = make(FakeBrain())
+    second = FakeSecondStage(lambda pcm, probability: WakeCheck(True, "", 0.97, "confirmed"))
+    pipeline.s.second_stage = second
+    run_checked(pipeline, "...w" + "s" * 40 + "." * 40)
+    [(pcm, tail_bytes)] = second.tails
+    assert tail_bytes == int(WAKE_TAIL_MS * BYTES_PER_MS)
+    assert len(pcm) > tail_bytes
 
 
 def test_the_wake_check_hears_whether_the_speaker_paused_after_the_wake_word():

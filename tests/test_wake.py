@@ -15,8 +15,11 @@ from assistant.wake import (
     ACOUSTIC_CONFIRMS,
     LENIENT_ACOUSTIC,
     NOISY_BELOW_DB,
+    NOISY_HINT,
+    SECOND_LOOK_TAIL_MS,
     SENSITIVITY,
     VERIFIED_THRESHOLD,
+    WAKE_TAIL_MS,
     CleanedWake,
     MicroWakeWordDetector,
     OpenWakeWordDetector,
@@ -28,6 +31,7 @@ from assistant.wake import (
     is_request,
     make_wake_detector,
     make_wake_verifier,
+    second_look,
     sounds_like,
     verdict,
     wake_phrase,
@@ -457,6 +461,57 @@ class Peak:
 
     def peak(self, pcm: bytes) -> float:
         return self.value
+
+
+def test_the_second_look_cuts_the_tail():
+    pcm = bytes(range(256)) * 400  # 102400 bytes: a window of 3.2 s with its tail
+    tail = int(WAKE_TAIL_MS * BYTES_PER_MS)
+    shorter = second_look(pcm, tail)
+    assert shorter == pcm[:len(pcm) - tail + int(SECOND_LOOK_TAIL_MS * BYTES_PER_MS)]
+    # A tail no longer than the second look's (a wake that timed out early), or one not known:
+    # there is nothing else to look at.
+    assert second_look(pcm, int(SECOND_LOOK_TAIL_MS * BYTES_PER_MS)) is None
+    assert second_look(pcm, None) is None
+
+
+class ByLength:
+    """A transcriber that hears a long window one way and a shorter one another way."""
+
+    def __init__(self, longer: str, shorter: str, at: int):
+        self.longer, self.shorter, self.at = longer, shorter, at
+        self.heard: list[int] = []
+
+    def transcribe(self, pcm: bytes, prompt: str | None = None) -> Transcript:
+        self.heard.append(len(pcm))
+        return Transcript(self.longer if len(pcm) >= self.at else self.shorter, 0.9)
+
+
+class WithHead(Peak):
+    """openWakeWord's verdict and the noisy-room model's peak, fixed."""
+
+    def __init__(self, peak: float, head: float | None):
+        super().__init__(peak)
+        self.head_peak = head
+
+
+@pytest.mark.parametrize(("head", "tail", "ok"), [
+    (1.0, True, True),                  # the noisy-room model is sure: whisper looks again
+    (NOISY_HINT - 0.01, True, False),   # it is not: whisper's first reading stands
+    (None, True, False),                # no noisy-room model
+    (1.0, False, False),                # the tail is not known
+])
+def test_whisper_looks_again_with_less_of_the_command(head: float | None, tail: bool, ok: bool):
+    tail_bytes = int(WAKE_TAIL_MS * BYTES_PER_MS)
+    pcm = silence(2.0) + silence(WAKE_TAIL_MS / 1000)
+    whisper = ByLength("Okay, we turn on the light.", "Okay Nabu.", at=len(pcm))
+    verifier = WakeVerifier(whisper, "okay nabu", WithHead(0.002, head),  # type: ignore[arg-type]
+                            sure_above=0.3, hint=0.0015, home_words=HOME)
+    check = verifier.check(pcm, 0.4, paused=True, tail_bytes=tail_bytes if tail else None)
+    assert (check.how, check.ok) == ("whisper", ok)
+    assert check.heard == ("Okay Nabu." if ok else "Okay, we turn on the light.")
+    looked = len(pcm) - tail_bytes + int(SECOND_LOOK_TAIL_MS * BYTES_PER_MS)
+    assert whisper.heard == ([len(pcm), looked] if head is not None and head >= NOISY_HINT and tail
+                             else [len(pcm)])
 
 
 @pytest.mark.parametrize(("peak", "ok"), [(LENIENT_ACOUSTIC - 0.01, False), (LENIENT_ACOUSTIC, True)])
