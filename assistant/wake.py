@@ -51,9 +51,10 @@ SECOND_LOOK_TAIL_MS = WAKE_TAIL_ALONE_MS
 sure of it (NOISY_HINT), whisper hears the window again with only this much of the tail: with
 the command's first words in its window it wrote an unusual voice's "okay nabu" as "Okay, we
 turn on the light." (espeak-ng en-gb-scotland+m4; "Okay Nabu." with up to 0.9 s of tail).
-bench/wake_study.py (seed 1, ``--whisper-tail-ms 750``): 120 / 119 / 110 wake words kept
-against 120 / 119 / 108, with the same false wakes; the shorter window for every reading kept
-118 / 117 / 109 with one more false wake, so it is a second look only."""
+bench/wake_study.py (seed 1, ``--whisper-tail-ms 750``, then ``--analyse --reading``
+pipeline / whole / short): 120 / 119 / 110 wake words kept against 120 / 119 / 108, with the
+same false wakes; the shorter window for every reading kept 118 / 117 / 109 with one more false
+wake, so it is a second look only."""
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,10 @@ noise-suppressed copy) over wake+command recordings made like the robustness ben
 near-miss-heavy negatives. For every detection it records what each second-stage opinion says
 about the window the pipeline would check (WAKE_WINDOW_MS before, WAKE_TAIL_MS after):
 microWakeWord's peak over the window, openWakeWord's peak, and whisper's transcript with the
-wake phrase as prompt (and, for comparison, without it; with --whisper-tail-ms, also of the
-window with a shorter tail), and how far its speech stands above its background (which picks
-the noisy-room thresholds). Writes bench/results/wake_study.json
+wake phrase as prompt (and its second look at the window with a shorter tail where the
+pipeline takes one, ``wake.second_look``, or with --whisper-tail-ms for every window; and, for
+comparison, without the prompt), and how far its speech stands above its background (which
+picks the noisy-room thresholds). Writes bench/results/wake_study.json
 and prints how each ``wake.sensitivity`` and a grid of other thresholds would have done.
 
 By default it uses voices (seed 1) and negatives (seed 1) that the robustness bench (seed 0)
@@ -46,6 +47,7 @@ from assistant.wake import (  # noqa: E402
     NOISY_BELOW_DB,
     NOISY_HINT,
     NOISY_MODEL_IN_QUIET,
+    SECOND_LOOK_TAIL_MS,
     SENSITIVITY,
     VERIFIED_THRESHOLD,
     WAKE_TAIL_MS,
@@ -90,8 +92,8 @@ class Study:
             self.config = dataclasses.replace(config.wake, threshold=threshold)
         self.tail_ms = tail_ms
         self.whisper_tail_ms = whisper_tail_ms
-        """Whisper's tail, shorter than the acoustic models' (None: the same window): its
-        transcript is "prompted", the whole window's "prompted_whole"."""
+        """The tail of whisper's shorter reading ("prompted_short") of every window; None: only
+        where the pipeline takes a second look (``wake.second_look``), at its tail."""
         self.free = free
         """Also transcribe each window without the prompt (for comparison only; no rule uses it)."""
         self.whisper = WhisperTranscriber(config.stt.model, beam_size=config.stt.beam_size)
@@ -124,19 +126,22 @@ class Study:
         assert verifier.acoustic is not None and verifier.rescore is not None
         phrase = verifier.phrase
         prompt = phrase.title() + "."
-        prompted = whole = self.whisper.transcribe(window, prompt=prompt).text.strip()
-        if self.whisper_tail_ms is not None:
-            cut = int(self.tail_ms - self.whisper_tail_ms) * 32
-            prompted = self.whisper.transcribe(window[:len(window) - cut], prompt=prompt).text.strip()
+        prompted = self.whisper.transcribe(window, prompt=prompt).text.strip()
         free = self.whisper.transcribe(window).text.strip() if self.free else ""
         acoustic = verifier.acoustic.peak(window)
         head = verifier.acoustic.head_peak
+        short = None
+        if self.whisper_tail_ms is not None or (
+                head is not None and head >= NOISY_HINT and not sounds_like(prompted, phrase)):
+            tail_ms = SECOND_LOOK_TAIL_MS if self.whisper_tail_ms is None else self.whisper_tail_ms
+            cut = int(self.tail_ms - tail_ms) * 32
+            short = self.whisper.transcribe(window[:len(window) - cut], prompt=prompt).text.strip()
         return {"p": round(verifier.rescore(window), 4),
                 "acoustic": round(acoustic, 4),
                 "head": None if head is None else round(head, 4),
                 "snr_db": round(speech_over_background_db(window), 1),
                 "prompted": prompted, "prompted_ok": sounds_like(prompted, phrase),
-                "prompted_whole": whole,
+                "prompted_short": short,
                 "free": free, "free_ok": sounds_like(free, phrase)}
 
 
@@ -175,6 +180,20 @@ def accepted(row: dict[str, Any], sure_above: float, hint: float | None, first: 
         return False
     return how == "confirmed" or (how == "whisper" and sounds_like(row["prompted"], "okay nabu",
                                                                    lenient))
+
+
+READINGS = ("pipeline", "whole", "short")
+
+
+def reading(row: dict[str, Any], how: str) -> str:
+    """Whisper's reading of a row's window (see --reading)."""
+    whole, short = row["prompted"], row.get("prompted_short")
+    if how == "whole" or short is None:
+        return str(whole)
+    if how == "short":
+        return str(short)
+    looks_again = (row.get("head") or 0.0) >= NOISY_HINT and not sounds_like(whole, "okay nabu")
+    return str(short if looks_again and sounds_like(short, "okay nabu") else whole)
 
 
 def analyse(data: dict[str, Any], first: float = 0.0) -> None:
@@ -243,18 +262,20 @@ def main() -> int:
     parser.add_argument("--no-free", action="store_true",
                         help="skip whisper's transcript without the prompt (half the time)")
     parser.add_argument("--whisper-tail-ms", type=float, default=None,
-                        help="whisper hears this much of the tail, the acoustic models all of "
-                        "--tail-ms (tried and not used: see the README)")
+                        help="also a reading of every window with this much of the tail (the "
+                        "acoustic models hear all of --tail-ms)")
     parser.add_argument("--analyse", action="store_true",
                         help="only print the rules' outcomes for an earlier --out")
-    parser.add_argument("--whole-tail", action="store_true",
-                        help="with --analyse: whisper's transcript of the whole window "
-                        "(for a study run with --whisper-tail-ms)")
+    parser.add_argument("--reading", choices=READINGS, default="pipeline",
+                        help="with --analyse: whisper's reading of each window: the pipeline's "
+                        "(the whole window, or the second look), the whole window's only, or "
+                        "the shorter one wherever there is one")
     args = parser.parse_args()
     if args.analyse:
         data = json.loads(Path(args.out).read_text())
-        for row in data["rows"] if args.whole_tail else []:
-            row["prompted"] = row.get("prompted_whole", row.get("prompted"))
+        for row in data["rows"]:
+            if "prompted" in row:
+                row["prompted"] = reading(row, args.reading)
         analyse(data, args.first)
         return 0
     study = Study(Path(args.config), args.threshold, args.tail_ms, free=not args.no_free,
