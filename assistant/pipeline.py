@@ -280,6 +280,10 @@ class Pipeline:
                     self._audio0_ms = chunk.timestamp_ms
                 self.on_chunk()
                 self.process(chunk)
+            if self.mode is Mode.RECORDING and self._command is not None:
+                # The audio ended mid-command (a file, a service stopping): the wake word's
+                # verdict is still reported, as after a time-out.
+                self._settle_wake_check(self._command)
             if self._turn is not None:
                 self._turn.result()
             self.s.player.wait_idle()

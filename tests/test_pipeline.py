@@ -305,6 +305,17 @@ def test_a_wake_that_times_out_still_reports_the_checks_verdict():
     assert kinds(events).index("timeout") < kinds(events).index("wake_check")
 
 
+def test_a_wake_at_the_end_of_the_audio_still_reports_the_checks_verdict():
+    # A file that ends (or a service that stops) right after a detection.
+    pipeline, events = make(FakeBrain())
+    pipeline.s.second_stage = FakeSecondStage(
+        lambda pcm, probability: WakeCheck(False, "", 0.001, "dropped", 48.0))
+    pipeline.run(chunks("...w" + "s" * 5))
+    assert "timeout" not in kinds(events)
+    assert [(e.data["ok"], e.data["how"]) for e in events if e.type.value == "wake_check"] == [
+        (False, "dropped")]
+
+
 def test_a_command_whisper_garbled_stands_as_a_request_when_the_recheck_read_it():
     for read in (True, False):
         brain = FakeBrain()
