@@ -517,9 +517,20 @@ class WakeCheck:
     ``lenient``): "it's very hot in summer" opens like one. In a quiet room only: in noise the
     background fills the pause after a real wake word (``vad.paused_after_wake`` hears none),
     and the rule turned away "what time is it" and "what's the date today" after a bare "Okay
-    Nabu." (6 of 120 wake words at 10 dB in the robustness bench)."""
+    Nabu." (6 of 120 wake words at 10 dB in the robustness bench). And only when neither
+    acoustic model heard the word (``heard_the_word``): said in one breath, "Okay Nabu what's
+    the date today" was turned away too."""
     noisy: float | None = None
     """The noisy-room model's peak on the wake window, when it is used."""
+
+
+def heard_the_word(acoustic: float | None, head: float | None) -> bool:
+    """Pure: whether openWakeWord (LENIENT_ACOUSTIC) or the noisy-room model (NOISY_HINT) heard
+    the wake word in the window. On bench/wake_study.py's seed 1 every near-miss whisper wrote as
+    the bare phrase ("Okay, Abu Dhabi …", "Okay Nebula …", "Okay, Nagano …") scored at most
+    0.005 and 0.24; the real wake words it wrote so, 1.0 from the noisy-room model but one."""
+    return ((acoustic is not None and acoustic >= LENIENT_ACOUSTIC)
+            or (head is not None and head >= NOISY_HINT))
 
 
 def second_look(pcm: bytes, tail_bytes: int | None) -> bytes | None:
@@ -786,7 +797,8 @@ class WakeVerifier:
         alone = paused and not lenient and nothing_after
         return WakeCheck(ok, heard, acoustic, how, snr_db, needs_request=ok and not alone,
                          lenient=lenient,
-                         cut_short=ok and not paused and nothing_after and not noisy_room,
+                         cut_short=(ok and not paused and nothing_after and not noisy_room
+                                    and not heard_the_word(acoustic, head)),
                          noisy=head)
 
     def spoken_to(self, text: str, paused: bool, lenient: bool = False,

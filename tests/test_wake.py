@@ -408,6 +408,12 @@ def test_only_the_wake_phrase_alone_and_a_pause_need_no_request_to_follow(whispe
     run_on = verifier.check(alone, paused=False)
     assert (run_on.needs_request, run_on.cut_short) == (True, True), run_on
     assert check.cut_short is False
+    # An acoustic model that heard the word vouches for the bare phrase (said in one breath).
+    for heard in (WithHead(LENIENT_ACOUSTIC, None), WithHead(0.001, NOISY_HINT)):
+        sure = WakeVerifier(Counting("Okay Nabu."), "okay nabu", heard,  # type: ignore[arg-type]
+                            sure_above=0.0, hint=0.0, home_words=HOME)
+        vouched = sure.check(alone, paused=False)
+        assert (vouched.ok, vouched.needs_request, vouched.cut_short) == (True, True, False)
     # In a noisy room the background fills a real pause: no pause heard is no sign of talk.
     loud = with_noise(alone, 0.03)
     in_noise = WakeVerifier(Counting("Okay Nabu."), "okay nabu", sure_above=0.0, home_words=HOME)
