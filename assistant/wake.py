@@ -52,7 +52,7 @@ sure of it (NOISY_HINT), whisper hears the window again with only this much of t
 the command's first words in its window it wrote an unusual voice's "okay nabu" as "Okay, we
 turn on the light." (espeak-ng en-gb-scotland+m4; "Okay Nabu." with up to 0.9 s of tail).
 bench/wake_study.py (seed 1, ``--whisper-tail-ms 750``, then ``--analyse --reading``
-pipeline / whole / short): 120 / 119 / 110 wake words kept against 120 / 119 / 108, with the
+pipeline / whole / short): 120 / 119 / 109 wake words kept against 120 / 119 / 108, with the
 same false wakes; the shorter window for every reading kept 118 / 117 / 109 with one more false
 wake, so it is a second look only."""
 
@@ -534,12 +534,21 @@ def heard_the_word(acoustic: float | None, head: float | None) -> bool:
             or (head is not None and head >= NOISY_HINT))
 
 
-def second_look(pcm: bytes, tail_bytes: int | None) -> bytes | None:
+def looks_again(heard: str, phrase: str, acoustic: float | None, head: float | None) -> bool:
+    """Pure: whether whisper hears the window again with less of its tail (``second_look``):
+    its reading lacks the phrase, even read the run-on way, though the noisy-room model was
+    sure of it (NOISY_HINT)."""
+    return (head is not None and head >= NOISY_HINT and not sounds_like(heard, phrase)
+            and not run_on_reading(heard, phrase, acoustic))
+
+
+def second_look(pcm: bytes, tail_bytes: int | None,
+                keep_ms: float = SECOND_LOOK_TAIL_MS) -> bytes | None:
     """Pure: a wake window and its tail (``tail_bytes`` of pcm's end) with the tail cut to
-    SECOND_LOOK_TAIL_MS, or None when it is no shorter (or the tail is not known)."""
+    ``keep_ms``, or None when it is no shorter (or the tail is not known)."""
     if tail_bytes is None:
         return None
-    cut = tail_bytes - int(SECOND_LOOK_TAIL_MS * BYTES_PER_MS)
+    cut = tail_bytes - int(keep_ms * BYTES_PER_MS)
     return pcm[:len(pcm) - cut] if 0 < cut < len(pcm) else None
 
 
@@ -782,9 +791,7 @@ class WakeVerifier:
             return WakeCheck(how == "confirmed", "", acoustic, how, snr_db, noisy=head)
         heard = self.transcriber.transcribe(pcm, prompt=self._prompt).text.strip()
         shorter = second_look(pcm, tail_bytes)
-        if (head is not None and head >= NOISY_HINT and shorter is not None
-                and not sounds_like(heard, self.phrase)
-                and not run_on_reading(heard, self.phrase, acoustic)):
+        if shorter is not None and looks_again(heard, self.phrase, acoustic, head):
             again = self.transcriber.transcribe(shorter, prompt=self._prompt).text.strip()
             if sounds_like(again, self.phrase):
                 heard = again

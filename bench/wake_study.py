@@ -55,9 +55,11 @@ from assistant.wake import (  # noqa: E402
     addressed,
     home_words,
     in_room,
+    looks_again,
     make_wake_detector,
     make_wake_verifier,
     run_on_reading,
+    second_look,
     sounds_like,
     verdict,
 )
@@ -130,12 +132,13 @@ class Study:
         free = self.whisper.transcribe(window).text.strip() if self.free else ""
         acoustic = verifier.acoustic.peak(window)
         head = verifier.acoustic.head_peak
+        # As the pipeline's check (WakeVerifier.check): the window ends with its tail.
+        shorter = second_look(window, min(int(self.tail_ms) * 32, len(window)),
+                              self.whisper_tail_ms or SECOND_LOOK_TAIL_MS)
         short = None
-        if self.whisper_tail_ms is not None or (
-                head is not None and head >= NOISY_HINT and not sounds_like(prompted, phrase)):
-            tail_ms = SECOND_LOOK_TAIL_MS if self.whisper_tail_ms is None else self.whisper_tail_ms
-            cut = int(self.tail_ms - tail_ms) * 32
-            short = self.whisper.transcribe(window[:len(window) - cut], prompt=prompt).text.strip()
+        if shorter is not None and (self.whisper_tail_ms is not None
+                                    or looks_again(prompted, phrase, acoustic, head)):
+            short = self.whisper.transcribe(shorter, prompt=prompt).text.strip()
         return {"p": round(verifier.rescore(window), 4),
                 "acoustic": round(acoustic, 4),
                 "head": None if head is None else round(head, 4),
@@ -192,8 +195,8 @@ def reading(row: dict[str, Any], how: str) -> str:
         return str(whole)
     if how == "short":
         return str(short)
-    looks_again = (row.get("head") or 0.0) >= NOISY_HINT and not sounds_like(whole, "okay nabu")
-    return str(short if looks_again and sounds_like(short, "okay nabu") else whole)
+    again = looks_again(whole, "okay nabu", row.get("acoustic"), row.get("head"))
+    return str(short if again and sounds_like(short, "okay nabu") else whole)
 
 
 def analyse(data: dict[str, Any], first: float = 0.0) -> None:
