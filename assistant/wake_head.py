@@ -55,16 +55,55 @@ class EmbeddingWindow:
         self._recent[:] = 0.0
 
 
+class WarmFeatures:
+    """openWakeWord's feature models (mel spectrogram, speech embedding) with a cheap reset.
+
+    openWakeWord's own reset makes the next block pay for 8 s of silence (about 100 embeddings,
+    ~0.6 CPU-s here) so that its buffers hold what silence sounds like. That state is the same
+    every time: it is computed once, kept, and put back on reset. The next block's features are
+    exactly those after openWakeWord's own reset.
+    """
+
+    def __init__(self, classifier: Any = None) -> None:
+        from pyopen_wakeword import OpenWakeWordFeatures
+
+        self.features: Any = OpenWakeWordFeatures.from_builtin()
+        self.classifier = classifier
+        """openWakeWord's classifier fed with these embeddings, if any: its buffer of embeddings
+        is kept and put back as well."""
+        self.silence: list[Any] = []
+        """The embeddings that the warm-up made (silence), in order."""
+        self.features.reset()
+        for embeddings in self.features.process_streaming(bytes(BLOCK_BYTES)):
+            self.silence.append(embeddings)
+            if classifier is not None:
+                list(classifier.process_streaming(embeddings))
+        f = self.features
+        self._state = (f.audio.copy(), f.mels.copy(), f.new_audio_samples, f.new_mels)
+        self._classifier_state = None if classifier is None else (
+            classifier.embeddings.copy(), classifier.new_embeddings)
+
+    def process_streaming(self, block: bytes) -> Any:
+        return self.features.process_streaming(block)
+
+    def reset(self) -> None:
+        f = self.features
+        audio, mels, f.new_audio_samples, f.new_mels = self._state
+        f.audio, f.mels = audio.copy(), mels.copy()
+        if self.classifier is not None and self._classifier_state is not None:
+            embeddings, self.classifier.new_embeddings = self._classifier_state
+            self.classifier.embeddings = embeddings.copy()
+
+
 class Embedder:
     """openWakeWord's mel spectrogram and speech embedding, block by block, with the window of
     the last WINDOW_EMBEDDINGS embeddings after each block. From a reset it starts as if it had
     heard silence (openWakeWord fills its buffers with zeros)."""
 
     def __init__(self) -> None:
-        from pyopen_wakeword import OpenWakeWordFeatures
-
-        self._features: Any = OpenWakeWordFeatures.from_builtin()
+        self._features = WarmFeatures()
         self._window = EmbeddingWindow()
+        self.reset()
 
     def push(self, block: bytes) -> np.ndarray:
         """One 80 ms block in; the window (flattened) that ends with it."""
@@ -81,6 +120,8 @@ class Embedder:
     def reset(self) -> None:
         self._features.reset()
         self._window.reset()
+        for embeddings in self._features.silence:
+            self._window.add(embeddings)
 
 
 class WakeHead:
