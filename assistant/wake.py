@@ -416,7 +416,11 @@ class EitherWake:
         if detection is None:
             detection = other
         if detection is not None:
-            self.reset()
+            # The noisy-room model keeps its embeddings: the second stage reads the window's.
+            self.first.reset()
+            rearm = getattr(self.noisy, "rearm", None)
+            if rearm is not None:
+                rearm()
         return detection
 
     def reset(self) -> None:

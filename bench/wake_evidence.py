@@ -32,7 +32,6 @@ from assistant.audio.chunk import AudioChunk  # noqa: E402
 from assistant.config import load_config  # noqa: E402
 from assistant.vad import FRAME_MS, LevelMeter  # noqa: E402
 from assistant.wake import WAKE_TAIL_MS, WAKE_WINDOW_MS, make_wake_detector  # noqa: E402
-from assistant.wake_head import BLOCK_BYTES, Embedder, RoomGate  # noqa: E402
 from bench import wake_corpus  # noqa: E402
 from bench.robust_bench import RESULTS, ROOT, room  # noqa: E402
 from bench.wake_study import loudness  # noqa: E402
@@ -54,44 +53,34 @@ class Runner:
 
     def detections(self, pcm: bytes) -> list[dict[str, Any]]:
         detector = make_wake_detector(self.config, verified=True)
+        noisy = getattr(detector, "noisy", None)
         levels = LevelMeter().process(pcm)
-        gate, embedder = RoomGate(), Embedder()
-        meter = LevelMeter()
-        blocks: dict[int, np.ndarray] = {}
-        """Embedding windows by the 80 ms block they end with, while the room gate is open."""
-        pending = b""
         found: list[dict[str, Any]] = []
+        waiting: list[dict[str, Any]] = []
         skip_until = -1.0
         for offset in range(0, len(pcm) - CHUNK_BYTES + 1, CHUNK_BYTES):
-            chunk = pcm[offset:offset + CHUNK_BYTES]
             t_ms = offset / 32
-            was_open = gate.open
-            if gate.feed(meter.process(chunk)):
-                pending += chunk
-                while len(pending) >= BLOCK_BYTES:
-                    block, pending = pending[:BLOCK_BYTES], pending[BLOCK_BYTES:]
-                    end_block = (offset + CHUNK_BYTES - len(pending)) // BLOCK_BYTES
-                    blocks[end_block] = embedder.push(block)[-96:]
-            elif was_open:
-                embedder.reset()
-                pending = b""
-            detection = detector.process(AudioChunk(chunk, t_ms))
+            detection = detector.process(AudioChunk(pcm[offset:offset + CHUNK_BYTES], t_ms))
+            now_ms = (offset + CHUNK_BYTES) / 32
+            for row in [r for r in waiting if now_ms >= r["t_ms"] + WAKE_TAIL_MS]:
+                waiting.remove(row)
+                row["embeddings"] = None if noisy is None else noisy.embeddings_between(
+                    row["t_ms"] - WAKE_WINDOW_MS, row["t_ms"] + WAKE_TAIL_MS)
             if detection is None or t_ms < skip_until:
                 continue
             end = offset + CHUNK_BYTES
-            found.append({"t_ms": end / 32, "probability": detection.probability,
-                          "noisy": detection.noisy, "end": end,
-                          "loud": loudness(levels, int(end / 32 / FRAME_MS), WAKE_TAIL_MS),
-                          "room_open": gate.open})
+            row = {"t_ms": end / 32, "probability": detection.probability,
+                   "noisy": detection.noisy, "end": end, "embeddings": None,
+                   "loud": loudness(levels, int(end / 32 / FRAME_MS), WAKE_TAIL_MS),
+                   "room_open": bool(noisy is not None and noisy.gate.open)}
+            found.append(row)
+            waiting.append(row)
             skip_until = end / 32 + SKIP_AFTER_MS
         for row in found:
             start = max(0, row["end"] - WAKE_WINDOW_MS * 32)
             window = pcm[start:row["end"] + int(WAKE_TAIL_MS) * 32]
             row["window"] = window.ljust(WINDOW_BYTES, b"\0")[:WINDOW_BYTES]
             row["window_start"] = start
-            first, last = start // BLOCK_BYTES, (start + WINDOW_BYTES) // BLOCK_BYTES
-            have = [blocks[b] for b in range(first, last + 1) if b in blocks]
-            row["embeddings"] = np.stack(have) if row["room_open"] and have else None
         return found
 
 
