@@ -77,14 +77,13 @@ def _binary_blocks(cls: str, spec: dict[str, Any]) -> list[dict[str, Any]]:
     fixed = {"domain": "binary_sensor", "device_class": cls}
     things = "thing" in spec["nouns"] or "device" in spec["nouns"]
     anything = [f"(is|are) anything {state} {_WHERE}"] if things else []
-    area_state = [f"<is> [<the>] {{area}} {state}"] if spec.get("area_state") else []
     return [
         {"sentences": [f"<is> [<the>] {{name}} [{nouns}] {state} {_WHERE}",
                        f"<is> [<the>] {{name}} [{nouns}] {_WHERE} {state}"],
          "requires_context": fixed, "slots": fixed, "response": "one_yesno"},
         {"sentences": [f"(<are_any>|<is> any|<is>) {nouns} {state} {_WHERE}",
                        f"(<are_any>|<is> any|<is>) [<the>] {{area}} {nouns} {state}",
-                       *anything, *area_state],
+                       *anything],
          "slots": fixed, "response": "any"},
         {"sentences": [f"<is> [any] {nouns} [(detected|found)] <in> [<the>] {{area}}",
                        f"<is> any {nouns} [(detected|found)]"],
