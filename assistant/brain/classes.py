@@ -66,6 +66,8 @@ def sentences(language: str = "en") -> dict[str, Any]:
         blocks.extend(_binary_blocks(cls, spec))
     for cls, quantity in (words.get("sensor") or {}).items():
         blocks.extend(_sensor_blocks(cls, quantity))
+    for domain, nouns in _ON_OFF_NOUNS.items():
+        blocks.extend(_on_off_blocks(domain, nouns))
     blocks.append({"sentences": list(_NAMED_VALUE), "requires_context": {"domain": "sensor"},
                    "slots": {"domain": "sensor"}, "response": "one"})
     return {"language": language, "intents": {"HassGetState": {"data": blocks}}, "lists": lists}
@@ -97,6 +99,27 @@ def _binary_blocks(cls: str, spec: dict[str, Any]) -> list[dict[str, Any]]:
         {"sentences": [f"<how_many> {nouns} (is|are) {state} {_WHERE}",
                        f"<how_many> [<the>] {{area}} {nouns} (is|are) {state}"],
          "slots": fixed, "response": "how_many"},
+    ]
+
+
+_ON_OFF_NOUNS = {"light": "<light>", "switch": "switch[es]", "fan": "fan[s]"}
+"""Devices that are on or off, in the words of the stock any/all questions."""
+
+
+def _on_off_blocks(domain: str, nouns: str) -> list[dict[str, Any]]:
+    """ "are all the switches turned on in the kitchen", "tell me if any lights are on": the
+    stock questions with the area in the middle, "turned", and "tell me if"."""
+    state = "[turned] {on_off_states:state}"
+    fixed = {"domain": domain}
+    return [
+        {"sentences": [f"(tell me|do you know) if (there are|there is|<is>) any {nouns} {state} "
+                       f"{_WHERE}",
+                       f"(tell me|do you know) if any [of the] {nouns} (is|are) {state} {_WHERE}",
+                       f"<are_any> [<the>] {nouns} <in> [<the>] {{area}} {state}"],
+         "slots": fixed, "response": "any"},
+        {"sentences": [f"<are_all> [<the>] {nouns} {state} {_WHERE}",
+                       f"<are_all> [<the>] {nouns} <in> [<the>] {{area}} {state}"],
+         "slots": fixed, "response": "all"},
     ]
 
 
