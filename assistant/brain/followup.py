@@ -78,7 +78,8 @@ def rewrite(text: str, last: LastTurn | None, now: float,
 
 
 def _trim(said: str) -> str:
-    said = re.sub(r"\b(back|again)\b", " ", said)
+    # "turn it back on", "turn it off again": not "what about the back door".
+    said = re.sub(r"\bagain\b|\bback (?=on\b|off\b|up\b|down\b)|\bback$", " ", said)
     said = " ".join(said.split())
     changed = True
     while changed:
