@@ -247,17 +247,27 @@ class Config:
 
 
 DEVICE_CLASSES: dict[str, frozenset[str]] = {
-    "binary_sensor": frozenset("""battery battery_charging carbon_monoxide cold connectivity door
-        garage_door gas heat light lock moisture motion moving occupancy opening plug power
-        presence problem running safety smoke sound tamper update vibration window""".split()),
-    "sensor": frozenset("""apparent_power aqi atmospheric_pressure battery carbon_dioxide
-        carbon_monoxide current data_rate data_size date distance duration energy energy_storage
-        frequency gas humidity illuminance irradiance moisture monetary nitrogen_dioxide
-        nitrogen_monoxide nitrous_oxide ozone pm1 pm10 pm25 power power_factor precipitation
-        precipitation_intensity pressure reactive_power signal_strength sound_pressure speed
-        sulphur_dioxide temperature volatile_organic_compounds volatile_organic_compounds_parts
-        voltage volume volume_storage water weight wind_speed""".split()),
-    "cover": frozenset("awning blind curtain damper door garage gate shade shutter window".split()),
+    "binary_sensor": frozenset((
+        "battery", "battery_charging", "carbon_monoxide", "cold", "connectivity", "door",
+        "garage_door", "gas", "heat", "light", "lock", "moisture", "motion", "moving",
+        "occupancy", "opening", "plug", "power", "presence", "problem", "running", "safety",
+        "smoke", "sound", "tamper", "update", "vibration", "window"
+    )),
+    "sensor": frozenset((
+        "apparent_power", "aqi", "atmospheric_pressure", "battery", "carbon_dioxide",
+        "carbon_monoxide", "current", "data_rate", "data_size", "date", "distance", "duration",
+        "energy", "energy_storage", "frequency", "gas", "humidity", "illuminance", "irradiance",
+        "moisture", "monetary", "nitrogen_dioxide", "nitrogen_monoxide", "nitrous_oxide", "ozone",
+        "pm1", "pm10", "pm25", "power", "power_factor", "precipitation",
+        "precipitation_intensity", "pressure", "reactive_power", "signal_strength",
+        "sound_pressure", "speed", "sulphur_dioxide", "temperature", "volatile_organic_compounds",
+        "volatile_organic_compounds_parts", "voltage", "volume", "volume_storage", "water",
+        "weight", "wind_speed"
+    )),
+    "cover": frozenset((
+        "awning", "blind", "curtain", "damper", "door", "garage", "gate", "shade", "shutter",
+        "window"
+    )),
 }
 """Home Assistant's device classes, for the kinds that have them."""
 

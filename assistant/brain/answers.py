@@ -21,7 +21,7 @@ YES_PHRASES = frozenset({"go ahead", "do it", "please do", "that's right", "that
 """Whole phrases that say yes (only as the whole answer, or with other yes-words)."""
 POLITE = frozenset({"please", "thanks", "thank", "you", "do", "it", "go", "ahead", "now", "just",
                     "so", "oh", "uh", "um", "well", "and", "then", "that's", "right", "of",
-                    "course", "sir", "yes", "please"})
+                    "course", "sir", "yes"})
 """Words that may come with a yes without changing it ("yes, go ahead now, thank you")."""
 NO_WORDS = frozenset({"no", "nope", "nah", "don't", "dont", "not", "cancel", "stop", "wait",
                       "negative", "wrong", "never"})

@@ -14,12 +14,12 @@ follow-ups ("turn it off again") are resolved against the last turn (``assistant
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
-from typing import Any
-import re
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from assistant.brain.answers import is_answer, read_answer, restatements
 from assistant.brain.followup import LastTurn, last_turn, rewrite
@@ -306,7 +306,7 @@ class LocalBrain:
 
     def _remember(self, match: IntentMatch | UnknownEntity, results: list[ActionResult]) -> None:
         names = {d.id: d.name for d in self.intents.devices.values()}
-        kinds = {d.id: d.kind for d in self.intents.devices.values()}
+        kinds: dict[str, str] = {d.id: d.kind for d in self.intents.devices.values()}
         expected = match.expected if isinstance(match, IntentMatch) else None
         turn = last_turn(results, names, kinds, expected, self.clock())
         if turn is not None:

@@ -110,7 +110,7 @@ class Planner:
             found = match_targets(self.devices.values(),
                                   Wanted(name[1], area_name, frozenset({matched.kind}), classes),
                                   self.area)
-            if found.problem == "area":
+            if found.problem == "area" and area is not None:
                 return self._say(f"There is no {name[1]} in the {area[1]}.")
             if found.problem == "duplicate":
                 return _Targets(found.devices, choose=True)
