@@ -76,7 +76,7 @@ class WebServer:
         httpd = ThreadingHTTPServer((host, port), Handler)
         httpd.daemon_threads = True
         self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 1.0},
+        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.5},
                                         name="web-http", daemon=True)
         self._thread.start()
         _LOGGER.info("dashboard on http://%s:%d/", host, self.address[1])
