@@ -112,6 +112,12 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "assistant"
     sys_version = ""
 
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            pass  # the page went away mid-answer (reloaded, phone asleep): nothing to do
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
         _LOGGER.debug("%s %s", self.address_string(), format % args)
 
