@@ -52,6 +52,7 @@ def full_page_png(driver: Any, path: Path, width: int = 1280) -> Path:
     """A screenshot of the whole page at a desktop width (DevTools' captureBeyondViewport)."""
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                            {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": False})
+    driver.execute_script("window.scrollTo(0, 0)")  # the sticky header stays at the top
     height = driver.execute_script("return document.documentElement.scrollHeight")
     shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
         "format": "png", "captureBeyondViewport": True,

@@ -15,11 +15,12 @@ import pytest
 
 from bench import browser, corpus
 from tests.polling import wait_for
-from tests.webtools import PASSWORD, running
+from tests.webtools import PASSWORD, voiced
 
-pytestmark = pytest.mark.skipif(browser.chromium_paths() is None,
-                                reason="chromium and chromium-driver are not installed "
-                                       "(scripts/setup.sh --test)")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(browser.chromium_paths() is None,
+                                 reason="chromium and chromium-driver are not installed "
+                                        "(scripts/setup.sh --test)")]
 _LOGGER = logging.getLogger(__name__)
 
 KITCHEN_LIGHT_PIN, BEDROOM_LIGHT_PIN, FRONT_DOOR_PIN = 17, 27, 5
@@ -35,10 +36,15 @@ SENSOR = """
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
+    """The appliance as `assistant run --input command.wav --realtime` builds it with the
+    dashboard on: the pipeline waits for the spoken-command test to start it."""
     folder = tmp_path_factory.mktemp("web")
     reading = folder / "shed"
     reading.write_text("18.5\n")
-    with running(folder, extra_yaml=SENSOR.format(path=reading)) as app:
+    wav = folder / "command.wav"
+    corpus.write_wav(wav, corpus.silence(1.0) + corpus.speak("Okay Nabu.") + corpus.silence(0.4)
+                     + corpus.speak("Turn on the bedroom light.") + corpus.silence(2.5))
+    with voiced(folder, wav, extra_yaml=SENSOR.format(path=reading)) as app:
         app.client().setup(PASSWORD)
         now = app.web.history.clock()
         for i in range(24):  # a day of the sensor's readings, for its chart
@@ -96,19 +102,11 @@ def test_a_lock_asks_before_the_request_is_sent(app, page):
     assert browser.severe_console(page) == []
 
 
-@pytest.mark.slow
 def test_a_spoken_command_appears_live_with_its_timings(app, page, tmp_path):
-    """The real pipeline (build_voice) on a WAV of piper's voice, paced in real time, on the
-    same bus and devices as the page."""
-    from assistant.voice import build_voice
-
-    wav = tmp_path / "command.wav"
-    corpus.write_wav(wav, corpus.silence(1.0) + corpus.speak("Okay Nabu.") + corpus.silence(0.4)
-                     + corpus.speak("Turn on the bedroom light.") + corpus.silence(2.5))
-    voice = build_voice(app.config, app.home, app.bus, input_wav=str(wav),
-                        output_wav=str(tmp_path / "out.wav"), realtime=True)
+    """The real pipeline on a WAV of piper's voice, paced in real time, on the same bus and
+    devices as the page; the microphone's level reaches the page's meter on the way."""
     page.execute_script("window.dashboard.arrival.length = 0; window.dashboard.rendered.length = 0")
-    runner = threading.Thread(target=voice.run, daemon=True)
+    runner = threading.Thread(target=app.voice.run, daemon=True)
     runner.start()
     selector = "#interactions .interaction[data-fresh]"
     assert wait_for(lambda: any("bedroom light" in e.text
@@ -125,7 +123,7 @@ def test_a_spoken_command_appears_live_with_its_timings(app, page, tmp_path):
     assert entry.find_elements("css selector", ".timing-bar .mark")  # action, first audio
     arrival = page.execute_script("return window.dashboard.arrival")
     kinds = [a["type"] for a in arrival]
-    for kind in ("wake", "transcript", "reply"):
+    for kind in ("wake", "transcript", "reply", "level"):
         assert kind in kinds, kinds
     lags = [a["ms"] for a in arrival]
     _LOGGER.info("event -> browser: n=%d median %.1f ms, max %.1f ms (%s)", len(lags),
@@ -135,6 +133,7 @@ def test_a_spoken_command_appears_live_with_its_timings(app, page, tmp_path):
     page.find_element("id", "ask-text").send_keys("what time is it")
     page.find_element("css selector", "#ask-form button").click()
     assert wait_for(lambda: "typed" in page.find_element("id", "interactions").text, 10)
+    assert not page.find_element("id", "mute").get_attribute("hidden")
     assert browser.severe_console(page) == []
     shot = browser.full_page_png(page, tmp_path / "dashboard.png")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -43,6 +43,7 @@ class Running:
     bus: EventBus
     web: Web
     factory: MockFactory
+    voice: Any = None
 
     def pin(self, number: int) -> int:
         return int(self.factory.pin(number).state)
@@ -76,6 +77,29 @@ def running(tmp_path: Path, *, controls: Controls | None = None, web: WebConfig 
         yield Running(config, home, bus, web_, factory)
     finally:
         web_.close()
+        home.close()
+        factory.reset()
+
+
+@contextmanager
+def voiced(tmp_path: Path, wav: Path, *, extra_yaml: str = "") -> Iterator[Running]:
+    """As ``assistant run --input WAV --realtime`` with web.enabled builds it: the real pipeline
+    (build_voice) and the dashboard attached to it (attach_web), until ``voice.run()``."""
+    from assistant.voice import build_voice
+    from assistant.web import attach_web
+
+    config = example_config(tmp_path, None, extra_yaml)
+    factory = MockFactory(pin_class=MockPWMPin)
+    with mock.patch("assistant.brain.intents.LocalIntents", _shared_intents):
+        home = build_home(config, no_cloud=True, pin_factory=factory)
+    bus = EventBus()
+    try:
+        voice = build_voice(config, home, bus, input_wav=str(wav),
+                            output_wav=str(tmp_path / "spoken.wav"), realtime=True)
+        web_ = attach_web(config, home, bus, voice, port=0, scrypt_n=FAST_SCRYPT)
+        home.closers.append(web_.close)
+        yield Running(config, home, bus, web_, factory, voice)
+    finally:
         home.close()
         factory.reset()
 

@@ -88,14 +88,15 @@ def start_web(config: Config, home: Any, bus: EventBus, controls: Controls | Non
     return Web(server, dashboard, history, sampler)
 
 
-def attach_web(config: Config, home: Any, bus: EventBus, voice: Any) -> Web:
+def attach_web(config: Config, home: Any, bus: EventBus, voice: Any, **options: Any) -> Web:
     """The dashboard wired to a running appliance: the level of what the microphone hears,
     mute through the pipeline, the speaker through the pipeline's own synthesizer and player.
-    Call after ``build_voice`` and before ``voice.run()`` (it wraps ``voice.source``)."""
+    Call after ``build_voice`` and before ``voice.run()`` (it wraps ``voice.source``).
+    ``options`` go to ``start_web``."""
     tap = LevelTap(voice.source)
     voice.source = tap
     controls = Controls(level=tap, muting=voice.pipeline, speaker=_PipelineSpeaker(voice.pipeline))
-    return start_web(config, home, bus, controls)
+    return start_web(config, home, bus, controls, **options)
 
 
 class _PipelineSpeaker:

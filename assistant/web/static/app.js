@@ -395,9 +395,16 @@ async function loadLatency() {
   const series = [["action", "line-a", "end → action"], ["first_audio", "line-b", "end → first audio"]];
   for (const [key, cls] of series) {
     for (const stat of ["median", "p95"]) {
-      const pts = hours.filter((h) => h[key]).map((h) => `${x(h.hour).toFixed(1)},${y(h[key][stat]).toFixed(1)}`);
-      if (pts.length === 1) pts.push(pts[0].replace(/^[^,]+/, (v) => (Number(v) + 3).toFixed(1)));
-      if (pts.length) chart.append(svg("polyline", { class: `${cls} ${stat === "p95" ? "p95" : ""}`, points: pts.join(" ") }));
+      const hit = hours.filter((h) => h[key]);
+      const pts = hit.map((h) => `${x(h.hour).toFixed(1)},${y(h[key][stat]).toFixed(1)}`);
+      if (pts.length > 1) chart.append(svg("polyline", { class: `${cls} ${stat === "p95" ? "p95" : ""}`, points: pts.join(" ") }));
+      for (const h of hit) {
+        const dot = svg("circle", { class: `dot ${cls}`, cx: x(h.hour).toFixed(1), cy: y(h[key][stat]).toFixed(1), r: stat === "p95" ? 1.8 : 2.6 });
+        const title = svg("title");
+        title.textContent = `${stat} ${ms(h[key][stat])} (${h[key].n} commands)`;
+        dot.append(title);
+        chart.append(dot);
+      }
     }
   }
   box.append(chart, el("p", { class: "timing-text", text: "solid: median, dashed: 95th percentile; blue: end of command → action, orange: → first audio" }));
