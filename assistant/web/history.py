@@ -74,7 +74,7 @@ class History:
         """Writes lost because the queue was full."""
         self._db = connect(self.path)
         self._lock = threading.Lock()
-        self._queue: queue.Queue[Callable[[sqlite3.Connection], None] | None] = queue.Queue(
+        self._queue: queue.Queue[Callable[[sqlite3.Connection], object] | None] = queue.Queue(
             QUEUE_WRITES)
         self._wake_id = self._max_id("wakes")
         self._wake_open = False
@@ -89,7 +89,7 @@ class History:
         return int(row[0])
 
     # -- writing (any thread; never blocks) --------------------------------------------------
-    def _submit(self, write: Callable[[sqlite3.Connection], None]) -> None:
+    def _submit(self, write: Callable[[sqlite3.Connection], object]) -> None:
         try:
             self._queue.put_nowait(write)
         except queue.Full:

@@ -26,7 +26,8 @@ MAX_CLIENTS = 8
 """Each stream holds a server thread; a household needs a few."""
 LEVEL_EVERY_S = 0.2
 STATES_EVERY_S = 1.0
-"""Inputs (motion, a reed switch) and covers finishing their travel change with no action."""
+"""Inputs (motion, a reed switch) and covers finishing their travel change with no action;
+sensors (a file read each, a 1-wire bus scan) are looked at with their readings, each minute."""
 READINGS_EVERY_S = 60.0
 LEVEL_STEP_DB = 1.0
 """A level within this of the last one sent is not sent again."""
@@ -186,18 +187,25 @@ class Sampler:
                     continue
                 if isinstance(value, int | float):
                     self.history.record_reading(device.id, float(value))
+                if self.hub.watching.is_set():
+                    self._changed(device.id, (value, device.attributes))
+
+    def _changed(self, device_id: str, snapshot: tuple[Any, Any]) -> None:
+        if self._states.get(device_id) != snapshot:
+            if device_id in self._states:
+                self.hub.publish("device", {"id": device_id, "state": snapshot[0],
+                                            "attributes": snapshot[1]})
+            self._states[device_id] = snapshot
 
     def _send_states(self) -> None:
         for device in self.registry:
+            if device.kind == "sensor":
+                continue
             try:
                 snapshot = (device.state, device.attributes)
             except Exception:
                 continue
-            if self._states.get(device.id) != snapshot:
-                if device.id in self._states:
-                    self.hub.publish("device", {"id": device.id, "state": snapshot[0],
-                                                "attributes": snapshot[1]})
-                self._states[device.id] = snapshot
+            self._changed(device.id, snapshot)
 
     def _send_level(self) -> None:
         level = self.level.level_dbfs()

@@ -9,6 +9,7 @@ directory listing (only the page's own files are served, from memory).
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import logging
@@ -113,10 +114,9 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
 
     def handle(self) -> None:
-        try:
+        # The page went away mid-answer (reloaded, a phone asleep): nothing to do.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError, TimeoutError):
             super().handle()
-        except (BrokenPipeError, ConnectionResetError, TimeoutError):
-            pass  # the page went away mid-answer (reloaded, phone asleep): nothing to do
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
         _LOGGER.debug("%s %s", self.address_string(), format % args)

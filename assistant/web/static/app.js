@@ -140,6 +140,7 @@ function openStream() {
 }
 
 let wakesSoon = null;
+let afterReply = null; // a burst of replies fetches the timers and the latency chart once
 function handle(event) {
   const data = event.data || {};
   switch (event.type) {
@@ -152,7 +153,7 @@ function handle(event) {
     case "transcript": live(data.text ? `heard: “${data.text}”` : "heard nothing"); break;
     case "reply":
       addInteraction({ ...data, ts: event.t / 1000 }, true);
-      loadReminders(); loadLatency();
+      clearTimeout(afterReply); afterReply = setTimeout(() => { loadReminders(); loadLatency(); }, 500);
       break;
     case "wake_check": case "timeout": case "done":
       clearTimeout(wakesSoon); wakesSoon = setTimeout(loadWakes, 300); break;
