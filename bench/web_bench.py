@@ -14,6 +14,7 @@ the end of its rendering, on one machine, so both use the same clock.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -101,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         rss_web_alone = rss_mb() - rss_home
         alone.close()
         home.close()
+    load_before = os.getloadavg()[0]
     base_cpu = cpu_per_s(min(10.0, args.idle_s))
     with tempfile.TemporaryDirectory() as folder, running(Path(folder),
                                                          controls=Controls(level=level)) as app:
@@ -176,10 +178,17 @@ def main(argv: list[str] | None = None) -> int:
            f"interactions; history file {db_kb:.0f} KB for {1000 + lat['n'] // 3} interactions "
            f"({dropped} writes dropped)")
     report(f"- console errors in the page: {len(errors)}")
-    report(f"\nmachine: {Path('/proc/cpuinfo').read_text().split('model name')[1].split(':')[1].splitlines()[0].strip()}")
+    import platform
+
+    report(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}, "
+           f"load average {load_before:.1f} at the start and {os.getloadavg()[0]:.1f} at the end "
+           f"(a shared machine: latency outliers follow the load); "
+           f"`bench/web_bench.py --idle-s {args.idle_s:g} --events {args.events}`")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text("\n".join(lines) + "\n")
+        # Runs are appended: the file keeps each run's figures with its load.
+        with args.out.open("a", encoding="utf-8") as out:
+            out.write("\n".join(lines) + "\n\n")
     return 0
 
 
