@@ -53,6 +53,8 @@ def test_a_spoken_command_becomes_one_row_with_its_timings(tmp_path):
     assert history.wakes() == []  # answered: not a false wake
     assert history.wakes(all_=True)[0]["outcome"] == "answered"
     history.close()
+    for part in tmp_path.iterdir():  # the database and its -wal / -shm
+        assert part.stat().st_mode & 0o077 == 0, part
 
 
 def test_wakes_that_were_turned_away_or_led_nowhere(tmp_path):
