@@ -280,6 +280,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         voice = build_voice(
             config, home, bus, input_wav=input_wav, output_wav=output_wav, realtime=args.realtime
         )
+        _start_web(config, home, bus, voice)
         _install_service_hooks(voice)
         voice.run()
     except _Stop:
@@ -318,6 +319,16 @@ def _microphone_present(config: Config) -> bool:
         _LOGGER.warning("%s", exc)
         return False
     return True
+
+
+def _start_web(config: Config, home: Any, bus: EventBus, voice: Any) -> None:
+    """The dashboard (web.enabled), closed with the home."""
+    if not config.web.enabled:
+        return
+    from assistant.web import attach_web
+
+    web = attach_web(config, home, bus, voice)
+    home.closers.append(web.close)
 
 
 def _install_service_hooks(voice: Any) -> None:

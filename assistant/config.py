@@ -189,6 +189,21 @@ class LocalLlmConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    enabled: bool = False
+    """Serve the dashboard (``assistant.web``) from the assistant's own process."""
+    host: str = "0.0.0.0"
+    """Address to listen on once a password exists (0.0.0.0 = every interface, or one LAN
+    address); until then only 127.0.0.1, whatever this says."""
+    port: int = 8080
+    password_file: str | None = None
+    """A file (mode 0600) holding the dashboard's password; None = set it on the page on first
+    start, from this machine (it is then kept scrypt-hashed beside the state file)."""
+    history_days: float = 7.0
+    """Interactions, wake detections and sensor readings older than this are deleted."""
+
+
+@dataclass(frozen=True)
 class DeviceConfig:
     id: str
     name: str
@@ -238,6 +253,7 @@ class Config:
     state: StateConfig = field(default_factory=StateConfig)
     llm: LlmConfig = field(default_factory=LlmConfig)
     local_llm: LocalLlmConfig = field(default_factory=LocalLlmConfig)
+    web: WebConfig = field(default_factory=WebConfig)
     devices: tuple[DeviceConfig, ...] = ()
     source_path: str = ""
     """The file this was loaded from (set by the loader, not a YAML key)."""
@@ -394,6 +410,7 @@ def parse_config(text: str, file: str = "<config>") -> Config:
     _check_feedback(config, loader)
     _check_audio(config, loader)
     _check_wake(config, loader)
+    _check_web(config, loader)
     return config
 
 
@@ -422,6 +439,16 @@ def _check_wake(config: Config, loader: _Loader) -> None:
     if config.wake.threshold is not None and not 0.0 < config.wake.threshold < 1.0:
         raise loader.error(f"{config.wake.threshold} is out of range (between 0 and 1)",
                            "wake.threshold", nodes.get("threshold"))
+
+
+def _check_web(config: Config, loader: _Loader) -> None:
+    nodes: dict[str, yaml.Node] = config.web.__dict__.get("_nodes", {})
+    if not 1 <= config.web.port <= 65535:
+        raise loader.error(f"{config.web.port} is not a TCP port (1-65535)", "web.port",
+                           nodes.get("port"))
+    if config.web.history_days <= 0:
+        raise loader.error("history_days must be more than 0", "web.history_days",
+                           nodes.get("history_days"))
 
 
 def _check_feedback(config: Config, loader: _Loader) -> None:

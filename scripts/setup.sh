@@ -23,7 +23,7 @@ if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
 apt_packages=(python3 python3-venv python3-dev libportaudio2 alsa-utils)
 if [ "$want_llm" = 1 ]; then apt_packages+=(build-essential cmake); fi
 if [ "$want_test" = 1 ]; then
-  apt_packages+=(espeak-ng sox pulseaudio pulseaudio-utils libasound2-plugins systemd)
+  apt_packages+=(espeak-ng sox pulseaudio pulseaudio-utils libasound2-plugins systemd chromium chromium-driver)
 fi
 missing=()
 for pkg in "${apt_packages[@]}"; do
