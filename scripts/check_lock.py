@@ -115,12 +115,12 @@ def check(root: Path | None = None) -> list[str]:
             problems.append(f"{lock}: missing")
             continue
         pins = read_lock(path)
-        for pin in pins:
-            if pin.hashes == 0:
-                problems.append(f"{lock}: {pin.name}=={pin.version} has no --hash")
-            seen = versions.setdefault(pin.name, (pin.version, lock))
-            if seen[0] != pin.version:
-                problems.append(f"{lock}: {pin.name}=={pin.version}, but {seen[1]} pins {seen[0]}")
+        for entry in pins:
+            if entry.hashes == 0:
+                problems.append(f"{lock}: {entry.name}=={entry.version} has no --hash")
+            seen = versions.setdefault(entry.name, (entry.version, lock))
+            if seen[0] != entry.version:
+                problems.append(f"{lock}: {entry.name}=={entry.version}, but {seen[1]} pins {seen[0]}")
         for target, env in TARGETS.items():
             have = pinned_for(pins, env)
             for requirement in wanted(requirements, extras, env, extra_map):

@@ -47,4 +47,5 @@ compile requirements-models.lock requirements-models.in --no-deps "$@"
 
 if [ -x .venv/bin/python ]; then python_bin=.venv/bin/python; else python_bin=python3; fi
 "$python_bin" scripts/check_lock.py
-echo "update-lock: done; install with scripts/setup.sh (or sudo scripts/install-pi.sh on a Pi)"
+echo "update-lock: done. Next: scripts/setup.sh --test (installs the new pins), then"
+echo "  .venv/bin/python scripts/third_party.py (the licence table in THIRD_PARTY.md), then commit"
