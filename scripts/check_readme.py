@@ -185,7 +185,9 @@ class Checker:
         if program == "scripts/install-pi.sh" and args == ["--check"]:
             done = subprocess.run(["bash", str(path), "--check"], capture_output=True, text=True,
                                   timeout=60)
-            if done.returncode:
+            # A machine the installer turns away (say Python 3.12) is the script working, not
+            # the README being wrong; anything else it says is.
+            if done.returncode and "is not supported" not in done.stderr:
                 return f"--check failed here: {done.stderr.strip()}"
         return ""
 

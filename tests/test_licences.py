@@ -18,7 +18,8 @@ import third_party  # noqa: E402  (a script, not a package)
 
 def test_the_licence_is_apache_2_as_pyproject_says() -> None:
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    assert project["license"] == {"text": "Apache-2.0"}
+    assert project["license"] == "Apache-2.0"
+    assert "LICENSE" in project["license-files"]
     # The canonical text of https://www.apache.org/licenses/LICENSE-2.0.txt
     digest = hashlib.md5((REPO / "LICENSE").read_bytes()).hexdigest()  # noqa: S324 (an identity)
     assert digest == "3b83ef96387f14655fc854ddc3c6bd57"
