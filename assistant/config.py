@@ -55,26 +55,31 @@ class WakeConfig:
     refractory_s: float = 2.0
     """No second wake within this many seconds of the last one."""
     verify: bool = True
-    """Second stage: whisper must hear the wake phrase in the audio that triggered."""
+    """A second stage weighs each detection before anything is done (``assistant.wake.check``):
+    this project's verifier network on microWakeWord's features, and in a loud room the
+    noisy-room model and openWakeWord's model on the embeddings; one fitted decision
+    (``assistant/data/wake_decision.json``). okay_nabu only: other wake words use the model's
+    own threshold."""
     phrase: str | None = None
-    """The wake phrase in words, for the second stage; None = from the model name."""
+    """The wake phrase in words (None = from the model name); a command that starts with it
+    again ("okay nabu, okay nabu, ...") has it passed over."""
     sensitivity: Literal["low", "medium", "high"] = "medium"
-    """How sure microWakeWord, or openWakeWord, must be before whisper's hearing of the phrase
-    confirms a wake that openWakeWord did not confirm on its own (``assistant.wake.SENSITIVITY``):
-    higher hears more voices and lets more near-misses through. Each level asks whisper sooner
-    in a noisy room, where noise pulls both models' scores down."""
+    """The second stage's operating point (``assistant.wake.decision``): higher hears more voices
+    and lets more near-misses through. Each level's wake words kept and false wakes per hour on
+    voices it was not fitted on are in docs/wake-word.md."""
     acoustic_check: bool = True
-    """openWakeWord's model of the same wake word double-checks each detection (okay_nabu,
-    hey_jarvis, alexa, hey_mycroft; its models are licensed CC BY-NC-SA 4.0)."""
+    """In a loud room, openWakeWord's speech embedding and its okay_nabu model add their opinion
+    (its models are licensed CC BY-NC-SA 4.0, non-commercial); false: microWakeWord's models and
+    this project's verifier only."""
     noise_suppression: int = 4
     """WebRTC noise suppression (0 = off, 1-4) of the wake word detector's copy of the audio
     only; speech to text keeps the raw audio, where suppression did not help."""
     noisy_model: bool = True
     """okay_nabu only: a second first stage for noisy rooms beside microWakeWord, a model of
-    this project's trained on the wake word under babble, TV and noise (``assistant.wake_head``).
-    It runs only while the room is loud, and costs about as much CPU as openWakeWord then; the
-    second stage weighs its detections like microWakeWord's, and its opinion on those. Needs
-    ``verify`` and ``acoustic_check``."""
+    this project's trained on the wake word under babble, TV and noise (``assistant.wake.noisy``).
+    It runs only while the room is loud, on openWakeWord's speech embedding (~0.07 CPU-s per
+    audio-s here), whose embeddings the second stage then weighs too. Needs ``verify`` and
+    ``acoustic_check``."""
 
 
 @dataclass(frozen=True)

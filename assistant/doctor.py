@@ -363,17 +363,14 @@ def _local_llm(config: Config, load: bool) -> Check:
 def open_wake_models_used(config: Config) -> list[str]:
     """The config keys that make the assistant run openWakeWord's models (licensed CC BY-NC-SA
     4.0, non-commercial), in the order they are switched on."""
-    from assistant.wake import OPEN_MODELS, noisy_model_used
+    from assistant.wake import noisy_model_used
 
     wake = config.wake
     if wake.engine == "openwakeword":
         return ["wake.engine: openwakeword"]
-    used = []
-    if wake.verify and wake.acoustic_check and wake.model in OPEN_MODELS:
-        used.append("wake.acoustic_check")
     if noisy_model_used(config.wake):
-        used.append("wake.noisy_model (on openWakeWord's speech embedding)")
-    return used
+        return ["wake.acoustic_check", "wake.noisy_model (on openWakeWord's speech embedding)"]
+    return []
 
 
 def check_licences(config: Config) -> Check:

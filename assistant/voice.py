@@ -47,25 +47,16 @@ def build_voice(
     from assistant.stt import make_transcriber
     from assistant.tts import PiperSynthesizer
     from assistant.vad import Endpointer, MicroVadScorer
-    from assistant.wake import (
-        Refractory,
-        home_words,
-        make_wake_detector,
-        make_wake_verifier,
-    )
+    from assistant.wake import Refractory, home_words, make_wake_check, make_wake_detector
 
     source, sink, paced = _audio_edges(config, input_wav, output_wav, realtime)
     source = _cleaning(config, source)
     intents = home.intents
     transcriber = make_transcriber(config.stt, _stt_grammar(config))
-    verifier = None
-    # The second stage needs whisper's prompt; vosk's grammar has no words for the wake phrase.
-    if config.wake.verify and config.stt.engine == "whisper":
-        verifier = make_wake_verifier(config.wake, transcriber,
-                                      home_words(getattr(intents, "vocabulary", list)()))
+    verifier = make_wake_check(config.wake, home_words(getattr(intents, "vocabulary", list)()))
     recheck = _recheck(config, transcriber, intents)
     stages = Stages(
-        wake=make_wake_detector(config.wake, verified=verifier is not None),
+        wake=make_wake_detector(config.wake),
         vad=MicroVadScorer(),
         transcriber=transcriber,
         brain=home.brain,
