@@ -6,6 +6,7 @@ others is refused, not used: a leaked key costs money and the fix (chmod 600) is
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
 from collections.abc import Mapping
@@ -28,11 +29,10 @@ def load_api_key(llm: LlmConfig, environ: Mapping[str, str] | None = None) -> st
     """
     env = os.environ if environ is None else environ
     key = env.get(llm.api_key_env, "").strip() if llm.api_key_env else ""
-    if key:
-        return key
-    if llm.api_key_file:
-        return read_key_file(llm.api_key_file)
-    return None
+    if not key and llm.api_key_file:
+        key = read_key_file(llm.api_key_file) or ""
+    remember_secret(key)
+    return key or None
 
 
 def read_key_file(path: str | Path) -> str | None:
@@ -53,3 +53,43 @@ def read_key_file(path: str | Path) -> str | None:
     except OSError as exc:
         raise SecretFileError(f"cannot read the API key file {file}: {exc.strerror}") from exc
     return key or None
+
+
+# -- keeping keys out of logs ----------------------------------------------------------------
+_KNOWN: set[str] = set()
+REDACTED = "[redacted]"
+MIN_SECRET_CHARS = 8
+"""Shorter values are not masked: they would blank out ordinary words."""
+
+
+def remember_secret(value: str | None) -> None:
+    """A key that must never be printed: every log line passing RedactingFilter is masked."""
+    if value and len(value) >= MIN_SECRET_CHARS:
+        _KNOWN.add(value)
+
+
+def redact(text: str) -> str:
+    for secret in _KNOWN:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """On a log handler: masks known keys in messages and tracebacks (a server's error text,
+    an exception, can repeat the key it was sent)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not _KNOWN:
+            return True
+        message = record.getMessage()
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
