@@ -70,7 +70,7 @@ def build_voice(
         transcriber=transcriber,
         brain=home.brain,
         synthesizer=PiperSynthesizer(config.tts.voice, config.tts.length_scale),
-        player=Player(sink),
+        player=Player(sink, gain=home.output_gain),
         make_endpointer=lambda: Endpointer(config.endpoint),
         is_complete_command=intents.is_complete_command,
         normalize=_normalizer(),
@@ -95,7 +95,9 @@ def build_voice(
     if home.timers is not None:
         from assistant.ringer import TimerRinger
 
-        ringer = TimerRinger(home.timers, stages.player.play, _speaker(stages), bus)
+        volume = getattr(home.skills, "volume", None)
+        ringer = TimerRinger(home.timers, stages.player.play, _speaker(stages), bus,
+                             before_ring=volume.make_audible if volume is not None else None)
         ringer.start()
         home.closers.append(ringer.close)
     return Voice(pipeline, source, sink)
