@@ -237,7 +237,9 @@ def _day(day: Day, lead: str) -> str:
 def _rain(day: Day, where: str, index: int) -> str:
     when = "tomorrow" if index else "today"
     if day.rain_pct is not None:
-        return f"There's a {spoken_number(day.rain_pct)} percent chance of rain {when} {where}."
+        number = spoken_number(day.rain_pct)
+        article = "an" if number.startswith("8") or number in ("11", "18") else "a"
+        return f"There's {article} {number} percent chance of rain {when} {where}."
     if day.code in WMO:
         wet = "Rain is" if day.code in _WET else "No rain is"
         return f"{wet} forecast {when} {where}: {WMO[day.code]}."
