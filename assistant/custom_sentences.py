@@ -182,7 +182,7 @@ class _Checker:
             path = f"{key}.{name}"
             if name in _OWN_LISTS:
                 raise self.error(f"{{{name}}} is filled from the config's devices; give this "
-                                 "list another name", path, value)
+                                 "list another name", path, _key_node(node, value))
             shape = dict(self._items(value, path, {"values", "range", "wildcard"}))
             if not shape:
                 raise self.error("a list needs values:, range: or wildcard: true", path, value)
@@ -219,7 +219,8 @@ class _Checker:
             if name not in self.known.intents:
                 raise self.error(f"unknown intent {name!r}: use one of Home Assistant's "
                                  "(HassTurnOn, HassTurnOff, HassLightSet, ...) or the "
-                                 "assistant's; for several actions write a scene", path, intent)
+                                 "assistant's; for several actions write a scene", path,
+                                 _key_node(node, intent))
             parts = dict(self._items(intent, path, {"data"}))
             blocks = parts.get("data")
             if not isinstance(blocks, yaml.SequenceNode) or not blocks.value:
@@ -347,6 +348,11 @@ def _known_names(language: str) -> _Known:
         rules |= set(source.get("expansion_rules") or {})
         lists |= set(source.get("lists") or {})
     return _Known(frozenset(intents), frozenset(rules), frozenset(lists))
+
+
+def _key_node(mapping: yaml.MappingNode, value: yaml.Node) -> yaml.Node:
+    """The key of a value in a mapping, whose line is where the name was written."""
+    return next((k for k, v in mapping.value if v is value), value)
 
 
 def _walk(expression: Any) -> Iterator[Any]:
