@@ -121,7 +121,7 @@ def _setup_logging(verbose: bool, log_format: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    for noisy in ("faster_whisper", "httpx", "openai", "httpcore"):
+    for noisy in ("faster_whisper", "httpx", "openai", "httpcore", "httpx2", "httpcore2"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
