@@ -350,7 +350,7 @@ def _known_names(language: str) -> _Known:
     return _Known(frozenset(intents), frozenset(rules), frozenset(lists))
 
 
-def _key_node(mapping: yaml.MappingNode, value: yaml.Node) -> yaml.Node:
+def _key_node(mapping: yaml.Node, value: yaml.Node) -> yaml.Node:
     """The key of a value in a mapping, whose line is where the name was written."""
     return next((k for k, v in mapping.value if v is value), value)
 
