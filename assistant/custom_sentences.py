@@ -46,6 +46,10 @@ _SCENE_ACTIONS: dict[str, set[str]] = {
     "sensor": set(),
 }
 _LEVELS = {"light": "set_brightness", "fan": "set_speed"}
+_NUMBERS = {"brightness": 100, "percentage": 100, "volume": 100, "step": 100, "hours": 24,
+            "minutes": 1440, "seconds": 86400}
+"""Slots the assistant reads as numbers, with their largest value: a word there would fail the
+command it belongs to, so the file is refused instead."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,8 @@ class _Checker:
         self.areas = {_norm(d.area): d.area for d in devices if d.area}
         self.language = language
         self.known = _known_names(language)
+        self.own_lists: dict[str, Any] = {}
+        """This file's lists, for the templates that capture into a slot through them."""
 
     def error(self, message: str, key: str, node: yaml.Node | None) -> ConfigError:
         return self.loader.error(message, key, node)
@@ -168,6 +174,23 @@ class _Checker:
                     and item._inline_range_match is None):
                 raise self.error(f"{{{item.list_name}}} is not a list of this file or of Home "
                                  "Assistant's sentences", key, node)
+            if isinstance(item, ListReference):
+                self._capture(item.list_name, item.slot_name, key, node)
+
+    def _capture(self, list_name: str, slot: str, key: str, node: yaml.Node) -> None:
+        """A list of this file filling a slot the assistant reads: its values must fit."""
+        if slot == "name" and list_name != "name":
+            raise self.error(f"{{{list_name}:name}} would fill the device slot from another "
+                             "list; give the device aliases in the config, or write one block "
+                             "per device with slots: {name: ...}", key, node)
+        values = (self.own_lists.get(list_name) or {}).get("values")
+        if slot not in _NUMBERS or not isinstance(values, list):
+            return
+        for value in values:
+            out = value.get("out", value.get("in")) if isinstance(value, dict) else value
+            if not isinstance(out, int | float) or isinstance(out, bool):
+                raise self.error(f"{{{list_name}:{slot}}}: {slot} is a number, and the list "
+                                 f"gives {out!r}", key, node)
 
     def _rules(self, node: yaml.Node, key: str) -> dict[str, str]:
         rules = {name: self._text(value, f"{key}.{name}") for name, value in self._items(node, key)}
@@ -196,6 +219,7 @@ class _Checker:
                         raise self.error("a range needs whole numbers from: and to:",
                                          f"{path}.range", shape["range"])
             out[name] = _plain(value)
+        self.own_lists = out
         return out
 
     def _list_values(self, node: yaml.Node, key: str) -> None:
@@ -255,6 +279,10 @@ class _Checker:
             plain = _plain(value)
             if name == "name":
                 plain = self._device(value, f"{key}.name").id
+            elif name in _NUMBERS and (not isinstance(plain, int | float) or isinstance(
+                    plain, bool) or not 0 <= plain <= _NUMBERS[name]):
+                raise self.error(f"{name} is a number from 0 to {_NUMBERS[name]}",
+                                 f"{key}.{name}", value)
             elif name == "area":
                 area = self.areas.get(_norm(str(plain)))
                 if area is None:

@@ -206,6 +206,8 @@ def skills():  # type: ignore[no-untyped-def]
                                "7:00 AM tomorrow and 7:30 AM tomorrow."),
     ("Cancel the 6:30 alarm.", "Cancelled the alarm at 6:30 AM tomorrow."),
     ("Cancel all my alarms.", "Cancelled all 3 alarms."),
+    ("Set an alarm for 8.", "The alarm is set for 8:00 AM tomorrow."),
+    ("Cancel my alarms.", "Cancelled the alarm."),
     ("Cancel my alarm.", "There are no alarms."),
 ])
 def test_alarm_sentences(skills, sentence: str, reply: str) -> None:  # type: ignore[no-untyped-def]

@@ -123,6 +123,16 @@ BAD = [
      "unknown key 'sentence'"),
     ("scene id", "scenes:\n  Movie Time:\n    sentences: [go]\n    actions:\n"
      "      - {device: fan, action: turn_on}\n", 2, "scenes.Movie Time", "a scene id"),
+    ("a list for the device slot", "lists:\n  gadget:\n    values: [{in: coffee thing, out: fan}]\n"
+     + TURN_ON + "      - sentences: ['start the {gadget:name}']\n", 7,
+     "intents.HassTurnOn.data[0].sentences[0]", "would fill the device slot"),
+    ("a word for a number", "intents:\n  HassLightSet:\n    data:\n      - sentences: [glow]\n"
+     "        slots: {name: kitchen light, brightness: high}\n", 5,
+     "intents.HassLightSet.data[0].slots.brightness", "brightness is a number from 0 to 100"),
+    ("a list of words for a number", "lists:\n  how:\n    values: [{in: bright, out: lots}]\n"
+     "intents:\n  HassLightSet:\n    data:\n      - sentences: ['kitchen light {how:brightness}']\n"
+     "        slots: {name: kitchen light}\n", 7, "intents.HassLightSet.data[0].sentences[0]",
+     "brightness is a number, and the list gives 'lots'"),
     ("nested too deep", "intents: " + "[" * 200 + "]" * 200 + "\n", 1, "", "nested more than"),
 ]
 
@@ -166,3 +176,16 @@ def test_check_config_and_ask_exit_2_with_file_and_line(tmp_path: Path, case: tu
         assert f"assistant: error: {where}" in proc.stderr, proc.stderr
         assert message in proc.stderr
         assert proc.stdout == ""  # nothing was answered with a half-loaded config
+
+
+def test_a_list_of_numbers_for_a_number_slot(tmp_path: Path) -> None:
+    config = parse_extra(tmp_path, "lists:\n  mood:\n    values:\n"
+                         "      - {in: cozy, out: 30}\n      - {in: bright, out: 100}\n"
+                         "intents:\n  HassLightSet:\n    data:\n"
+                         "      - sentences: ['make the lamp {mood:brightness}']\n"
+                         "        slots: {name: lamp}\n",
+                         "devices:\n  - {id: lamp, name: lamp, kind: light, pin: 18, "
+                         "dimmable: true}\n")
+    match = LocalIntents(config).match("make the lamp cozy")
+    assert isinstance(match, IntentMatch)
+    assert match.actions == (Action("lamp", "set_brightness", 30.0),)

@@ -71,7 +71,8 @@ def test_up_down_and_the_limits(tmp_path: Path) -> None:
     assert say("HassSetVolumeRelative", direction="down") == "The volume is already at 0 percent."
     say("HassMediaPlayerMute")
     # "louder" while muted unmutes, at the new level.
-    assert say("HassSetVolumeRelative", direction="up", step=30) == "The volume is now 30 percent."
+    assert say("HassSetVolumeRelative", direction="up", step=30) == \
+        "Unmuted. The volume is now 30 percent."
     assert say("AssistantGetVolume") == "The volume is 30 percent."
 
 

@@ -290,7 +290,8 @@ def volume_command(intent: str, slots: dict[str, Any], volume: VolumeControl) ->
                 return "The volume is already at 0 percent."
             wanted = before.level + sign * step
         after = volume.set(max(0, min(100, wanted)), muted=False)
-        return _level_words(after, "The volume is now")
+        lead = "Unmuted. The volume is now" if before.muted and not after.muted else "The volume is now"
+        return _level_words(after, lead)
     except AmixerError as exc:
         _LOGGER.warning("volume: %s", exc)
         return "I couldn't change the volume: the mixer isn't answering."
