@@ -13,7 +13,7 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -221,7 +221,7 @@ class WeatherConfig:
     base_url: str = "https://api.open-meteo.com/v1/forecast"
     """Open-Meteo's forecast endpoint (no key); another URL only for a mirror or a test."""
     timeout_s: float = 3.0
-    """Connect and read time-out of one request."""
+    """The longest a weather question waits for the service, name lookup included."""
     cache_s: float = 900.0
     """A forecast fetched less than this long ago is answered from memory."""
 
@@ -502,23 +502,11 @@ def _check_wake(config: Config, loader: _Loader) -> None:
                            "wake.threshold", nodes.get("threshold"))
 
 
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_SECRET_PARAMS = {"key", "api_key", "apikey", "api-key", "token", "access_token", "auth",
-                  "secret", "password", "sig", "signature", "code"}
-
-
-def looks_like_a_key(value: str) -> bool:
-    """Whether a value given as an environment variable's name is a key instead: variable
-    names are letters, digits and _ (OPENAI_API_KEY); keys have dashes (sk-...), or are long
-    runs of letters and digits without the underscores names use."""
-    if not _ENV_NAME.match(value):
-        return True
-    return len(value) >= 20 and "_" not in value and any(c.isdigit() for c in value)
-
-
 def _check_llm(config: Config, loader: _Loader) -> None:
     """A key in the config is refused without being shown: the error goes to a terminal or a
     journal, where a key must never be."""
+    from assistant.secrets import credential_in_url, looks_like_a_key
+
     llm = config.llm
     nodes: dict[str, yaml.Node] = llm.__dict__.get("_nodes", {})
     if llm.api_key_env and looks_like_a_key(llm.api_key_env):
@@ -528,8 +516,7 @@ def _check_llm(config: Config, loader: _Loader) -> None:
             "/etc/assistant/secrets.env, mode 0600) or in llm.api_key_file",
             "llm.api_key_env", nodes.get("api_key_env"))
     url = urlsplit(llm.base_url)
-    secret_params = {name.lower() for name, _ in parse_qsl(url.query, keep_blank_values=True)}
-    if url.username or url.password or secret_params & _SECRET_PARAMS:
+    if credential_in_url(llm.base_url):
         raise loader.error(
             "the address carries a credential (a user:password@ or a key parameter); it is not "
             "shown. Give the server's address only; the key goes in the environment variable "

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import stat
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 from assistant.config import LlmConfig
 from assistant.errors import AssistantError
@@ -93,3 +95,25 @@ class RedactingFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
         return True
+
+
+# -- keys where they do not belong ---------------------------------------------------------------
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SECRET_PARAMS = {"key", "api_key", "apikey", "api-key", "token", "access_token", "auth",
+                  "secret", "password", "sig", "signature", "code"}
+
+
+def looks_like_a_key(value: str) -> bool:
+    """Whether a value given as an environment variable's name is a key instead: variable
+    names are letters, digits and _ (OPENAI_API_KEY); keys have dashes (sk-...), or are long
+    runs of letters and digits without the underscores names use."""
+    if not _ENV_NAME.match(value):
+        return True
+    return len(value) >= 20 and "_" not in value and any(c.isdigit() for c in value)
+
+
+def credential_in_url(url: str) -> bool:
+    """A user:password@ part, or a query parameter named like a key (key=, token=, ...)."""
+    parts = urlsplit(url)
+    names = {name.lower() for name, _ in parse_qsl(parts.query, keep_blank_values=True)}
+    return bool(parts.username or parts.password or names & _SECRET_PARAMS)

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.config import looks_like_a_key, parse_config
+from assistant.config import parse_config
 from assistant.errors import ConfigError
-from assistant.secrets import REDACTED, RedactingFilter, remember_secret
+from assistant.secrets import REDACTED, RedactingFilter, looks_like_a_key, remember_secret
 from tests.llm_server import Reply, ScriptedServer, ToolCall, closed_port
 
 REPO = Path(__file__).resolve().parent.parent

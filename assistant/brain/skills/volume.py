@@ -19,6 +19,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -178,9 +179,11 @@ class VolumeState:
 
 
 class VolumeControl:
-    """Level and mute of one mixer, kept in a JSON file so they come back after a restart."""
+    """Level and mute of one mixer, kept in a JSON file so they come back after a restart.
+    The pipeline (a command) and the ringer (an alarm) use it from their own threads."""
 
     def __init__(self, mixer: Mixer, path: Path | None, fallback: GainMixer | None = None):
+        self._lock = threading.RLock()
         self.mixer = mixer
         self.path = path
         self.fallback = fallback
@@ -190,6 +193,10 @@ class VolumeControl:
             self._write(saved.level, saved.muted)
 
     def read(self) -> VolumeState:
+        with self._lock:
+            return self._read()
+
+    def _read(self) -> VolumeState:
         try:
             level, muted = self.mixer.read()
         except AmixerError as exc:
@@ -205,17 +212,19 @@ class VolumeControl:
 
     def set(self, level: int | None = None, muted: bool | None = None) -> VolumeState:
         """Moves the mixer, saves and returns what it reads back."""
-        self._write(level, muted)
-        state = self.read()
-        self._save(state)
+        with self._lock:
+            self._write(level, muted)
+            state = self._read()
+            self._save(state)
         return state
 
     def make_audible(self) -> None:
         """Before an alarm or a timer rings: unmute, and at least RING_FLOOR percent."""
         try:
-            state = self.read()
-            if state.muted or state.level < RING_FLOOR:
-                self.set(max(state.level, RING_FLOOR), muted=False)
+            with self._lock:
+                state = self._read()
+                if state.muted or state.level < RING_FLOOR:
+                    self.set(max(state.level, RING_FLOOR), muted=False)
         except AmixerError as exc:  # the ring itself must not fail over the volume
             _LOGGER.warning("volume: could not unmute for the alarm: %s", exc)
 

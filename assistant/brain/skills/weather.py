@@ -2,8 +2,9 @@
 
 One request (``GET {base_url}?latitude=..&longitude=..&current=..&daily=..&timezone=auto&
 forecast_days=2``) gives the current temperature, weather code and wind, and today's and
-tomorrow's highs, lows, weather codes and chance of precipitation. It has a connect and read
-time-out (``weather.timeout_s``) and a cap on the whole request; a forecast is kept for
+tomorrow's highs, lows, weather codes and chance of precipitation. The whole request, name
+lookup included (which no socket time-out covers), runs on a worker thread and is given up after
+``weather.timeout_s``, so a question never waits longer than that; a forecast is kept for
 ``weather.cache_s`` (and only for the day it was made). Every figure spoken is one the service
 sent: a missing field leaves its clause out. Without the internet the reply says so; without a
 location it says that instead.
@@ -14,6 +15,8 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import queue
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -98,15 +101,35 @@ class OpenMeteo:
             at, cached = self._cached
             if now - at < self.config.cache_s and cached.first_day in (None, self.today()):
                 return cached
-        forecast = parse_forecast(self._fetch())
+        forecast = parse_forecast(self._fetch_within(self.config.timeout_s))
         self._cached = (now, forecast)
         return forecast
+
+    def _fetch_within(self, limit_s: float) -> Any:
+        """_fetch on a worker thread, waited for at most limit_s (the thread, a daemon, is left
+        to finish or time out on its own: a blocked name lookup cannot be interrupted)."""
+        answers: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
+
+        def work() -> None:
+            try:
+                answers.put((True, self._fetch()))
+            except Exception as exc:  # handed to the waiting thread, which raises it
+                answers.put((False, exc))
+
+        threading.Thread(target=work, name="weather", daemon=True).start()
+        try:
+            ok, value = answers.get(timeout=limit_s)
+        except queue.Empty:
+            raise WeatherUnavailable(SERVICE_DOWN, f"no answer within {limit_s:g} s") from None
+        if not ok:
+            raise value
+        return value
 
     def _fetch(self) -> Any:
         """The JSON of one request. No connection at all (no route, no name, refused) is
         "without the internet"; a server that answers badly or too slowly is the service's."""
         timeout = self.config.timeout_s
-        deadline = time.monotonic() + 2 * timeout
+        deadline = time.monotonic() + timeout
         request = urllib.request.Request(self.url(), headers={"User-Agent": "assistant"})
         try:
             response = urllib.request.urlopen(request, timeout=timeout)
