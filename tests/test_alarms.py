@@ -215,3 +215,16 @@ def test_alarm_sentences(skills, sentence: str, reply: str) -> None:  # type: ig
     answer = brain.handle(sentence)
     assert answer is not None and answer.handled_by == "skill"
     assert answer.reply == reply
+
+
+def test_an_alarm_that_cannot_be_saved_is_not_said_to_be_set(tmp_path, caplog) -> None:  # type: ignore[no-untyped-def]
+    from assistant.brain.skills import FAILED, Skills
+    from assistant.config import parse_config
+
+    (tmp_path / "not_a_folder").write_text("")
+    timers = TimerManager(tmp_path / "not_a_folder" / "timers.json", Clock(MONDAY_9AM.timestamp()))
+    skills = Skills(parse_config(""), executor=None, timers=timers)  # type: ignore[arg-type]
+    answer = skills.handle("wake me at 7")
+    assert answer is not None and answer.reply == FAILED
+    assert timers.alarms == []
+    assert any("failed" in r.getMessage() for r in caplog.records)

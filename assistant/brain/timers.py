@@ -197,7 +197,11 @@ class TimerManager:
                 return None
             alarm = Timer("", 0.0, at, 0.0, kind="alarm")
             self.timers.append(alarm)
-            self._save()
+            try:
+                self._save()
+            except OSError:  # not kept, so not set: the reply must not say it is
+                self.timers.remove(alarm)
+                raise
         return alarm
 
     def remove_alarms(self, alarms: list[Timer]) -> int:

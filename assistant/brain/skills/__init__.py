@@ -43,6 +43,7 @@ SKILL_INTENTS: dict[str, frozenset[str]] = {
     "repeat": frozenset({"AssistantRepeat"}),
 }
 SCENE_INTENT = "AssistantScene"
+FAILED = "Sorry, that didn't work."
 
 
 class Skills:
@@ -76,7 +77,11 @@ class Skills:
         intent = result.intent.name
         slots = {key: entity.value for key, entity in result.entities.items()}
         results: list[ActionResult] = []
-        reply = self._run(intent, slots, results)
+        try:
+            reply = self._run(intent, slots, results)
+        except Exception:  # the last guard, as in the executor: a bug must not end the answer
+            _LOGGER.exception("Skill %s failed on %r", intent, text)
+            reply = FAILED
         _LOGGER.info("Skill %s %s: reply %r", intent, slots or "", reply)
         return Answer(text=text, handled_by="skill", reply=reply, intent=intent,
                       slots=_jsonable(slots), results=results,
