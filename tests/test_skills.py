@@ -164,3 +164,32 @@ def test_a_switched_off_skill_goes_to_the_next_path(tmp_path: Path, cloud: Scrip
         assert len(cloud.requests) == 1
     finally:
         home.close()
+
+
+@pytest.mark.slow
+def test_spoken_skills_through_the_voice_pipeline(tmp_path: Path) -> None:
+    """Real wake word, whisper and piper: a spoken volume command moves the player's gain, and
+    "what did you say" repeats the reply before it."""
+    from bench import corpus
+    from bench.rig import run_wav
+
+    path = home_config(tmp_path)
+    path.write_text(path.read_text().replace("  auto_gain_dbfs: 0\n",
+                                             "  auto_gain_dbfs: 0\n  mixer: gain\n"))
+    pcm = corpus.silence(1.0)
+    for command in ("Set the volume to twenty percent.", "What did you say?"):
+        # A pause long enough for the reply (file mode counts the time it would take to play).
+        pcm += (corpus.speak("Okay Nabu.") + corpus.silence(0.4) + corpus.speak(command)
+                + corpus.silence(4.5))
+    wav, out = tmp_path / "in.wav", tmp_path / "out.wav"
+    corpus.write_wav(wav, pcm)
+    gains: list[float] = []
+    events = run_wav(load_config(path), wav, out, pin_factory=MockFactory(pin_class=MockPWMPin),
+                     inspect=lambda home: gains.append(home.output_gain.value))
+    replies = [e.data for e in events if e.type.value == "reply"]
+    assert [(r["handled_by"], r["intent"]) for r in replies] == [
+        ("skill", "HassSetVolume"), ("skill", "AssistantRepeat")], replies
+    assert replies[0]["reply"] == "The volume is now 20 percent."
+    assert replies[1]["reply"] == replies[0]["reply"]
+    assert gains == [pytest.approx(0.04)]
+    assert (tmp_path / "volume.json").read_text() == '{"level": 20, "muted": false}'
