@@ -274,11 +274,18 @@ class DeviceConfig:
     covers, which always get this care)."""
     travel_s: float = 1.0
     """Cover: how long the open/close relay stays on, or the momentary pulse length."""
+    device_class: str | None = None
+    """What a sensor measures, a binary sensor senses or a cover is, in Home Assistant's words
+    (temperature, humidity, battery; motion, door, moisture; garage, curtain, blind ...): the
+    questions "what is the humidity in the bathroom", "are any windows open" find it by it."""
 
 
 @dataclass(frozen=True)
 class Config:
     name: str = "Assistant"
+    area: str | None = None
+    """The area (room) the appliance itself stands in: "turn on the light" means the one here
+    first, as Home Assistant does with a satellite's area. None = no preference."""
     audio: AudioConfig = field(default_factory=AudioConfig)
     wake: WakeConfig = field(default_factory=WakeConfig)
     endpoint: EndpointConfig = field(default_factory=EndpointConfig)
@@ -299,6 +306,31 @@ class Config:
     def device(self, device_id: str) -> DeviceConfig | None:
         return next((d for d in self.devices if d.id == device_id), None)
 
+
+DEVICE_CLASSES: dict[str, frozenset[str]] = {
+    "binary_sensor": frozenset((
+        "battery", "battery_charging", "carbon_monoxide", "cold", "connectivity", "door",
+        "garage_door", "gas", "heat", "light", "lock", "moisture", "motion", "moving",
+        "occupancy", "opening", "plug", "power", "presence", "problem", "running", "safety",
+        "smoke", "sound", "tamper", "update", "vibration", "window"
+    )),
+    "sensor": frozenset((
+        "apparent_power", "aqi", "atmospheric_pressure", "battery", "carbon_dioxide",
+        "carbon_monoxide", "current", "data_rate", "data_size", "date", "distance", "duration",
+        "energy", "energy_storage", "frequency", "gas", "humidity", "illuminance", "irradiance",
+        "moisture", "monetary", "nitrogen_dioxide", "nitrogen_monoxide", "nitrous_oxide", "ozone",
+        "pm1", "pm10", "pm25", "power", "power_factor", "precipitation",
+        "precipitation_intensity", "pressure", "reactive_power", "signal_strength",
+        "sound_pressure", "speed", "sulphur_dioxide", "temperature", "volatile_organic_compounds",
+        "volatile_organic_compounds_parts", "voltage", "volume", "volume_storage", "water",
+        "weight", "wind_speed"
+    )),
+    "cover": frozenset((
+        "awning", "blind", "curtain", "damper", "door", "garage", "gate", "shade", "shutter",
+        "window"
+    )),
+}
+"""Home Assistant's device classes, for the kinds that have them."""
 
 _NOT_YAML = {"source_path", "extra", "scenes"}
 _ID_RE = re.compile(r"^[a-z0-9_]+$")
@@ -467,7 +499,7 @@ def _with_extra_sentences(config: Config, loader: _Loader) -> Config:
         path = Path(loader.file).parent / path
     node = nodes.get("extra_sentences")
     try:
-        extra = load_extra_sentences(path, config.devices, config.intents.language)
+        extra = load_extra_sentences(path, config.devices, config.intents.language, config.area)
     except FileNotFoundError as exc:
         raise loader.error(f"no such file: {path}", "intents.extra_sentences", node) from exc
     intents = dataclasses.replace(config.intents, extra_sentences=str(path), extra=extra.data,
@@ -568,7 +600,7 @@ def _check_devices(config: Config, loader: _Loader, devices_node: yaml.Node | No
     items = devices_node.value if isinstance(devices_node, yaml.SequenceNode) else []
     seen_ids: dict[str, int] = {}
     seen_pins: dict[int, str] = {}
-    seen_names: dict[str, str] = {}
+    seen_names: dict[tuple[str, str | None, str, str | None], str] = {}
     for index, device in enumerate(config.devices):
         node = items[index] if index < len(items) else None
         nodes: dict[str, yaml.Node] = device.__dict__.get("_nodes", {})
@@ -587,9 +619,18 @@ def _check_devices(config: Config, loader: _Loader, devices_node: yaml.Node | No
         seen_ids[device.id] = index
         for spoken in (device.name, *device.aliases):
             norm = " ".join(spoken.lower().split())
-            if norm in seen_names and seen_names[norm] != device.id:
-                raise fail(f"the name {spoken!r} is already used by device {seen_names[norm]!r}", "name")
-            seen_names[norm] = device.id
+            # One name may be used again in another area, or for another kind or class of
+            # device ("is the phone charging" / "is the phone connected"): those tell them apart.
+            other = seen_names.get((norm, device.area, device.kind, device.device_class))
+            if other is not None and other != device.id:
+                raise fail(f"the name {spoken!r} is already used by device {other!r} "
+                           "in the same area (give one an area or another name)", "name")
+            seen_names[(norm, device.area, device.kind, device.device_class)] = device.id
+        classes = DEVICE_CLASSES.get(device.kind)
+        if device.device_class is not None and (classes is None or device.device_class not in classes):
+            known = ", ".join(sorted(classes)) if classes else "none for this kind"
+            raise fail(f"unknown device_class {device.device_class!r} for a {device.kind} "
+                       f"(known: {known})", "device_class")
         pins = device_pins(device)
         for role, pin in pins.items():
             field_name = "pin" if role == "pin" else "pins"

@@ -61,8 +61,9 @@ class ExtraSentences:
 
 
 def load_extra_sentences(path: Path, devices: tuple[DeviceConfig, ...],
-                         language: str = "en") -> ExtraSentences:
-    """Read and check the file; FileNotFoundError if it is not there, ConfigError if wrong."""
+                         language: str = "en", here: str | None = None) -> ExtraSentences:
+    """Read and check the file; FileNotFoundError if it is not there, ConfigError if wrong.
+    ``here``: the appliance's own area (config.area), which sentences may name too."""
     file = str(path)
     try:
         raw = path.read_bytes()
@@ -77,23 +78,28 @@ def load_extra_sentences(path: Path, devices: tuple[DeviceConfig, ...],
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise ConfigError("not UTF-8 text", file=file, line=line) from exc
-    return check_extra_sentences(text, file, devices, language)
+    return check_extra_sentences(text, file, devices, language, here)
 
 
 def check_extra_sentences(text: str, file: str, devices: tuple[DeviceConfig, ...],
-                          language: str = "en") -> ExtraSentences:
+                          language: str = "en", here: str | None = None) -> ExtraSentences:
     root = compose_yaml(text, file)
     if root is None:
         return ExtraSentences()
-    return _Checker(_Loader(file), devices, language).check(root)
+    return _Checker(_Loader(file), devices, language, here).check(root)
 
 
 class _Checker:
-    def __init__(self, loader: _Loader, devices: tuple[DeviceConfig, ...], language: str):
+    def __init__(self, loader: _Loader, devices: tuple[DeviceConfig, ...], language: str,
+                 here: str | None = None):
         self.loader = loader
         self.devices = {d.id: d for d in devices}
-        self.spoken = {_norm(s): d.id for d in devices for s in (d.name, *d.aliases)}
-        self.areas = {_norm(d.area): d.area for d in devices if d.area}
+        # A spoken name may be shared (one "light" per room): then only the id says which.
+        self.spoken: dict[str, list[str]] = {}
+        for d in devices:
+            for spoken in dict.fromkeys(_norm(s) for s in (d.name, *d.aliases)):
+                self.spoken.setdefault(spoken, []).append(d.id)
+        self.areas = {_norm(a): a for a in [d.area for d in devices if d.area] + [here] if a}
         self.language = language
         self.known = _known_names(language)
         self.own_lists: dict[str, Any] = {}
@@ -296,12 +302,15 @@ class _Checker:
     def _device(self, node: yaml.Node, key: str) -> DeviceConfig:
         """A device named by id or by its spoken name or an alias."""
         said = self._text(node, key)
-        device_id = said if said in self.devices else self.spoken.get(_norm(said))
-        if device_id is None:
+        ids = [said] if said in self.devices else self.spoken.get(_norm(said), [])
+        if not ids:
             known = ", ".join(sorted(self.devices)) or "none are configured"
             raise self.error(f"no device with the id or name {said!r} (device ids: {known})",
                              key, node)
-        return self.devices[device_id]
+        if len(ids) > 1:
+            raise self.error(f"the name {said!r} is shared by {', '.join(ids)}: use the id of "
+                             "the one meant", key, node)
+        return self.devices[ids[0]]
 
     # -- scenes --------------------------------------------------------------------------------
     def _scenes(self, node: yaml.Node, rules: set[str], lists: set[str]
@@ -364,7 +373,9 @@ def _known_names(language: str) -> _Known:
     """Intent, rule and list names of Home Assistant's sentences and the assistant's own."""
     from home_assistant_intents import get_intents
 
-    sources = [get_intents(language) or {}]
+    from assistant.brain.classes import sentences as class_sentences
+
+    sources = [get_intents(language) or {}, class_sentences(language)]
     for name in (f"sentences_{language}.yaml", f"skills_{language}.yaml"):
         if (_DATA / name).is_file():
             sources.append(yaml.safe_load((_DATA / name).read_text(encoding="utf-8")) or {})

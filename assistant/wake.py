@@ -169,7 +169,9 @@ class OpenWakeWordDetector:
     """
 
     def __init__(self, model: str = "hey_jarvis", threshold: float = 0.5, head: Any = None):
-        from pyopen_wakeword import Model, OpenWakeWord, OpenWakeWordFeatures
+        from pyopen_wakeword import Model, OpenWakeWord
+
+        from assistant.wake_head import WarmFeatures
 
         if model in OPEN_MODELS:
             self._oww = OpenWakeWord.from_builtin(Model(model))
@@ -177,7 +179,7 @@ class OpenWakeWordDetector:
             self._oww = OpenWakeWord.from_model(Path(model).expanduser())
         else:
             raise _missing(model, "openWakeWord", OPEN_MODELS, ".tflite")
-        self._features: Any = OpenWakeWordFeatures.from_builtin()
+        self._features = WarmFeatures(classifier=self._oww)
         self.name = Path(model).stem
         self.threshold = threshold
         self._buffer = b""
@@ -254,9 +256,10 @@ class OpenWakeWordDetector:
     def reset(self) -> None:
         self._buffer = b""
         self._features.reset()
-        self._oww.reset()
         if self._window is not None:
             self._window.reset()
+            for embeddings in self._features.silence:
+                self._window.add(embeddings)
         self._head_best = 0.0
 
 
@@ -413,7 +416,11 @@ class EitherWake:
         if detection is None:
             detection = other
         if detection is not None:
-            self.reset()
+            # The noisy-room model keeps its embeddings: the second stage reads the window's.
+            self.first.reset()
+            rearm = getattr(self.noisy, "rearm", None)
+            if rearm is not None:
+                rearm()
         return detection
 
     def reset(self) -> None:

@@ -55,16 +55,55 @@ class EmbeddingWindow:
         self._recent[:] = 0.0
 
 
+class WarmFeatures:
+    """openWakeWord's feature models (mel spectrogram, speech embedding) with a cheap reset.
+
+    openWakeWord's own reset makes the next block pay for 8 s of silence (about 100 embeddings,
+    ~0.6 CPU-s here) so that its buffers hold what silence sounds like. That state is the same
+    every time: it is computed once, kept, and put back on reset. The next block's features are
+    exactly those after openWakeWord's own reset.
+    """
+
+    def __init__(self, classifier: Any = None) -> None:
+        from pyopen_wakeword import OpenWakeWordFeatures
+
+        self.features: Any = OpenWakeWordFeatures.from_builtin()
+        self.classifier = classifier
+        """openWakeWord's classifier fed with these embeddings, if any: its buffer of embeddings
+        is kept and put back as well."""
+        self.silence: list[Any] = []
+        """The embeddings that the warm-up made (silence), in order."""
+        self.features.reset()
+        for embeddings in self.features.process_streaming(bytes(BLOCK_BYTES)):
+            self.silence.append(embeddings)
+            if classifier is not None:
+                list(classifier.process_streaming(embeddings))
+        f = self.features
+        self._state = (f.audio.copy(), f.mels.copy(), f.new_audio_samples, f.new_mels)
+        self._classifier_state = None if classifier is None else (
+            classifier.embeddings.copy(), classifier.new_embeddings)
+
+    def process_streaming(self, block: bytes) -> Any:
+        return self.features.process_streaming(block)
+
+    def reset(self) -> None:
+        f = self.features
+        audio, mels, f.new_audio_samples, f.new_mels = self._state
+        f.audio, f.mels = audio.copy(), mels.copy()
+        if self.classifier is not None and self._classifier_state is not None:
+            embeddings, self.classifier.new_embeddings = self._classifier_state
+            self.classifier.embeddings = embeddings.copy()
+
+
 class Embedder:
     """openWakeWord's mel spectrogram and speech embedding, block by block, with the window of
     the last WINDOW_EMBEDDINGS embeddings after each block. From a reset it starts as if it had
     heard silence (openWakeWord fills its buffers with zeros)."""
 
     def __init__(self) -> None:
-        from pyopen_wakeword import OpenWakeWordFeatures
-
-        self._features: Any = OpenWakeWordFeatures.from_builtin()
+        self._features = WarmFeatures()
         self._window = EmbeddingWindow()
+        self.reset()
 
     def push(self, block: bytes) -> np.ndarray:
         """One 80 ms block in; the window (flattened) that ends with it."""
@@ -81,6 +120,8 @@ class Embedder:
     def reset(self) -> None:
         self._features.reset()
         self._window.reset()
+        for embeddings in self._features.silence:
+            self._window.add(embeddings)
 
 
 class WakeHead:
@@ -141,11 +182,20 @@ class RoomGate:
         return self.open
 
 
+HOLD_MS = 1500.0
+"""After the noisy-room model fires, it does not fire again for this long: the wake word keeps
+its probability high for several blocks."""
+RECENT_EMBEDDINGS = 64
+"""Embeddings kept with their times (5 s): the second stage reads the wake window's from here
+instead of computing them again."""
+
+
 class NoisyRoomDetector:
     """The noisy-room model as a first stage (``WakeDetector``): it hears the raw audio (the
     model was trained on it, not on noise-suppressed audio) in 80 ms blocks, while the room is
-    loud (``RoomGate``). In a quiet room it costs nothing: openWakeWord's features cost ~0.1
-    CPU-s per audio-s here, microWakeWord ~0.005."""
+    loud (``RoomGate``). In a quiet room it costs nothing: openWakeWord's features cost ~0.07
+    CPU-s per audio-s here, microWakeWord ~0.005. The embeddings it computes are kept
+    (``recent``) for the second stage."""
 
     def __init__(self, head: WakeHead | None = None, threshold: float = NOISY_THRESHOLD,
                  name: str = "okay_nabu_noisy", gate: RoomGate | None = None):
@@ -156,6 +206,10 @@ class NoisyRoomDetector:
         self._meter = LevelMeter()
         self._embedder = Embedder()
         self._buffer = b""
+        self._hold_until_ms = -1.0
+        self.recent: deque[tuple[float, np.ndarray]] = deque(maxlen=RECENT_EMBEDDINGS)
+        """(audio time at the end of the block, the newest embedding then), while the room was
+        loud; emptied when it falls quiet."""
 
     def process(self, chunk: AudioChunk) -> Any:
         from assistant.wake import WakeDetection
@@ -167,17 +221,33 @@ class NoisyRoomDetector:
             return None
         self._buffer += chunk.audio
         best: float | None = None
+        end_ms = chunk.end_ms - len(self._buffer) / (BLOCK_BYTES / BLOCK_MS)
         while len(self._buffer) >= BLOCK_BYTES:
             block, self._buffer = self._buffer[:BLOCK_BYTES], self._buffer[BLOCK_BYTES:]
-            prob = float(self.head.probabilities(self._embedder.push(block))[0])
-            if prob >= self.threshold:
+            end_ms += BLOCK_MS
+            window = self._embedder.push(block)
+            self.recent.append((end_ms, window[-EMBEDDING_SIZE:]))
+            prob = float(self.head.probabilities(window)[0])
+            if prob >= self.threshold and end_ms >= self._hold_until_ms:
                 best = max(best or 0.0, prob)
         if best is None:
             return None
-        end_ms = chunk.end_ms - len(self._buffer) / (BLOCK_BYTES / BLOCK_MS)
-        self.reset()  # one wake word, one detection (as openWakeWord's detector)
+        self._hold_until_ms = end_ms + HOLD_MS
         return WakeDetection(self.name, end_ms, 0.0, noisy=best)
+
+    def embeddings_between(self, start_ms: float, end_ms: float) -> np.ndarray | None:
+        """The embeddings of blocks ending from start_ms to end_ms, in order (n x 96), or None
+        when the room was not loud for all of that."""
+        found = [emb for at, emb in self.recent if start_ms < at <= end_ms + 1e-6]
+        expected = int((end_ms - start_ms) // BLOCK_MS)
+        return np.stack(found) if found and len(found) >= expected - 1 else None
+
+    def rearm(self) -> None:
+        """Ready for the next detection without forgetting what was heard (another stage fired)."""
+        self._hold_until_ms = -1.0
 
     def reset(self) -> None:
         self._buffer = b""
         self._embedder.reset()
+        self.recent.clear()
+        self._hold_until_ms = -1.0
