@@ -189,3 +189,15 @@ def test_a_list_of_numbers_for_a_number_slot(tmp_path: Path) -> None:
     match = LocalIntents(config).match("make the lamp cozy")
     assert isinstance(match, IntentMatch)
     assert match.actions == (Action("lamp", "set_brightness", 30.0),)
+
+
+def test_a_shared_name_needs_the_id(tmp_path: Path) -> None:
+    devices = ("devices:\n  - {id: kitchen_light, name: light, area: kitchen, kind: light, pin: 17}\n"
+               "  - {id: hall_light, name: light, area: hall, kind: light, pin: 27}\n")
+    block = "intents:\n  HassTurnOn:\n    data:\n      - sentences: [dawn]\n        slots: {name: %s}\n"
+    with pytest.raises(ConfigError) as info:
+        parse_extra(tmp_path, block % "light", devices)
+    assert info.value.line == 5 and "shared by kitchen_light, hall_light" in str(info.value)
+    config = parse_extra(tmp_path, block % "hall_light", devices)
+    match = LocalIntents(config).match("dawn")
+    assert isinstance(match, IntentMatch) and match.actions == (Action("hall_light", "turn_on"),)
