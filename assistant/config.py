@@ -150,9 +150,10 @@ class IntentsConfig:
     extra_sentences: str | None = None
     """Optional YAML file of extra hassil sentences and scenes, merged over the built-in
     ones; a relative path is read from the config file's folder."""
-    extra: dict[str, Any] | None = None
+    # Left out of == and hash (the file's path stands for them): a config stays hashable.
+    extra: dict[str, Any] | None = field(default=None, compare=False)
     """The extra sentences file, validated, devices named by id (set by the loader)."""
-    scenes: dict[str, SceneConfig] = field(default_factory=dict)
+    scenes: dict[str, SceneConfig] = field(default_factory=dict, compare=False)
     """The extra file's scenes by id, devices named by id (set by the loader)."""
 
 
@@ -248,6 +249,21 @@ class LocalLlmConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    enabled: bool = False
+    """Serve the dashboard (``assistant.web``) from the assistant's own process."""
+    host: str = "0.0.0.0"
+    """Address to listen on once a password exists (0.0.0.0 = every interface, or one LAN
+    address); until then only 127.0.0.1, whatever this says."""
+    port: int = 8080
+    password_file: str | None = None
+    """A file (mode 0600) holding the dashboard's password; None = set it on the page on first
+    start, from this machine (it is then kept scrypt-hashed beside the state file)."""
+    history_days: float = 7.0
+    """Interactions, wake detections and sensor readings older than this are deleted."""
+
+
+@dataclass(frozen=True)
 class DeviceConfig:
     id: str
     name: str
@@ -299,6 +315,7 @@ class Config:
     local_llm: LocalLlmConfig = field(default_factory=LocalLlmConfig)
     weather: WeatherConfig = field(default_factory=WeatherConfig)
     skills: SkillsConfig = field(default_factory=SkillsConfig)
+    web: WebConfig = field(default_factory=WebConfig)
     devices: tuple[DeviceConfig, ...] = ()
     source_path: str = ""
     """The file this was loaded from (set by the loader, not a YAML key)."""
@@ -481,6 +498,7 @@ def parse_config(text: str, file: str = "<config>") -> Config:
     _check_feedback(config, loader)
     _check_audio(config, loader)
     _check_wake(config, loader)
+    _check_web(config, loader)
     _check_llm(config, loader)
     _check_weather(config, loader)
     return _with_extra_sentences(config, loader)
@@ -574,6 +592,16 @@ def _check_weather(config: Config, loader: _Loader) -> None:
     for name in ("timeout_s", "cache_s"):
         if getattr(weather, name) <= 0:
             raise loader.error("must be more than 0", f"weather.{name}", nodes.get(name))
+
+
+def _check_web(config: Config, loader: _Loader) -> None:
+    nodes: dict[str, yaml.Node] = config.web.__dict__.get("_nodes", {})
+    if not 1 <= config.web.port <= 65535:
+        raise loader.error(f"{config.web.port} is not a TCP port (1-65535)", "web.port",
+                           nodes.get("port"))
+    if config.web.history_days <= 0:
+        raise loader.error("history_days must be more than 0", "web.history_days",
+                           nodes.get("history_days"))
 
 
 def _check_feedback(config: Config, loader: _Loader) -> None:

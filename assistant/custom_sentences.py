@@ -112,7 +112,7 @@ class _Checker:
         if not isinstance(root, yaml.MappingNode):
             got = "a list" if isinstance(root, yaml.SequenceNode) else "a single value"
             raise self.error(f"expected a mapping with intents: and/or scenes: (got {got}); "
-                             "see the README's Custom sentences", "", root)
+                             "see docs/custom-sentences.md", "", root)
         parts = dict(self._items(root, "", _TOP_KEYS))
         data: dict[str, Any] = {"language": self.language}
         language = parts.get("language")

@@ -3,7 +3,7 @@ the ones it passes on (every sentence a language model gets pays that first).
 
     .venv/bin/python bench/skills_bench.py [--repeats 20]
 
-Builds the skills of config/assistant.yaml plus the README's custom sentences (the player's
+Builds the skills of config/assistant.yaml plus docs/custom-sentences.md's example (the player's
 gain, no amixer, no weather location, no network), then times ``Skills.handle`` in wall and
 CPU seconds. Prints medians and p95 in milliseconds.
 """
@@ -62,9 +62,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=20)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        readme = (REPO / "README.md").read_text()
-        section = readme[readme.index("### Custom sentences"):]
-        example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+        doc = (REPO / "docs" / "custom-sentences.md").read_text()
+        example = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
         (Path(tmp) / "extra.yaml").write_text(example)
         config_text = (REPO / "config" / "assistant.yaml").read_text()
         (Path(tmp) / "assistant.yaml").write_text(

@@ -1,4 +1,4 @@
-"""Custom sentences (intents.extra_sentences): the README's worked example works as written,
+"""Custom sentences (intents.extra_sentences): the documented worked example works as written,
 devices by id or by name; every kind of malformed file is a config error naming the file, the
 key and the line, at start and in check-config (exit 2), and never fails a command later."""
 
@@ -23,10 +23,10 @@ EXAMPLE = REPO / "config" / "assistant.yaml"
 
 
 def readme_example() -> str:
-    """The YAML block of the README's Custom sentences section, as a user would copy it."""
-    text = (REPO / "README.md").read_text()
-    section = text[text.index("### Custom sentences"):]
-    found = re.search(r"```yaml\n(.*?)```", section, re.S)
+    """The worked example of docs/custom-sentences.md (the README points there), as a user
+    would copy it."""
+    text = (REPO / "docs" / "custom-sentences.md").read_text()
+    found = re.search(r"```yaml\n(.*?)```", text, re.S)
     assert found is not None
     return found.group(1)
 

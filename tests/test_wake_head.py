@@ -27,7 +27,7 @@ from assistant.wake import (
     noisy_model_used,
     verdict,
 )
-from assistant.wake_head import (
+from assistant.wake.noisy import (
     BLOCK_BYTES,
     NOISY_THRESHOLD,
     QUIET_FLOOR_DBFS,
@@ -142,7 +142,7 @@ class Fires:
         self.resets += 1
 
 
-def test_either_wake_returns_whichever_fires_and_starts_both_afresh():
+def test_either_wake_returns_whichever_fires_and_starts_microwakeword_afresh():
     micro = WakeDetection("okay_nabu", 90.0, 0.6)
     noisy = WakeDetection("okay_nabu_noisy", 90.0, 0.0, noisy=0.995)
     first, second = Fires({3, 5}, micro), Fires({3, 7}, noisy)
@@ -150,7 +150,8 @@ def test_either_wake_returns_whichever_fires_and_starts_both_afresh():
     hits = [either.process(AudioChunk(silence(0.03), i * 30.0)) for i in range(8)]
     # Both at once: microWakeWord's (its probability decides the chime); then each alone.
     assert [h for h in hits if h is not None] == [micro, micro, noisy]
-    assert first.resets == second.resets == 3
+    # microWakeWord starts afresh; the noisy-room model keeps its embeddings for the check.
+    assert first.resets == 3 and second.resets == 0
 
 
 @pytest.mark.parametrize(("probability", "acoustic", "noisy", "expected"), [

@@ -171,7 +171,7 @@ class OpenWakeWordDetector:
     def __init__(self, model: str = "hey_jarvis", threshold: float = 0.5, head: Any = None):
         from pyopen_wakeword import Model, OpenWakeWord
 
-        from assistant.wake_head import WarmFeatures
+        from assistant.wake.embedding import WarmFeatures
 
         if model in OPEN_MODELS:
             self._oww = OpenWakeWord.from_builtin(Model(model))
@@ -200,7 +200,7 @@ class OpenWakeWordDetector:
 
     def _hear_head(self, embeddings: Any) -> None:
         if self._window is None:
-            from assistant.wake_head import EmbeddingWindow
+            from assistant.wake.embedding import EmbeddingWindow
 
             self._window = EmbeddingWindow()
         self._window.add(embeddings)
@@ -446,7 +446,7 @@ def make_wake_detector(config: WakeConfig, verified: bool | None = None) -> Wake
                  f", on a copy with noise suppression {config.noise_suppression}"
                  if config.noise_suppression > 0 else "")
     if verified and noisy_model_used(config):
-        from assistant.wake_head import NoisyRoomDetector
+        from assistant.wake.noisy import NoisyRoomDetector
 
         _LOGGER.info("wake word: the noisy-room model listens beside it")
         return EitherWake(detector, NoisyRoomDetector())
@@ -479,7 +479,7 @@ def make_wake_verifier(config: WakeConfig, transcriber: Any,
     use = config.acoustic_check and config.model in OPEN_MODELS
     head = None
     if noisy_model_used(config):
-        from assistant.wake_head import WakeHead
+        from assistant.wake.noisy import WakeHead
 
         head = WakeHead()
     acoustic = OpenWakeWordDetector(config.model, head=head) if use else None

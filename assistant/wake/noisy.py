@@ -24,106 +24,10 @@ import numpy as np
 from assistant.audio.chunk import AudioChunk
 from assistant.errors import ModelMissingError
 from assistant.vad import LevelMeter
+from assistant.wake.detection import WakeDetection, WakeDetector
+from assistant.wake.embedding import BLOCK_BYTES, BLOCK_MS, EMBEDDING_SIZE, Embedder
 
-MODEL = Path(__file__).resolve().parent / "data" / "okay_nabu_noisy.npz"
-WINDOW_EMBEDDINGS = 16
-"""Embeddings per window: 16 x 80 ms steps of a 775 ms embedding, about 2 s of audio (the
-input openWakeWord's own classifiers take)."""
-EMBEDDING_SIZE = 96
-BLOCK_BYTES = 1280 * 2
-"""openWakeWord's features work on 80 ms blocks."""
-BLOCK_MS = 80.0
-
-
-class EmbeddingWindow:
-    """The last WINDOW_EMBEDDINGS embeddings, as the classifier takes them (all zeros at first)."""
-
-    def __init__(self) -> None:
-        self._recent = np.zeros((WINDOW_EMBEDDINGS, EMBEDDING_SIZE), dtype=np.float32)
-
-    def add(self, embeddings: Any) -> None:
-        """openWakeWord's embeddings (shape 1 x 1 x n x 96), in the order they came."""
-        for embedding in embeddings[0, 0]:
-            self._recent = np.roll(self._recent, -1, axis=0)
-            self._recent[-1] = embedding
-
-    def flat(self) -> np.ndarray:
-        """The window as the classifier takes it (a copy)."""
-        return self._recent.reshape(-1).copy()
-
-    def reset(self) -> None:
-        self._recent[:] = 0.0
-
-
-class WarmFeatures:
-    """openWakeWord's feature models (mel spectrogram, speech embedding) with a cheap reset.
-
-    openWakeWord's own reset makes the next block pay for 8 s of silence (about 100 embeddings,
-    ~0.6 CPU-s here) so that its buffers hold what silence sounds like. That state is the same
-    every time: it is computed once, kept, and put back on reset. The next block's features are
-    exactly those after openWakeWord's own reset.
-    """
-
-    def __init__(self, classifier: Any = None) -> None:
-        from pyopen_wakeword import OpenWakeWordFeatures
-
-        self.features: Any = OpenWakeWordFeatures.from_builtin()
-        self.classifier = classifier
-        """openWakeWord's classifier fed with these embeddings, if any: its buffer of embeddings
-        is kept and put back as well."""
-        self.silence: list[Any] = []
-        """The embeddings that the warm-up made (silence), in order."""
-        self.features.reset()
-        for embeddings in self.features.process_streaming(bytes(BLOCK_BYTES)):
-            self.silence.append(embeddings)
-            if classifier is not None:
-                list(classifier.process_streaming(embeddings))
-        f = self.features
-        self._state = (f.audio.copy(), f.mels.copy(), f.new_audio_samples, f.new_mels)
-        self._classifier_state = None if classifier is None else (
-            classifier.embeddings.copy(), classifier.new_embeddings)
-
-    def process_streaming(self, block: bytes) -> Any:
-        return self.features.process_streaming(block)
-
-    def reset(self) -> None:
-        f = self.features
-        audio, mels, f.new_audio_samples, f.new_mels = self._state
-        f.audio, f.mels = audio.copy(), mels.copy()
-        if self.classifier is not None and self._classifier_state is not None:
-            embeddings, self.classifier.new_embeddings = self._classifier_state
-            self.classifier.embeddings = embeddings.copy()
-
-
-class Embedder:
-    """openWakeWord's mel spectrogram and speech embedding, block by block, with the window of
-    the last WINDOW_EMBEDDINGS embeddings after each block. From a reset it starts as if it had
-    heard silence (openWakeWord fills its buffers with zeros)."""
-
-    def __init__(self) -> None:
-        self._features = WarmFeatures()
-        self._window = EmbeddingWindow()
-        self.reset()
-
-    def push(self, block: bytes) -> np.ndarray:
-        """One 80 ms block in; the window (flattened) that ends with it."""
-        for embeddings in self._features.process_streaming(block):
-            self._window.add(embeddings)
-        return self._window.flat()
-
-    def windows(self, pcm: bytes) -> np.ndarray:
-        """The window after each whole 80 ms block of pcm, one row per block."""
-        rows = [self.push(pcm[at:at + BLOCK_BYTES])
-                for at in range(0, len(pcm) - BLOCK_BYTES + 1, BLOCK_BYTES)]
-        return np.stack(rows) if rows else np.zeros((0, WINDOW_EMBEDDINGS * EMBEDDING_SIZE), np.float32)
-
-    def reset(self) -> None:
-        self._features.reset()
-        self._window.reset()
-        for embeddings in self._features.silence:
-            self._window.add(embeddings)
-
-
+MODEL = Path(__file__).resolve().parent.parent / "data" / "okay_nabu_noisy.npz"
 class WakeHead:
     """The classifier: a window of embeddings -> the probability that the wake word just ended."""
 
@@ -212,8 +116,6 @@ class NoisyRoomDetector:
         loud; emptied when it falls quiet."""
 
     def process(self, chunk: AudioChunk) -> Any:
-        from assistant.wake import WakeDetection
-
         was_open = self.gate.open
         if not self.gate.feed(self._meter.process(chunk.audio)):
             if was_open:
@@ -251,3 +153,30 @@ class NoisyRoomDetector:
         self._embedder.reset()
         self.recent.clear()
         self._hold_until_ms = -1.0
+
+
+class EitherWake:
+    """Two first stages side by side: microWakeWord (on its noise-suppressed copy) and the
+    noisy-room model (``assistant.wake_head``, on the raw audio). Whichever fires first is the
+    detection; both then start afresh, so one wake word is one detection."""
+
+    def __init__(self, first: WakeDetector, noisy: WakeDetector):
+        self.first = first
+        self.noisy = noisy
+
+    def process(self, chunk: AudioChunk) -> WakeDetection | None:
+        detection = self.first.process(chunk)
+        other = self.noisy.process(chunk)
+        if detection is None:
+            detection = other
+        if detection is not None:
+            # The noisy-room model keeps its embeddings: the second stage reads the window's.
+            self.first.reset()
+            rearm = getattr(self.noisy, "rearm", None)
+            if rearm is not None:
+                rearm()
+        return detection
+
+    def reset(self) -> None:
+        self.first.reset()
+        self.noisy.reset()
