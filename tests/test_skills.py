@@ -193,3 +193,29 @@ def test_spoken_skills_through_the_voice_pipeline(tmp_path: Path) -> None:
     assert replies[1]["reply"] == replies[0]["reply"]
     assert gains == [pytest.approx(0.04)]
     assert (tmp_path / "volume.json").read_text() == '{"level": 20, "muted": false}'
+
+
+def test_the_dashboard_shows_and_moves_the_skills_volume_and_alarms(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The web page's volume and alarm controls are the skills' own (one volume, one list of
+    alarms), through the real dashboard on loopback."""
+    from assistant.brain.skills import volume
+    from tests.webtools import running
+
+    monkeypatch.setattr(volume, "find_amixer", lambda audio: None)  # the gain, on any machine
+    with running(tmp_path) as app:
+        client = app.client()
+        client.setup()
+        ask(app.home, "volume 40 percent")
+        ask(app.home, "wake me at 7")
+        app.home.timers.start(300, "pasta")
+        _, state = client.get("/api/assistant")
+        assert state["volume"] == 40.0 and state["alarms"] is True
+        assert client.post("/api/volume", {"percent": 25})[0] == 200
+        assert ask(app.home, "what's the volume").reply == "The volume is 25 percent."
+        _, listed = client.get("/api/reminders")
+        assert [t["label"] for t in listed["timers"]] == ["pasta timer"]
+        assert [a["label"] for a in listed["alarms"]] == ["7:00 AM alarm"]
+        assert client.post("/api/reminders/cancel", {"id": listed["alarms"][0]["id"]})[0] == 200
+        assert ask(app.home, "what alarms do I have").reply == "You have no alarms."
+        assert [t.name for t in app.home.timers.timers] == ["pasta"]
