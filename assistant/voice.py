@@ -52,6 +52,10 @@ def build_voice(
     source, sink, paced = _audio_edges(config, input_wav, output_wav, realtime)
     source = _cleaning(config, source)
     intents = home.intents
+    # The voice first: an error raised while the wake and VAD engines are temporaries in the
+    # Stages(...) call below came out as "SystemError: error return without exception set"
+    # (pymicro-vad's and pymicro-wakeword's objects lose a pending exception when freed).
+    synthesizer = PiperSynthesizer(config.tts.voice, config.tts.length_scale)
     transcriber = make_transcriber(config.stt, _stt_grammar(config))
     verifier = make_wake_check(config.wake, home_words(getattr(intents, "vocabulary", list)()))
     recheck = _recheck(config, transcriber, intents)
@@ -60,8 +64,8 @@ def build_voice(
         vad=MicroVadScorer(),
         transcriber=transcriber,
         brain=home.brain,
-        synthesizer=PiperSynthesizer(config.tts.voice, config.tts.length_scale),
-        player=Player(sink),
+        synthesizer=synthesizer,
+        player=Player(sink, gain=home.output_gain),
         make_endpointer=lambda: Endpointer(config.endpoint),
         is_complete_command=intents.is_complete_command,
         normalize=_normalizer(),
@@ -86,7 +90,9 @@ def build_voice(
     if home.timers is not None:
         from assistant.ringer import TimerRinger
 
-        ringer = TimerRinger(home.timers, stages.player.play, _speaker(stages), bus)
+        volume = getattr(home.skills, "volume", None)
+        ringer = TimerRinger(home.timers, stages.player.play, _speaker(stages), bus,
+                             before_ring=volume.make_audible if volume is not None else None)
         ringer.start()
         home.closers.append(ringer.close)
     return Voice(pipeline, source, sink)
