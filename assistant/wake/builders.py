@@ -47,13 +47,13 @@ def make_wake_detector(config: WakeConfig) -> WakeDetector:
 def _detector(config: WakeConfig, sensitive: bool) -> WakeDetector:
     detector: WakeDetector
     if config.engine == "openwakeword":
-        threshold = 0.5 if config.threshold is None else config.threshold
-        detector = OpenWakeWordDetector(config.model, threshold)
+        detector = OpenWakeWordDetector(config.model,
+                                        0.5 if config.threshold is None else config.threshold)
     else:
-        threshold = config.threshold
-        if threshold is None and sensitive:
-            threshold = VERIFIED_THRESHOLD
-        detector = MicroWakeWordDetector(config.model, threshold)
+        micro = config.threshold
+        if micro is None and sensitive:
+            micro = VERIFIED_THRESHOLD
+        detector = MicroWakeWordDetector(config.model, micro)
     if config.noise_suppression > 0:
         detector = CleanedWake(detector, AudioCleaner(config.noise_suppression))
     return detector
