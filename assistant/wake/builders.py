@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from assistant.audio.clean import AudioCleaner
 from assistant.config import WakeConfig
@@ -45,7 +46,7 @@ def make_wake_detector(config: WakeConfig) -> WakeDetector:
 
 
 def _detector(config: WakeConfig, sensitive: bool) -> WakeDetector:
-    detector: WakeDetector
+    detector: Any
     if config.engine == "openwakeword":
         detector = OpenWakeWordDetector(config.model,
                                         0.5 if config.threshold is None else config.threshold)
@@ -69,7 +70,7 @@ def make_wake_check(config: WakeConfig, home: frozenset[str] = frozenset()) -> W
     from assistant.wake.decision import load_params
     from assistant.wake.evidence import Measurer
 
-    rescorer = _detector(config, sensitive=True)
+    rescorer: Any = _detector(config, sensitive=True)  # microWakeWord (verified): it has peak()
     loud = noisy_model_used(config)
     measurer = Measurer(rescorer.peak,
                         classifier=OpenClassifier(config.model) if loud else None,
