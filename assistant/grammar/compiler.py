@@ -1,0 +1,376 @@
+"""The home's grammar: hassil's sentence templates compiled over the configured devices.
+
+Every template the local intents load (Home Assistant's English sentences plus
+``assistant/data/sentences_en.yaml`` and ``intents.extra_sentences``, through
+``assistant.brain.intents``) is written into a word graph directly from hassil's expression
+tree, with ``{name}`` and ``{area}`` filled from the config (names filtered by the block's
+``requires_context``), range lists as spelled numbers and the other lists from their values.
+Expanding templates into sentences is not an option: the English templates of the intents used
+here spell out about nine million sentences before any name is filled in; as a graph they are a
+few thousand states.
+
+Which templates go in is not a hand list: a template stays when the local intents plan a sentence
+drawn from it (``plans``), so templates the planner ignores (colours, media, weather) never
+reach the recognizer, and the grammar follows whatever the intents learn. Sentences are spelled
+as a recognizer writes them: lower case, numbers in words ("fifty percent"), no punctuation;
+``assistant.brain.numbers.normalize_transcript`` reads them back as the intents expect.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import random
+import re
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from hassil import Intents
+from hassil.expression import (
+    Alternative,
+    Expression,
+    ListReference,
+    Permutation,
+    RuleReference,
+    TextChunk,
+)
+from hassil.expression import Sequence as HassilSequence
+from hassil.intents import IntentData, RangeSlotList, TextSlotList, WildcardSlotList
+
+from assistant.brain.phrases import spoken
+from assistant.config import Config, DeviceConfig
+from assistant.grammar.graph import EPSILON, WordGraph
+
+_LOGGER = logging.getLogger(__name__)
+
+SAMPLES_PER_TEMPLATE = 3
+"""Sentences drawn from a template to ask the planner about; one planned is enough to keep it."""
+MAX_RANGE_VALUES = 201
+"""A range list longer than this (colour temperatures in steps of 100 up to 10000) is left out:
+no template the planner uses needs one, and it would only add words to confuse."""
+_SPACE = " "
+_DIGITS = re.compile(r"\d+")
+_NOT_WORD = re.compile(r"[^\w' ]+")
+_SPLIT = re.compile(r"\s+|\S+")
+_TYPED = re.compile(r"\d/\d")
+_ONES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+         "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
+         "eighteen", "nineteen")
+_TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+
+
+@dataclass(frozen=True)
+class HomeGrammar:
+    """What a closed-vocabulary recognizer listens for, and where it came from."""
+
+    graph: WordGraph
+    """Minimal, deterministic: one path per sentence."""
+    templates_kept: int
+    templates_dropped: int
+    intents: tuple[str, ...]
+    """The intents with at least one template in the graph."""
+    compile_s: float = 0.0
+    """CPU seconds the compilation took."""
+    skip_words: tuple[str, ...] = ()
+
+    @property
+    def words(self) -> frozenset[str]:
+        return self.graph.words()
+
+
+@dataclass
+class _Tokens:
+    """An epsilon NFA over pieces of words and spaces, as hassil's templates are written:
+    "light[s]" is the piece "light" followed by an optional piece "s"."""
+
+    arcs: list[list[tuple[str, int]]] = field(default_factory=lambda: [[]])
+
+    def state(self) -> int:
+        self.arcs.append([])
+        return len(self.arcs) - 1
+
+    def add(self, src: int, label: str, dst: int) -> None:
+        self.arcs[src].append((label, dst))
+
+    def chain(self, src: int, labels: Iterable[str]) -> int:
+        for label in labels:
+            dst = self.state()
+            self.add(src, label, dst)
+            src = dst
+        return src
+
+
+@dataclass(frozen=True)
+class _Block:
+    intents: Intents
+    data: IntentData
+    slot_lists: dict[str, TextSlotList]
+
+
+def compile_home(config: Config, intents: Intents, plans: Callable[[str], bool],
+                 seed: int = 0) -> HomeGrammar:
+    """The grammar of ``config``'s home from ``intents`` (hassil, as the local intents load
+    them). ``plans(text)`` says whether the local intents act on or answer a sentence."""
+    started = time.process_time()
+    rng = random.Random(seed)
+    lists = _home_lists(config.devices)
+    kept: list[WordGraph] = []
+    dropped = 0
+    used: set[str] = set()
+    for intent_name, intent in intents.intents.items():
+        for data in intent.data:
+            block = _Block(intents, data, _block_lists(lists, data))
+            if block.slot_lists is None:
+                dropped += len(data.sentences)
+                continue
+            for sentence in data.sentences:
+                graph = _sentence_graph(sentence.expression, block)
+                if graph is None or not graph.finals:
+                    dropped += 1
+                    continue
+                samples = [" ".join(graph.sample(rng)) for _ in range(SAMPLES_PER_TEMPLATE)]
+                if any(text and plans(text) for text in samples):
+                    kept.append(graph)
+                    used.add(intent_name)
+                else:
+                    dropped += 1
+    skip_words = tuple(dict.fromkeys(" ".join(_words(w) or ()) for w in intents.skip_words))
+    graph = _with_skip_words(_union(kept).minimal(), skip_words).minimal()
+    seconds = time.process_time() - started
+    _LOGGER.info("grammar: %d templates of %d intents, %d states, %d words (%.2f CPU-s)",
+                 len(kept), len(used), graph.n_states, len(graph.words()), seconds)
+    return HomeGrammar(graph, len(kept), dropped, tuple(sorted(used)), seconds, skip_words)
+
+
+def spell(n: int) -> str:
+    """0-9999 as words, the way people say them in commands ("one hundred", "two thousand five
+    hundred")."""
+    if n < 0 or n > 9999:
+        raise ValueError(f"{n} is outside 0-9999")
+    if n < 20:
+        return _ONES[n]
+    if n < 100:
+        tens, ones = divmod(n, 10)
+        return _TENS[tens] + (f" {_ONES[ones]}" if ones else "")
+    if n < 1000:
+        hundreds, rest = divmod(n, 100)
+        return f"{_ONES[hundreds]} hundred" + (f" {spell(rest)}" if rest else "")
+    thousands, rest = divmod(n, 1000)
+    return f"{_ONES[thousands]} thousand" + (f" {spell(rest)}" if rest else "")
+
+
+def _words(raw: str) -> list[str] | None:
+    """A piece of template text as a recognizer's words ("50%" -> fifty percent); None for
+    what is only ever typed ("1/2")."""
+    if _TYPED.search(raw):
+        return None
+    text = raw.lower().replace("’", "'").replace("%", " percent ").replace("°", " degrees ")
+    text = text.replace("&", " and ")
+    text = _DIGITS.sub(lambda m: f" {spell(int(m.group())) if int(m.group()) < 10000 else m.group()} ",
+                       text)
+    text = _NOT_WORD.sub(" ", text.replace("-", " ").replace("_", " "))
+    return [w for w in (word.strip("'") for word in text.split()) if w]
+
+
+def _home_lists(devices: Sequence[DeviceConfig]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    names = [(spoken(n), {"domain": d.kind}) for d in devices for n in (d.name, *d.aliases)]
+    areas = [(spoken(a), {}) for a in dict.fromkeys(d.area for d in devices if d.area)]
+    return {"name": [n for n in names if n[0]], "area": [a for a in areas if a[0]], "floor": []}
+
+
+def _allowed(value_context: dict[str, Any], data: IntentData) -> bool:
+    """hassil's context rules for one slot value: a required key the value carries must
+    match, an excluded one must not."""
+    for key, wanted in (data.requires_context or {}).items():
+        if key in value_context and value_context[key] not in _as_list(wanted):
+            return False
+    for key, unwanted in (data.excludes_context or {}).items():
+        if key in value_context and value_context[key] in _as_list(unwanted):
+            return False
+    return True
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, (list, tuple, set)) else [value]
+
+
+def _block_lists(lists: dict[str, list[tuple[str, dict[str, Any]]]],
+                 data: IntentData) -> Any:
+    """The home's lists as one block of templates sees them, or None when the block needs
+    context this appliance never has (a satellite's area, a device class)."""
+    for key, wanted in (data.requires_context or {}).items():
+        if key not in ("domain",) or isinstance(wanted, dict):
+            return None
+    return {key: TextSlotList.from_tuples(
+        [(text, text, context) for text, context in values if _allowed(context, data)],
+        allow_template=False) for key, values in lists.items()}
+
+
+def _sentence_graph(expression: Expression, block: _Block) -> WordGraph | None:
+    tokens = _Tokens()
+    end = _walk(expression, 0, tokens, block, 0)
+    if end is None:
+        return None
+    return _to_words(tokens, end)
+
+
+def _walk(expression: Expression, state: int, tokens: _Tokens, block: _Block,
+          depth: int) -> int | None:
+    """Writes ``expression`` into ``tokens`` from ``state``; returns the state it ends in, or
+    None when it can never be said here (a wildcard, an empty list)."""
+    if depth > 40:
+        raise ValueError("expansion rules nest too deep")
+    if isinstance(expression, TextChunk):
+        labels = [_SPACE if part.isspace() else part for part in _SPLIT.findall(expression.original_text)]
+        return tokens.chain(state, labels)
+    if isinstance(expression, Permutation):
+        orders = [HassilSequence(list(items)) for items in itertools.permutations(expression.items)]
+        return _walk(Alternative(orders), state, tokens, block, depth + 1)
+    if isinstance(expression, Alternative):
+        end = tokens.state()
+        live = False
+        for item in expression.items:
+            last = _walk(item, state, tokens, block, depth + 1)
+            if last is not None:
+                tokens.add(last, EPSILON, end)
+                live = True
+        if expression.is_optional:
+            tokens.add(state, EPSILON, end)
+            live = True
+        return end if live else None
+    if isinstance(expression, HassilSequence):
+        current: int | None = state
+        for item in expression.items:
+            current = _walk(item, current, tokens, block, depth + 1)
+            if current is None:
+                return None
+        return current
+    if isinstance(expression, RuleReference):
+        rule = block.data.expansion_rules.get(expression.rule_name) or \
+            block.intents.expansion_rules.get(expression.rule_name)
+        if rule is None:
+            raise ValueError(f"missing expansion rule <{expression.rule_name}>")
+        return _walk(rule.expression, state, tokens, block, depth + 1)
+    if isinstance(expression, ListReference):
+        return _walk_list(expression, state, tokens, block, depth)
+    return state
+
+
+def _walk_list(ref: ListReference, state: int, tokens: _Tokens, block: _Block,
+               depth: int) -> int | None:
+    if ref.is_inline_range:
+        low, high, step = ref.get_inline_range() or (0, 0, 1)
+        return _walk_numbers(range(low, high + 1, step), state, tokens)
+    slot_list = (block.slot_lists.get(ref.list_name) or block.data.slot_lists.get(ref.list_name)
+                 or block.intents.slot_lists.get(ref.list_name))
+    if isinstance(slot_list, RangeSlotList):
+        values = [int(n) for n in slot_list.get_numbers() if float(n).is_integer()]
+        if len(values) > MAX_RANGE_VALUES:
+            return None
+        return _walk_numbers(values, state, tokens)
+    if isinstance(slot_list, TextSlotList):
+        choices = [v.text_in for v in slot_list.values if _allowed(v.context or {}, block.data)]
+        if not choices:
+            return None
+        return _walk(Alternative(choices), state, tokens, block, depth + 1)
+    if isinstance(slot_list, WildcardSlotList) or slot_list is None:
+        return None  # a wildcard is open vocabulary: not for a grammar
+    return None
+
+
+def _walk_numbers(values: Iterable[int], state: int, tokens: _Tokens) -> int | None:
+    end = tokens.state()
+    live = False
+    for value in values:
+        if 0 <= value <= 9999:
+            words = spell(value).split()
+            labels = [label for word in words for label in (_SPACE, word)][1:]
+            tokens.add(tokens.chain(state, labels), EPSILON, end)
+            live = True
+    return end if live else None
+
+
+def _to_words(tokens: _Tokens, end: int) -> WordGraph:
+    """Pieces between spaces joined into words: each state reached at a word boundary gets an
+    arc per spelling of the next word, to the boundary after it."""
+    arcs: list[tuple[int, str, int]] = []
+    next_state = [len(tokens.arcs)]
+    finals: set[int] = set()
+    todo, seen = [0], {0}
+
+    def emit(src: int, raw: str, dst: int) -> None:
+        words = _words(raw)
+        if words is None:
+            return
+        if not words:
+            arcs.append((src, EPSILON, dst))
+            return
+        for i, word in enumerate(words):
+            target = dst if i == len(words) - 1 else next_state[0]
+            if target != dst:
+                next_state[0] += 1
+            arcs.append((src, word, target))
+            src = target
+
+    while todo:
+        boundary = todo.pop()
+        stack: list[tuple[int, str]] = [(boundary, "")]
+        while stack:
+            state, piece = stack.pop()
+            if state == end:
+                final = next_state[0]
+                next_state[0] += 1
+                emit(boundary, piece, final)
+                finals.add(final)
+            for label, dst in tokens.arcs[state]:
+                if label == _SPACE:
+                    emit(boundary, piece, dst)
+                    if dst not in seen:
+                        seen.add(dst)
+                        todo.append(dst)
+                else:
+                    stack.append((dst, piece + label))
+    return WordGraph(0, frozenset(finals), tuple(arcs)).trimmed()
+
+
+def _union(graphs: Sequence[WordGraph]) -> WordGraph:
+    """One graph whose sentences are all of theirs (states renumbered, shared start)."""
+    arcs: list[tuple[int, str, int]] = []
+    finals: set[int] = set()
+    base = 1
+    for graph in graphs:
+        arcs.append((0, EPSILON, graph.start + base))
+        arcs.extend((s + base, w, d + base) for s, w, d in graph.arcs)
+        finals.update(f + base for f in graph.finals)
+        base += 1 + _top(graph)
+    return WordGraph(0, frozenset(finals), tuple(arcs))
+
+
+def _top(graph: WordGraph) -> int:
+    """The highest state number in the graph."""
+    return max([graph.start, *graph.finals, *(max(s, d) for s, _w, d in graph.arcs)])
+
+
+def _with_skip_words(graph: WordGraph, skip_words: Sequence[str]) -> WordGraph:
+    """hassil ignores its skip words ("please", "can you") around a command: so does the
+    grammar, once before and once after."""
+    if not skip_words or not graph.finals:
+        return graph
+    top = 1 + _top(graph)
+    start, end = top, top + 1
+    arcs = list(graph.arcs)
+    arcs.append((start, EPSILON, graph.start))
+    arcs.extend((f, EPSILON, end) for f in graph.finals)
+    state = top + 2
+    for phrase in skip_words:
+        for src, dst in ((start, graph.start), *((f, end) for f in graph.finals)):
+            words = phrase.split()
+            at = src
+            for i, word in enumerate(words):
+                target = dst if i == len(words) - 1 else state
+                state += target != dst
+                arcs.append((at, word, target))
+                at = target
+    return WordGraph(start, frozenset({end}), tuple(arcs))
