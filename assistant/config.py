@@ -107,6 +107,14 @@ class SttConfig:
     recheck: bool = True
     """Whisper: weigh the home's commands against the audio of a command it did not
     understand, and the opposite of one it did (``assistant.recheck``)."""
+    fast_path: Literal["grammar", "off"] = "off"
+    """grammar: a recognizer compiled from the home's names and the intents' templates listens
+    while the command is spoken (``assistant.grammar``); its sentence acts when the guard says
+    it was really said, and everything else goes to ``engine``. off: ``engine`` alone."""
+    grammar_templates: Literal["speech_to_phrase", "full"] = "speech_to_phrase"
+    """The templates the grammar is compiled from (``assistant.grammar.templates``)."""
+    grammar_model: str | None = None
+    """A Vosk model folder for the grammar; None = pocketsphinx's bundled English model."""
 
 
 @dataclass(frozen=True)

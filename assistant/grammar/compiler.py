@@ -41,7 +41,7 @@ from hassil.intents import IntentData, RangeSlotList, TextSlotList, WildcardSlot
 
 from assistant.brain.phrases import spoken
 from assistant.config import Config, DeviceConfig
-from assistant.grammar.graph import EPSILON, WordGraph
+from assistant.grammar.graph import EPSILON, GARBAGE, WordGraph
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -73,11 +73,13 @@ class HomeGrammar:
     """The intents with at least one template in the graph."""
     compile_s: float = 0.0
     """CPU seconds the compilation took."""
-    skip_words: tuple[str, ...] = ()
+    names: frozenset[str] = frozenset()
+    """The words of the home's device names, aliases and areas."""
 
     @property
     def words(self) -> frozenset[str]:
-        return self.graph.words()
+        """The words a recognizer must pronounce (GARBAGE is not one)."""
+        return self.graph.words() - {GARBAGE}
 
 
 @dataclass
@@ -107,12 +109,21 @@ class _Block:
     intents: Intents
     data: IntentData
     slot_lists: dict[str, TextSlotList]
+    garbage: bool = False
+    """Whether a name or an area may also be GARBAGE: any sounds at all, for a recognizer to
+    put where a name it does not know was said ("turn on the porch light")."""
 
 
 def compile_home(config: Config, intents: Intents, plans: Callable[[str], bool],
-                 seed: int = 0) -> HomeGrammar:
+                 seed: int = 0, garbage: bool = True) -> HomeGrammar:
     """The grammar of ``config``'s home from ``intents`` (hassil, as the local intents load
-    them). ``plans(text)`` says whether the local intents act on or answer a sentence."""
+    them). ``plans(text)`` says whether the local intents act on or answer a sentence.
+
+    With ``garbage``, the graph also has GARBAGE words: in place of every name and area, and as
+    a sentence of its own; a recognizer matches them with any sounds at a cost, so that speech
+    the home has no words for is not forced onto the nearest name or command. Hassil's skip
+    words ("please", "can you") are left out: on trailing noise they only gave the search
+    somewhere to go ("... i'd like", "... would you")."""
     started = time.process_time()
     rng = random.Random(seed)
     lists = _home_lists(config.devices)
@@ -121,7 +132,7 @@ def compile_home(config: Config, intents: Intents, plans: Callable[[str], bool],
     used: set[str] = set()
     for intent_name, intent in intents.intents.items():
         for data in intent.data:
-            block = _Block(intents, data, _block_lists(lists, data))
+            block = _Block(intents, data, _block_lists(lists, data), garbage)
             if block.slot_lists is None:
                 dropped += len(data.sentences)
                 continue
@@ -130,18 +141,21 @@ def compile_home(config: Config, intents: Intents, plans: Callable[[str], bool],
                 if graph is None or not graph.finals:
                     dropped += 1
                     continue
-                samples = [" ".join(graph.sample(rng)) for _ in range(SAMPLES_PER_TEMPLATE)]
+                samples = [" ".join(graph.sample(rng, avoid=GARBAGE))
+                           for _ in range(SAMPLES_PER_TEMPLATE)]
                 if any(text and plans(text) for text in samples):
                     kept.append(graph)
                     used.add(intent_name)
                 else:
                     dropped += 1
-    skip_words = tuple(dict.fromkeys(" ".join(_words(w) or ()) for w in intents.skip_words))
-    graph = _with_skip_words(_union(kept).minimal(), skip_words).minimal()
+    if garbage and kept:
+        kept.append(WordGraph(0, frozenset({1}), ((0, GARBAGE, 1),)))
+    graph = _union(kept).minimal()
     seconds = time.process_time() - started
     _LOGGER.info("grammar: %d templates of %d intents, %d states, %d words (%.2f CPU-s)",
                  len(kept), len(used), graph.n_states, len(graph.words()), seconds)
-    return HomeGrammar(graph, len(kept), dropped, tuple(sorted(used)), seconds, skip_words)
+    names = frozenset(w for values in lists.values() for text, _context in values for w in text.split())
+    return HomeGrammar(graph, len(kept), dropped, tuple(sorted(used)), seconds, names)
 
 
 def spell(n: int) -> str:
@@ -166,6 +180,8 @@ def _words(raw: str) -> list[str] | None:
     what is only ever typed ("1/2")."""
     if _TYPED.search(raw):
         return None
+    if GARBAGE in raw:
+        return [GARBAGE]
     text = raw.lower().replace("’", "'").replace("%", " percent ").replace("°", " degrees ")
     text = text.replace("&", " and ")
     text = _DIGITS.sub(lambda m: f" {spell(int(m.group())) if int(m.group()) < 10000 else m.group()} ",
@@ -176,7 +192,8 @@ def _words(raw: str) -> list[str] | None:
 
 def _home_lists(devices: Sequence[DeviceConfig]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
     names = [(spoken(n), {"domain": d.kind}) for d in devices for n in (d.name, *d.aliases)]
-    areas = [(spoken(a), {}) for a in dict.fromkeys(d.area for d in devices if d.area)]
+    areas: list[tuple[str, dict[str, Any]]] = [
+        (spoken(a), {}) for a in dict.fromkeys(d.area for d in devices if d.area)]
     return {"name": [n for n in names if n[0]], "area": [a for a in areas if a[0]], "floor": []}
 
 
@@ -226,7 +243,8 @@ def _walk(expression: Expression, state: int, tokens: _Tokens, block: _Block,
         labels = [_SPACE if part.isspace() else part for part in _SPLIT.findall(expression.original_text)]
         return tokens.chain(state, labels)
     if isinstance(expression, Permutation):
-        orders = [HassilSequence(list(items)) for items in itertools.permutations(expression.items)]
+        orders: list[Expression] = [HassilSequence(list(items))
+                                    for items in itertools.permutations(expression.items)]
         return _walk(Alternative(orders), state, tokens, block, depth + 1)
     if isinstance(expression, Alternative):
         end = tokens.state()
@@ -241,11 +259,12 @@ def _walk(expression: Expression, state: int, tokens: _Tokens, block: _Block,
             live = True
         return end if live else None
     if isinstance(expression, HassilSequence):
-        current: int | None = state
+        current = state
         for item in expression.items:
-            current = _walk(item, current, tokens, block, depth + 1)
-            if current is None:
+            after = _walk(item, current, tokens, block, depth + 1)
+            if after is None:
                 return None
+            current = after
         return current
     if isinstance(expression, RuleReference):
         rule = block.data.expansion_rules.get(expression.rule_name) or \
@@ -271,9 +290,12 @@ def _walk_list(ref: ListReference, state: int, tokens: _Tokens, block: _Block,
             return None
         return _walk_numbers(values, state, tokens)
     if isinstance(slot_list, TextSlotList):
-        choices = [v.text_in for v in slot_list.values if _allowed(v.context or {}, block.data)]
+        choices: list[Expression] = [v.text_in for v in slot_list.values
+                                     if _allowed(v.context or {}, block.data)]
         if not choices:
             return None
+        if block.garbage and ref.list_name in ("name", "area"):
+            choices.append(TextChunk(GARBAGE))
         return _walk(Alternative(choices), state, tokens, block, depth + 1)
     if isinstance(slot_list, WildcardSlotList) or slot_list is None:
         return None  # a wildcard is open vocabulary: not for a grammar
@@ -351,26 +373,3 @@ def _union(graphs: Sequence[WordGraph]) -> WordGraph:
 def _top(graph: WordGraph) -> int:
     """The highest state number in the graph."""
     return max([graph.start, *graph.finals, *(max(s, d) for s, _w, d in graph.arcs)])
-
-
-def _with_skip_words(graph: WordGraph, skip_words: Sequence[str]) -> WordGraph:
-    """hassil ignores its skip words ("please", "can you") around a command: so does the
-    grammar, once before and once after."""
-    if not skip_words or not graph.finals:
-        return graph
-    top = 1 + _top(graph)
-    start, end = top, top + 1
-    arcs = list(graph.arcs)
-    arcs.append((start, EPSILON, graph.start))
-    arcs.extend((f, EPSILON, end) for f in graph.finals)
-    state = top + 2
-    for phrase in skip_words:
-        for src, dst in ((start, graph.start), *((f, end) for f in graph.finals)):
-            words = phrase.split()
-            at = src
-            for i, word in enumerate(words):
-                target = dst if i == len(words) - 1 else state
-                state += target != dst
-                arcs.append((at, word, target))
-                at = target
-    return WordGraph(start, frozenset({end}), tuple(arcs))

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 EPSILON = ""
 """The label of an arc that consumes no word."""
+GARBAGE = "<garbage>"
+"""The label of an arc a recognizer matches with any sounds (see ``compile_home``)."""
 
 
 @dataclass(frozen=True)
@@ -51,13 +53,13 @@ class WordGraph:
                 return False
         return bool(current & self.finals)
 
-    def sample(self, rng: random.Random) -> list[str]:
+    def sample(self, rng: random.Random, avoid: str | None = None) -> list[str]:
         """One sentence, choosing uniformly at every state (a final state stops with chance
-        1/(arcs+1)); for tests and for the study's in-grammar material."""
+        1/(arcs+1)) among arcs not labelled ``avoid``."""
         out = self.outgoing()
-        state, words = self.start, []
+        state, words = self.start, list[str]()
         while True:
-            arcs = out.get(state, [])
+            arcs = [arc for arc in out.get(state, []) if arc[0] != avoid]
             stop = state in self.finals
             pick = rng.randrange(len(arcs) + stop) if arcs or stop else 0
             if pick == len(arcs):

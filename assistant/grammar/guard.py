@@ -36,12 +36,19 @@ class Evidence:
     llr: float
     """Mean per speech frame of the grammar's score minus a free phone loop's (<= 0 mostly)."""
     worst_word_llr: float
-    """The lowest per-frame llr of any word: one forced word is what makes a result wrong."""
+    """The lowest per-frame llr of any word but the first (whose start carries the boundary with
+    the silence before it, and scored low on every voice): one forced word makes a result wrong."""
+    worst_name_llr: float
+    """The lowest per-frame llr of the words of device names and areas (0 when none is said):
+    where a command for a device the home lacks differs from one it has."""
     worst_word_score: float
     """The lowest per-frame score of any word."""
     unexplained: float
     """Share of all frames the grammar called silence or noise while the phone loop heard
     speech sounds there: speech around or inside the command that the grammar has no words for."""
+    garbage: float = 0.0
+    """Share of the speech the search explained as sounds the grammar has no words for (its
+    GARBAGE arcs, in place of a name or of a whole sentence)."""
     confidence: float | None = None
     """Vosk: the lowest word confidence (0-1); None for pocketsphinx."""
 
@@ -59,11 +66,14 @@ class Reason(StrEnum):
     EMPTY = "empty"
     """No words at all."""
     INCOMPLETE = "incomplete"
+    GARBAGE = "garbage"
+    """Part of the speech was no word of the home: never a command."""
     UNCALIBRATED = "uncalibrated"
     """No parameters were fitted for this engine: nothing acts on its word alone."""
     WORD = "word"
     """Some word fits far worse than the sounds a phone loop hears there."""
-    UTTERANCE = "utterance"
+    NAME = "name"
+    """A word of a name or an area fits far worse than the sounds heard there."""
     UNEXPLAINED = "unexplained"
 
 
@@ -78,7 +88,7 @@ class Verdict:
 @dataclass(frozen=True)
 class GuardParams:
     min_worst_word_llr: float
-    min_llr: float
+    min_worst_name_llr: float
     max_unexplained: float
     min_confidence: float | None = None
     """Vosk only."""
@@ -94,6 +104,8 @@ def decide(evidence: Evidence, params: GuardParams | None) -> Verdict:
         return Verdict(False, Reason.EMPTY)
     if not evidence.complete:
         return Verdict(False, Reason.INCOMPLETE)
+    if evidence.garbage > 0:
+        return Verdict(False, Reason.GARBAGE)
     if params is None:
         return Verdict(False, Reason.UNCALIBRATED)
     if evidence.confidence is not None or params.min_confidence is not None:
@@ -103,7 +115,7 @@ def decide(evidence: Evidence, params: GuardParams | None) -> Verdict:
         return Verdict(margin >= 0, Reason.ACCEPTED if margin >= 0 else Reason.WORD, margin)
     checks = (
         (evidence.worst_word_llr - params.min_worst_word_llr, Reason.WORD),
-        (evidence.llr - params.min_llr, Reason.UTTERANCE),
+        (evidence.worst_name_llr - params.min_worst_name_llr, Reason.NAME),
         (params.max_unexplained - evidence.unexplained, Reason.UNEXPLAINED),
     )
     margin, reason = min(checks, key=lambda check: check[0])

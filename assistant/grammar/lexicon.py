@@ -42,9 +42,10 @@ class Lexicon:
     missing: frozenset[str]
     """Words nothing could read: left out of the grammar."""
 
-    def write(self, path: Path) -> None:
-        """A pocketsphinx dictionary of just these words (loads in ms, not the 135k of CMUdict)."""
-        lines = []
+    def write(self, path: Path, extra: dict[str, str] | None = None) -> None:
+        """A pocketsphinx dictionary of just these words (loads in ms, not the 135k of CMUdict),
+        and ``extra`` words with their phones."""
+        lines = [f"{word} {phones}" for word, phones in (extra or {}).items()]
         for word in sorted(self.pronunciations):
             for i, phones in enumerate(self.pronunciations[word]):
                 lines.append(f"{word}{f'({i + 1})' if i else ''} {phones}")
@@ -68,9 +69,9 @@ def build_lexicon(words: Iterable[str], dictionary: Path | None = None) -> Lexic
                 found.setdefault(word, []).append(phones.strip())
     guessed, missing = set(), set()
     for word in sorted(wanted - set(found)):
-        phones = guess_phones(word)
-        if phones:
-            found[word] = [phones]
+        guess = guess_phones(word)
+        if guess:
+            found[word] = [guess]
             guessed.add(word)
         else:
             missing.add(word)

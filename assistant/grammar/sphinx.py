@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.grammar.compiler import HomeGrammar
-from assistant.grammar.graph import EPSILON, WordGraph
+from assistant.grammar.graph import EPSILON, GARBAGE, WordGraph
 from assistant.grammar.guard import Evidence, GuardParams, decide, load_params
 from assistant.grammar.lexicon import build_lexicon
 from assistant.grammar.types import GrammarResult, WordScore
@@ -45,12 +45,20 @@ probabilities, so a segment's natural log is log(p) * 1024."""
 LN_FLOOR = -745.0
 """Below e^-745 a double is 0: a segment that bad (-727k per utterance) is far below any
 threshold, so the floor never turns a rejection into an acceptance."""
-CMN_DRIFT = 4.0
-"""Largest difference in the first cepstral mean (log energy) decoded with as it came: 40 (the
-guess) against 58-62 for the study's voices decoded to nothing; same-voice utterances differ by
-1-3."""
+CMN_DRIFT = 8.0
+"""Largest difference in the first cepstral coefficient's mean (log energy) that an utterance is
+decoded with as it came: pocketsphinx's guess of 40 against the 58-62 of the study's voices made
+commands decode to nothing; a command and the wake word before it, in the same voice and room,
+differ by a few (``GrammarResult.cmn_offset``, in the study's report)."""
 MAX_UTTERANCE_S = 12
 """Audio kept for a second decode; a longer utterance is not a command anyway."""
+PHONES = ("AA", "AE", "AH", "AO", "AW", "AY", "B", "CH", "D", "DH", "EH", "ER", "EY", "F", "G",
+          "HH", "IH", "IY", "JH", "K", "L", "M", "N", "NG", "OW", "OY", "P", "R", "S", "SH", "T",
+          "TH", "UH", "UW", "V", "W", "Y", "Z", "ZH")
+"""The en-us model's speech phones."""
+PHONE_WORDS = tuple(f"_{p.lower()}" for p in PHONES)
+"""One dictionary word per phone (pronounced as that phone), for GARBAGE arcs."""
+_PHONE_SET = frozenset(PHONE_WORDS)
 _FILLERS = {"<s>", "</s>", "<sil>", "[NOISE]", "[SPEECH]"}
 _SILENT_PHONES = {"SIL", "+NSN+", "+SPN+", "+BREATH+", "+COUGH+", "+SMACK+", "+UM+", "+UH+"}
 
@@ -66,6 +74,9 @@ class SphinxSettings:
     """The grammar search's beam (pocketsphinx's default): wide, the grammar is small."""
     uniform: bool = True
     """Each state's arcs share probability 1 (True), or every arc has probability 1 (False)."""
+    garbage_prob: float = 1e-8
+    """Transition probability of each phone of a GARBAGE stretch: how dearly the search pays for
+    explaining speech as sounds the grammar has no words for."""
 
 
 class PocketsphinxRecognizer:
@@ -79,10 +90,11 @@ class PocketsphinxRecognizer:
         self.params = params if params is not None or not load_params_file else load_params(ENGINE)
         self.lexicon = build_lexicon(grammar.words)
         self.graph = _without(grammar.graph, self.lexicon.missing)
+        self.names = grammar.names
         model = Path(pocketsphinx.get_model_path("en-us"))
         with tempfile.TemporaryDirectory(prefix="assistant-grammar-") as folder:
             dictionary = Path(folder) / "home.dict"
-            self.lexicon.write(dictionary)
+            self.lexicon.write(dictionary, {w: p for w, p in zip(PHONE_WORDS, PHONES, strict=True)})
             common: dict[str, Any] = {"hmm": str(model / "en-us"), "dict": str(dictionary),
                                       "lm": None, "logfn": os.devnull}
             self._grammar = pocketsphinx.Decoder(pocketsphinx.Config(**common, beam=settings.beam,
@@ -96,7 +108,8 @@ class PocketsphinxRecognizer:
             # on running over them cost ~3 ms instead of ~0.1 s.
             self._probe = pocketsphinx.Decoder(pocketsphinx.Config(
                 **common, allphone=phones, cmn="batch", beam=1e-2, pbeam=1e-2))
-        fsg = self._grammar.create_fsg("home", *_fsg(self.graph, settings.uniform))
+        fsg = self._grammar.create_fsg("home", *_fsg(self.graph, settings.uniform,
+                                                     settings.garbage_prob))
         self._grammar.add_fsg("home", fsg)
         self._grammar.activate_search("home")
         self._active = False
@@ -146,13 +159,15 @@ class PocketsphinxRecognizer:
         if not self._active:
             raise RuntimeError("finish() before start()")
         began_wall, began = time.perf_counter(), time.thread_time()
+        offset = 0.0
         self._grammar.end_utt()
         self._loop.end_utt()
         self._active = False
         audio = bytes(self._audio)
         if len(audio) >= 2 * 16000 // 5:
             mean = self._cepstral_mean(audio)
-            if drifted(self._used or str(self._grammar.get_cmn()), mean):
+            offset = cmn_offset(self._used or str(self._grammar.get_cmn()), mean)
+            if offset > CMN_DRIFT:
                 self._decode_again(audio, mean)
             self._mean = mean
         words, evidence = self._evidence()
@@ -160,7 +175,8 @@ class PocketsphinxRecognizer:
         cpu = self._cpu + time.thread_time() - began
         text = " ".join(w.word for w in words)
         return GrammarResult(text, tuple(words), evidence, verdict, len(audio) * 1000 // 32000,
-                             cpu, (time.perf_counter() - began_wall) * 1000, self._redecoded)
+                             cpu, (time.perf_counter() - began_wall) * 1000, self._redecoded,
+                             offset)
 
     def _cepstral_mean(self, pcm: bytes) -> str:
         self._probe.start_utt()
@@ -185,33 +201,46 @@ class PocketsphinxRecognizer:
 
     def _evidence(self) -> tuple[list[WordScore], Evidence]:
         grammar = [_Seg.of(s) for s in (self._grammar.seg() or ())]
-        loop = [_Seg.of(s) for s in (self._loop.seg() or ())]
-        loop = [s for s in loop if s.end >= s.start]
+        loop = [s for s in (_Seg.of(s) for s in (self._loop.seg() or ())) if s.end >= s.start]
         total = max(1, self._grammar.n_frames())
         # An empty word is the null transition into the final state.
         spoken = [s for s in grammar if s.word and s.word not in _FILLERS and s.end >= s.start]
+        home = [s for s in spoken if s.word not in _PHONE_SET]
         words = []
-        for seg in spoken:
+        for seg in home:
             frames = seg.end - seg.start + 1
             llr = (seg.ln - _loop_ln(loop, seg.start, seg.end)) / frames
             words.append(WordScore(seg.word, seg.start * FRAME_MS, (seg.end + 1) * FRAME_MS,
                                    seg.ln / frames, llr))
-        speech = sum(s.end - s.start + 1 for s in spoken)
+        speech = sum(s.end - s.start + 1 for s in home)
+        garbage = sum(s.end - s.start + 1 for s in spoken) - speech
         unexplained = sum(_loop_speech(loop, s.start, s.end) for s in grammar
                           if s.word in _FILLERS and s.end >= s.start)
         llr_total = sum((w.llr or 0.0) * (w.end_ms - w.start_ms) / FRAME_MS for w in words)
         evidence = Evidence(
             engine=ENGINE,
-            complete=bool(words) and self.graph.accepts(w.word for w in words),
+            complete=bool(words) and self.graph.accepts(_tokens(spoken)),
             words=len(words),
             speech_frames=speech,
-            score=sum(s.ln for s in spoken) / speech if speech else 0.0,
+            score=sum(s.ln for s in home) / speech if speech else 0.0,
             llr=llr_total / speech if speech else 0.0,
-            worst_word_llr=min((w.llr or 0.0 for w in words), default=0.0),
+            worst_word_llr=min((w.llr or 0.0 for w in words[1:]), default=0.0),
+            worst_name_llr=min((w.llr or 0.0 for w in words if w.word in self.names), default=0.0),
             worst_word_score=min((w.score for w in words), default=0.0),
             unexplained=unexplained / total,
+            garbage=garbage / max(1, garbage + speech),
         )
         return words, evidence
+
+
+def _tokens(spoken: list[_Seg]) -> list[str]:
+    """The grammar's words of a decode, each run of garbage phones one GARBAGE."""
+    out: list[str] = []
+    for seg in spoken:
+        token = GARBAGE if seg.word in _PHONE_SET else seg.word
+        if token != GARBAGE or not out or out[-1] != GARBAGE:
+            out.append(token)
+    return out
 
 
 @dataclass(frozen=True)
@@ -230,13 +259,13 @@ class _Seg:
         return cls(word, seg.start_frame, seg.end_frame, ln * (1 << SENSCR_SHIFT))
 
 
-def drifted(used: str, actual: str) -> bool:
-    """Pure: whether an utterance decoded with cepstral mean ``used`` (pocketsphinx's
-    comma-separated form) needs decoding again with its own, ``actual``."""
+def cmn_offset(used: str, actual: str) -> float:
+    """Pure: how far the cepstral mean an utterance was decoded with (pocketsphinx's
+    comma-separated form) is from its own, in the first coefficient; inf when unreadable."""
     try:
-        return abs(float(used.split(",")[0]) - float(actual.split(",")[0])) > CMN_DRIFT
+        return abs(float(used.split(",")[0]) - float(actual.split(",")[0]))
     except ValueError:
-        return True
+        return float("inf")
 
 
 def _overlap(seg: _Seg, start: int, end: int) -> float:
@@ -263,18 +292,30 @@ def _without(graph: WordGraph, missing: frozenset[str]) -> WordGraph:
     return kept.trimmed().minimal()
 
 
-def _fsg(graph: WordGraph, uniform: bool) -> tuple[int, int, list[tuple[Any, ...]]]:
+def _fsg(graph: WordGraph, uniform: bool,
+         garbage_prob: float) -> tuple[int, int, list[tuple[Any, ...]]]:
     """(start, final, transitions) for ``Decoder.create_fsg``: one final state, reached from
-    the graph's final states by null transitions."""
+    the graph's final states by null transitions. A GARBAGE arc becomes a state of its own
+    with a loop of every phone, each at ``garbage_prob``: one or more phones, then on."""
     out = graph.outgoing()
     final = graph.n_states
+    spare = final + 1
     transitions: list[tuple[Any, ...]] = []
     for state in range(graph.n_states):
         arcs = out.get(state, [])
         is_final = state in graph.finals
         share = 1.0 / (len(arcs) + is_final) if uniform else 1.0
         for word, dst in arcs:
-            transitions.append((state, dst, share) if word == EPSILON else (state, dst, share, word))
+            if word == GARBAGE:
+                loop, spare = spare, spare + 1
+                for phone in PHONE_WORDS:
+                    transitions.append((state, loop, share * garbage_prob, phone))
+                    transitions.append((loop, loop, garbage_prob, phone))
+                transitions.append((loop, dst, 1.0))
+            elif word == EPSILON:
+                transitions.append((state, dst, share))
+            else:
+                transitions.append((state, dst, share, word))
         if is_final:
             transitions.append((state, final, share))
     return graph.start, final, transitions

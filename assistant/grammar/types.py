@@ -38,6 +38,8 @@ class GrammarResult:
     redecoded: bool = False
     """The streamed decode started from a cepstral mean too far from the utterance's own, and
     the utterance was decoded again after its end (``assistant.grammar.sphinx``)."""
+    cmn_offset: float = 0.0
+    """How far that mean was from the utterance's own (first coefficient)."""
 
     @property
     def accepted(self) -> bool:

@@ -1,0 +1,211 @@
+"""The guard's fit and the study's report (bench/grammar_study.py collects the rows).
+
+Fit: every combination of the three thresholds of ``assistant.grammar.guard.decide`` over the
+quantiles of the fitting rows' evidence; kept are those with no wrong result on the fitting
+voices, and of those the one that accepts the most commands correctly, ties going to the
+strictest. The report scores the fitted parameters with ``decide`` itself, row by row.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.brain.numbers import normalize_transcript
+from assistant.grammar.guard import Evidence, GuardParams, decide
+
+GRID = 48
+"""Quantiles tried per threshold."""
+REPLAY_ROWS = 240
+FEATURES = ("worst_word_llr", "worst_name_llr", "unexplained")
+
+
+def _wrong(row: dict[str, Any]) -> bool:
+    return row["heard_meaning"] != row["truth"]
+
+
+def _acts(meant: Any) -> bool:
+    return bool(meant and meant[0] != "unknown" and any(a[1] != "query" for a in meant[1]))
+
+
+def fit(rows: Sequence[dict[str, Any]]) -> GuardParams:
+    evidence = [Evidence.from_row(r["evidence"]) for r in rows]
+    valid = np.array([e.complete and e.words > 0 and e.garbage == 0 for e in evidence])
+    values = {f: np.array([getattr(e, f) for e in evidence], dtype=float) for f in FEATURES}
+    wrong = np.array([_wrong(r) for r in rows])
+    right = np.array([r["kind"] == "command" and not _wrong(r) for r in rows])
+    grids = {f: np.unique(np.quantile(values[f][valid], np.linspace(0, 1, GRID))) for f in FEATURES}
+    best: tuple[int, float, float, float] | None = None
+    word, utt, unexp = values["worst_word_llr"], values["worst_name_llr"], values["unexplained"]
+    for tx in grids["unexplained"]:
+        base = valid & (unexp <= tx)
+        for tu in grids["worst_name_llr"]:
+            cut = base & (utt >= tu)
+            # Every word threshold at once: accepted[i, j] = cut[j] and word[j] >= tw[i].
+            accepted = cut[None, :] & (word[None, :] >= grids["worst_word_llr"][:, None])
+            n_wrong = (accepted & wrong[None, :]).sum(axis=1)
+            n_right = (accepted & right[None, :]).sum(axis=1)
+            for i in np.flatnonzero(n_wrong == 0):
+                candidate = (int(n_right[i]), float(grids["worst_word_llr"][i]), float(tu), float(-tx))
+                if best is None or candidate > best:
+                    best = candidate
+    assert best is not None
+    voices = sorted({r["voice"] for r in rows})
+    return GuardParams(
+        min_worst_word_llr=round(best[1], 4), min_worst_name_llr=round(best[2], 4),
+        max_unexplained=round(-best[3], 4),
+        fitted_on={"voices": voices, "rows": len(rows),
+                   "commands": sum(r["kind"] == "command" for r in rows),
+                   "out_of_grammar": sum(r["kind"] != "command" for r in rows),
+                   "accepted_correctly": best[0], "wrong": 0,
+                   "date": datetime.date.today().isoformat(),
+                   "by": "bench/grammar_study.py (grid over quantiles, 0 wrong, most accepted)"})
+
+
+def score(rows: Sequence[dict[str, Any]], params: GuardParams) -> dict[str, Any]:
+    """The fast path's figures on rows, with ``decide`` itself."""
+    commands = [r for r in rows if r["kind"] == "command"]
+    others = [r for r in rows if r["kind"] != "command"]
+    verdicts = {id(r): decide(Evidence.from_row(r["evidence"]), params) for r in rows}
+    accepted = [r for r in commands if verdicts[id(r)].accepted]
+    wrong = [r for r in rows if verdicts[id(r)].accepted and _wrong(r)]
+    return {
+        "commands": len(commands),
+        "accepted": len(accepted),
+        "accepted_correct": sum(not _wrong(r) for r in accepted),
+        "accepted_wer": wer([r["text"] for r in accepted], [r["heard"] for r in accepted]),
+        "out_of_grammar": len(others),
+        "out_of_grammar_accepted": sum(verdicts[id(r)].accepted for r in others),
+        "wrong": len(wrong),
+        "wrong_actions": sum(_acts(r["heard_meaning"]) for r in wrong),
+        "wrong_rows": [f"{r['voice']} {r['condition']}: {r['text']!r} -> {r['heard']!r}" for r in wrong],
+        "grammar_correct_unguarded": sum(not _wrong(r) for r in commands),
+    }
+
+
+def wer(refs: Sequence[str], hyps: Sequence[str]) -> float | None:
+    errors = words = 0
+    for ref, hyp in zip(refs, hyps, strict=True):
+        a, b = normalize_transcript(ref).split(), normalize_transcript(hyp).split()
+        errors += _distance(a, b)
+        words += len(a)
+    return errors / words if words else None
+
+
+def _distance(a: list[str], b: list[str]) -> int:
+    row = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, y in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (x != y))
+    return row[-1]
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{part}/{whole} ({100 * part / whole:.0f} %)" if whole else "0/0"
+
+
+def _med_p95(values: Sequence[float]) -> str:
+    if not values:
+        return "-"
+    return f"{np.median(values):.3f} / {np.percentile(values, 95):.3f}"
+
+
+def report(rows: Sequence[dict[str, Any]], params: GuardParams, grammar: Any) -> str:
+    lines = ["# Grammar fast path: guard calibration and accuracy", "",
+             f"Grammar: {grammar.templates_kept} templates of {len(grammar.intents)} intents, "
+             f"{grammar.graph.n_states} states, {len(grammar.words)} words.", "",
+             f"Params: min_worst_word_llr {params.min_worst_word_llr}, "
+             f"min_worst_name_llr {params.min_worst_name_llr}, "
+             f"max_unexplained {params.max_unexplained} (fitted on {params.fitted_on.get('rows')} "
+             f"rows of {len(params.fitted_on.get('voices', []))} voices).", ""]
+    for title, part in (("Fitting voices", [r for r in rows if not r["held_out"]]),
+                        ("Held-out voices", [r for r in rows if r["held_out"]])):
+        s = score(part, params)
+        lines += [f"## {title} ({len({r['voice'] for r in part})} voices, {len(part)} utterances)", "",
+                  f"- commands accepted by the fast path: {_pct(s['accepted'], s['commands'])}, "
+                  f"of those correct {_pct(s['accepted_correct'], s['accepted'])}, "
+                  f"WER {_fmt(s['accepted_wer'])}",
+                  f"- grammar alone (no guard) correct: {_pct(s['grammar_correct_unguarded'], s['commands'])}",
+                  f"- out-of-grammar accepted: {_pct(s['out_of_grammar_accepted'], s['out_of_grammar'])}; "
+                  f"wrong results {s['wrong']}, wrong actions {s['wrong_actions']}"]
+        lines += [f"  - wrong: {w}" for w in s["wrong_rows"][:12]]
+        by_kind = Counter(r["kind"] for r in part)
+        for kind in sorted(by_kind):
+            sub = score([r for r in part if r["kind"] == kind], params)
+            accepted = sub["accepted"] if kind == "command" else sub["out_of_grammar_accepted"]
+            lines.append(f"  - {kind}: {by_kind[kind]} utterances, accepted {accepted}, wrong {sub['wrong']}")
+        for condition in sorted({r["condition"] for r in part}):
+            sub = score([r for r in part if r["condition"] == condition], params)
+            lines.append(f"  - {condition}: commands accepted {_pct(sub['accepted'], sub['commands'])}, "
+                         f"wrong {sub['wrong']}")
+        lines += _open_vocab(part, params), ""
+        lines += [_costs(part), ""]
+    return "\n".join(lines)
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f} %"
+
+
+def _open_vocab(part: Sequence[dict[str, Any]], params: GuardParams) -> str:
+    rows = [r for r in part if "whisper" in r]
+    if not rows:
+        return "- (no open-vocabulary rows: run with --open-vocab)"
+    commands = [r for r in rows if r["kind"] == "command"]
+    out = []
+    for name in ("whisper", "moonshine"):
+        correct = sum(r[name]["meaning"] == r["truth"] for r in commands)
+        wrong_oog = [r for r in rows if r["kind"] != "command" and r[name]["meaning"] != r["truth"]
+                     and _acts(r[name]["meaning"])]
+        wrong_cmd = [r for r in commands if r[name]["meaning"] != r["truth"] and _acts(r[name]["meaning"])]
+        spoken = [r for r in rows if r["kind"] in ("command", "question")]
+        cpu = [r[name]["cpu_s"] for r in rows]
+        spoken_wer = wer([r["text"] for r in spoken], [r[name]["text"] for r in spoken])
+        out.append(f"- {name}: commands correct {_pct(correct, len(commands))}, "
+                   f"WER commands+questions {_fmt(spoken_wer)}, "
+                   f"wrong actions on commands {len(wrong_cmd)}, on out-of-grammar {len(wrong_oog)}, "
+                   f"CPU-s per utterance median/p95 {_med_p95(cpu)}")
+        # The fast path in front of this engine: accepted results act, the rest go to it.
+        combined = 0
+        for r in commands:
+            accepted = decide(Evidence.from_row(r["evidence"]), params).accepted
+            combined += (r["heard_meaning"] if accepted else r[name]["meaning"]) == r["truth"]
+        out.append(f"  - fast path, then {name} for the rest: commands correct {_pct(combined, len(commands))}")
+    return "\n".join(out)
+
+
+def _costs(part: Sequence[dict[str, Any]]) -> str:
+    cpu = [r["cpu_s"] for r in part]
+    per_s = [r["cpu_s"] / (r["audio_ms"] / 1000) for r in part if r["audio_ms"]]
+    finish = [r["finish_ms"] for r in part if not r["redecoded"]]
+    again = sum(r["redecoded"] for r in part)
+    return (f"- grammar recognizer CPU-s per utterance median/p95 {_med_p95(cpu)}; per audio second "
+            f"{_med_p95(per_s)}; finish() wall ms median/p95 {_med_p95(finish)} (streamed); "
+            f"decoded again after the end (cepstral mean off) {_pct(again, len(part))}")
+
+
+def write_outputs(rows: Sequence[dict[str, Any]], params: GuardParams, params_path: Path,
+                  replay_path: Path) -> None:
+    held = [r for r in rows if r["held_out"]]
+    s = score(held, params)
+    held_out = {k: v for k, v in s.items() if k != "wrong_rows"}
+    held_out["voices"] = sorted({r["voice"] for r in held})
+    data = {"pocketsphinx": {"min_worst_word_llr": params.min_worst_word_llr,
+                             "min_worst_name_llr": params.min_worst_name_llr,
+                             "max_unexplained": params.max_unexplained,
+                             "fitted_on": params.fitted_on, "held_out": held_out}}
+    params_path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    rng = np.random.default_rng(0)
+    picked = [held[i] for i in sorted(rng.choice(len(held), min(REPLAY_ROWS, len(held)), replace=False))]
+    replay = [{"text": r["text"], "kind": r["kind"], "heard": r["heard"], "wrong_if_accepted": _wrong(r),
+               "evidence": r["evidence"],
+               "accepted": decide(Evidence.from_row(r["evidence"]), params).accepted} for r in picked]
+    replay_path.parent.mkdir(parents=True, exist_ok=True)
+    replay_path.write_text(json.dumps(replay, indent=1) + "\n", encoding="utf-8")
