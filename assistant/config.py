@@ -115,6 +115,9 @@ class SttConfig:
     """The templates the grammar is compiled from (``assistant.grammar.templates``)."""
     grammar_model: str | None = None
     """A Vosk model folder for the grammar; None = pocketsphinx's bundled English model."""
+    load: Literal["start", "lazy"] = "start"
+    """When ``engine``'s model is loaded: at start, or at its first use (the lean profile:
+    commands the grammar settles never load it)."""
 
 
 @dataclass(frozen=True)
@@ -229,6 +232,10 @@ class DeviceConfig:
 @dataclass(frozen=True)
 class Config:
     name: str = "Assistant"
+    profile: Literal["full", "lean"] = "full"
+    """lean, for a Pi with 1-2 GB: defaults become the grammar fast path (stt.fast_path:
+    grammar), the open-vocabulary model loaded at first use (stt.load: lazy) and no local LLM
+    (local_llm.enabled: false); a key set in the file keeps its value (``LEAN``)."""
     audio: AudioConfig = field(default_factory=AudioConfig)
     wake: WakeConfig = field(default_factory=WakeConfig)
     endpoint: EndpointConfig = field(default_factory=EndpointConfig)
@@ -366,12 +373,36 @@ def parse_config(text: str, file: str = "<config>") -> Config:
         raise ConfigError(f"not valid YAML: {problem}", file=file, line=line) from exc
     config = Config() if root is None else loader.build(Config, root, "")
     config = dataclasses.replace(config, source_path=file)
+    config = apply_profile(config)
     devices_node = _child(root, "devices") if isinstance(root, yaml.MappingNode) else None
     _check_devices(config, loader, devices_node)
     _check_feedback(config, loader)
     _check_audio(config, loader)
     _check_wake(config, loader)
     return config
+
+
+LEAN: dict[str, dict[str, Any]] = {
+    "stt": {"fast_path": "grammar", "load": "lazy"},
+    "local_llm": {"enabled": False},
+}
+"""What ``profile: lean`` changes, by section: only keys the file does not set."""
+
+
+def apply_profile(config: Config) -> Config:
+    """The config with its profile's defaults in place of the built-in ones."""
+    if config.profile != "lean":
+        return config
+    changes: dict[str, Any] = {}
+    for section_name, values in LEAN.items():
+        section = getattr(config, section_name)
+        given = section.__dict__.get("_nodes", {})
+        keep = {k: v for k, v in values.items() if k not in given}
+        if keep:
+            changed = dataclasses.replace(section, **keep)
+            changed.__dict__["_nodes"] = given
+            changes[section_name] = changed
+    return dataclasses.replace(config, **changes)
 
 
 _AUDIO_RANGES = {"noise_suppression": (0, 4), "auto_gain_dbfs": (0, 31)}

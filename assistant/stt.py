@@ -13,7 +13,8 @@ import json
 import logging
 import math
 import re
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -362,9 +363,47 @@ class MoonshineTranscriber:
         return Transcript(text, None)
 
 
+class LazyTranscriber:
+    """A transcriber loaded at its first use (``stt.load: lazy``): in the lean profile the
+    grammar settles the home's commands and the open-vocabulary model, and its memory, is
+    only paid for once something else is said. Other attributes (whisper's ``score``) load
+    it too."""
+
+    def __init__(self, load: Callable[[], Transcriber]):
+        self._load = load
+        self._inner: Transcriber | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        return self._inner is not None
+
+    def inner(self) -> Transcriber:
+        with self._lock:  # the wake check and a command may ask for it at the same moment
+            if self._inner is None:
+                _LOGGER.info("loading the open-vocabulary model at its first use")
+                self._inner = self._load()
+            return self._inner
+
+    def transcribe(self, pcm: bytes, prompt: str | None = None) -> Transcript:
+        return self.inner().transcribe(pcm, prompt)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.inner(), name)
+
+
 def make_transcriber(config: SttConfig, phrases: list[str] | None = None) -> Transcriber:
     """``phrases``: the home's command phrases (``assistant.brain.phrases``), Vosk's grammar
-    when ``stt.vosk_grammar`` is on; whisper gets its vocabulary as a prompt instead."""
+    when ``stt.vosk_grammar`` is on; whisper gets its vocabulary as a prompt instead. With
+    ``stt.load: lazy`` the model is loaded at its first use."""
+    if config.load == "lazy":
+        return LazyTranscriber(lambda: _make_transcriber(config, phrases))
+    return _make_transcriber(config, phrases)
+
+
+def _make_transcriber(config: SttConfig, phrases: list[str] | None) -> Transcriber:
     if config.engine == "vosk":
         from assistant.models import default_models_dir
 

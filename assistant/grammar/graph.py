@@ -83,6 +83,24 @@ class WordGraph:
             for word, dst in reversed(out.get(state, [])):
                 stack.append((dst, words + ((word,) if word != EPSILON else ())))
 
+    def covering_sentences(self, limit: int) -> list[list[str]]:
+        """Sentences that together use every arc (as far as ``limit`` allows), each the shortest
+        way through its arc: what a recognizer that learns word pairs from examples (Vosk)
+        needs to see every pair the graph has next to each other at least once per arc."""
+        out = self.outgoing()
+        before = _shortest_prefixes(self.start, out)
+        after = _shortest_suffixes(self, out)
+        seen: set[tuple[str, ...]] = set()
+        sentences: list[list[str]] = []
+        for src, word, dst in self.arcs:
+            if src not in before or dst not in after or len(sentences) >= limit:
+                continue
+            words = tuple(w for w in (*before[src], word, *after[dst]) if w != EPSILON)
+            if words and words not in seen:
+                seen.add(words)
+                sentences.append(list(words))
+        return sentences
+
     def trimmed(self) -> WordGraph:
         """Only the arcs on some path from the start to a final state."""
         back: dict[int, list[int]] = defaultdict(list)
@@ -100,6 +118,33 @@ class WordGraph:
     def minimal(self) -> WordGraph:
         """The minimal deterministic graph accepting the same sentences, without epsilons."""
         return _minimize(*_determinize(self))
+
+
+def _shortest_prefixes(start: int, out: dict[int, list[tuple[str, int]]]) -> dict[int, tuple[str, ...]]:
+    """Breadth first: the fewest arcs from the start to each state."""
+    best: dict[int, tuple[str, ...]] = {start: ()}
+    queue = [start]
+    for state in queue:
+        for word, dst in out.get(state, ()):
+            if dst not in best:
+                best[dst] = (*best[state], word)
+                queue.append(dst)
+    return best
+
+
+def _shortest_suffixes(graph: WordGraph, out: dict[int, list[tuple[str, int]]]) -> dict[int, tuple[str, ...]]:
+    """The fewest arcs from each state to a final state (backwards, breadth first)."""
+    back: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    for src, word, dst in graph.arcs:
+        back[dst].append((word, src))
+    best: dict[int, tuple[str, ...]] = {f: () for f in graph.finals}
+    queue = list(graph.finals)
+    for state in queue:
+        for word, src in back.get(state, ()):
+            if src not in best:
+                best[src] = (word, *best[state])
+                queue.append(src)
+    return best
 
 
 def _closure(states: set[int], out: dict[int, list[tuple[str, int]]]) -> set[int]:
