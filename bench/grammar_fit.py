@@ -8,6 +8,7 @@ strictest. The report scores the fitted parameters with ``decide`` itself, row b
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 from collections import Counter
@@ -23,7 +24,14 @@ from assistant.grammar.guard import Evidence, GuardParams, decide
 GRID = 48
 """Quantiles tried per threshold."""
 REPLAY_ROWS = 240
-FEATURES = ("worst_word_llr", "worst_name_llr", "unexplained")
+FAMILIES = {
+    "llr": (("worst_word_llr", "min_worst_word_llr"), ("rest_llr", "min_rest_llr"),
+            ("unexplained", "max_unexplained")),
+    "score": (("worst_word_score", "min_worst_word_score"), ("rest_score", "min_rest_score"),
+              ("inner_filler", "max_inner_filler")),
+}
+"""Two ways to decide: against the phone loop's fit (needs it running), or against the best
+sound of each frame alone (the grammar decoder's own scores; half the CPU)."""
 
 
 def _wrong(row: dict[str, Any]) -> bool:
@@ -34,38 +42,47 @@ def _acts(meant: Any) -> bool:
     return bool(meant and meant[0] != "unknown" and any(a[1] != "query" for a in meant[1]))
 
 
-def fit(rows: Sequence[dict[str, Any]]) -> GuardParams:
+def fit(rows: Sequence[dict[str, Any]], family: str = "llr") -> GuardParams:
+    """The thresholds of one family (two minima and a maximum) with 0 wrong on ``rows``."""
+    (word_f, word_p), (name_f, name_p), (other_f, other_p) = FAMILIES[family]
     evidence = [Evidence.from_row(r["evidence"]) for r in rows]
     valid = np.array([e.complete and e.words > 0 and e.garbage == 0 for e in evidence])
-    values = {f: np.array([getattr(e, f) for e in evidence], dtype=float) for f in FEATURES}
+    word, name, other = (np.array([getattr(e, f) for e in evidence], dtype=float)
+                         for f in (word_f, name_f, other_f))
     wrong = np.array([_wrong(r) for r in rows])
     right = np.array([r["kind"] == "command" and not _wrong(r) for r in rows])
-    grids = {f: np.unique(np.quantile(values[f][valid], np.linspace(0, 1, GRID))) for f in FEATURES}
-    best: tuple[int, float, float, float] | None = None
-    word, utt, unexp = values["worst_word_llr"], values["worst_name_llr"], values["unexplained"]
-    for tx in grids["unexplained"]:
-        base = valid & (unexp <= tx)
-        for tu in grids["worst_name_llr"]:
-            cut = base & (utt >= tu)
+    grid = {f: np.unique(np.quantile(v[valid], np.linspace(0, 1, GRID))) if valid.any() else np.zeros(1)
+            for f, v in ((word_f, word), (name_f, name), (other_f, other))}
+    best: tuple[int, float, float, float] = (-1, 0.0, 0.0, 0.0)
+    for tx in grid[other_f]:
+        base = valid & (other <= tx)
+        for tn in grid[name_f]:
+            cut = base & (name >= tn)
             # Every word threshold at once: accepted[i, j] = cut[j] and word[j] >= tw[i].
-            accepted = cut[None, :] & (word[None, :] >= grids["worst_word_llr"][:, None])
+            accepted = cut[None, :] & (word[None, :] >= grid[word_f][:, None])
             n_wrong = (accepted & wrong[None, :]).sum(axis=1)
             n_right = (accepted & right[None, :]).sum(axis=1)
             for i in np.flatnonzero(n_wrong == 0):
-                candidate = (int(n_right[i]), float(grids["worst_word_llr"][i]), float(tu), float(-tx))
-                if best is None or candidate > best:
-                    best = candidate
-    assert best is not None
+                # Most accepted; ties to the strictest thresholds.
+                candidate = (int(n_right[i]), float(grid[word_f][i]), float(tn), float(-tx))
+                best = max(best, candidate)
     voices = sorted({r["voice"] for r in rows})
-    return GuardParams(
-        min_worst_word_llr=round(best[1], 4), min_worst_name_llr=round(best[2], 4),
-        max_unexplained=round(-best[3], 4),
-        fitted_on={"voices": voices, "rows": len(rows),
-                   "commands": sum(r["kind"] == "command" for r in rows),
-                   "out_of_grammar": sum(r["kind"] != "command" for r in rows),
-                   "accepted_correctly": best[0], "wrong": 0,
-                   "date": datetime.date.today().isoformat(),
-                   "by": "bench/grammar_study.py (grid over quantiles, 0 wrong, most accepted)"})
+    thresholds = {word_p: round(best[1], 4), name_p: round(best[2], 4), other_p: round(-best[3], 4)}
+    return GuardParams(**thresholds, fitted_on={
+        "family": family, "voices": voices, "rows": len(rows),
+        "commands": sum(r["kind"] == "command" for r in rows),
+        "out_of_grammar": sum(r["kind"] != "command" for r in rows),
+        "accepted_correctly": best[0], "wrong": 0, "date": datetime.date.today().isoformat(),
+        "by": "bench/grammar_study.py (grid over quantiles; 0 wrong, then most accepted, "
+              "then the strictest)"})
+
+
+def fit_best(rows: Sequence[dict[str, Any]]) -> tuple[GuardParams, dict[str, GuardParams]]:
+    """Each family fitted on ``rows``; the one accepting the most there (ties: "score", which
+    needs no phone loop), and all of them for the report."""
+    fitted = {family: fit(rows, family) for family in ("score", "llr")}
+    chosen = max(fitted.values(), key=lambda p: p.fitted_on["accepted_correctly"])
+    return chosen, fitted
 
 
 def score(rows: Sequence[dict[str, Any]], params: GuardParams) -> dict[str, Any]:
@@ -117,14 +134,28 @@ def _med_p95(values: Sequence[float]) -> str:
     return f"{np.median(values):.3f} / {np.percentile(values, 95):.3f}"
 
 
-def report(rows: Sequence[dict[str, Any]], params: GuardParams, grammar: Any) -> str:
+def _thresholds(params: GuardParams) -> str:
+    names = ("min_rest_llr", "min_worst_word_llr", "min_worst_name_llr", "max_unexplained",
+             "min_rest_score", "min_worst_word_score", "min_worst_name_score", "max_inner_filler")
+    return ", ".join(f"{n} {getattr(params, n)}" for n in names if getattr(params, n) is not None)
+
+
+def report(rows: Sequence[dict[str, Any]], params: GuardParams, grammar: Any,
+           others: dict[str, GuardParams] | None = None) -> str:
     lines = ["# Grammar fast path: guard calibration and accuracy", "",
              f"Grammar: {grammar.templates_kept} templates of {len(grammar.intents)} intents, "
              f"{grammar.graph.n_states} states, {len(grammar.words)} words.", "",
-             f"Params: min_worst_word_llr {params.min_worst_word_llr}, "
-             f"min_worst_name_llr {params.min_worst_name_llr}, "
-             f"max_unexplained {params.max_unexplained} (fitted on {params.fitted_on.get('rows')} "
-             f"rows of {len(params.fitted_on.get('voices', []))} voices).", ""]
+             f"Params ({params.fitted_on.get('family')}): {_thresholds(params)} (fitted on "
+             f"{params.fitted_on.get('rows')} rows of {len(params.fitted_on.get('voices', []))} "
+             "voices).", ""]
+    held = [r for r in rows if r["held_out"]]
+    for family, other in (others or {}).items():
+        s = score(held, other)
+        lines.append(f"- family {family}: {_thresholds(other)}; fit accepted "
+                     f"{other.fitted_on['accepted_correctly']}; held-out commands accepted "
+                     f"{_pct(s['accepted'], s['commands'])}, wrong {s['wrong']}, wrong actions "
+                     f"{s['wrong_actions']}")
+    lines.append("")
     for title, part in (("Fitting voices", [r for r in rows if not r["held_out"]]),
                         ("Held-out voices", [r for r in rows if r["held_out"]])):
         s = score(part, params)
@@ -183,12 +214,15 @@ def _open_vocab(part: Sequence[dict[str, Any]], params: GuardParams) -> str:
 
 def _costs(part: Sequence[dict[str, Any]]) -> str:
     cpu = [r["cpu_s"] for r in part]
+    alone = [r["cpu_s"] - r.get("cpu_loop_s", 0.0) for r in part]
     per_s = [r["cpu_s"] / (r["audio_ms"] / 1000) for r in part if r["audio_ms"]]
+    offsets = [r.get("cmn_offset", 0.0) for r in part]
     finish = [r["finish_ms"] for r in part if not r["redecoded"]]
     again = sum(r["redecoded"] for r in part)
-    return (f"- grammar recognizer CPU-s per utterance median/p95 {_med_p95(cpu)}; per audio second "
-            f"{_med_p95(per_s)}; finish() wall ms median/p95 {_med_p95(finish)} (streamed); "
-            f"decoded again after the end (cepstral mean off) {_pct(again, len(part))}")
+    return (f"- grammar recognizer CPU-s per utterance median/p95 {_med_p95(cpu)} (without the "
+            f"phone loop {_med_p95(alone)}); per audio second {_med_p95(per_s)}; finish() wall ms "
+            f"median/p95 {_med_p95(finish)} (streamed); decoded again after the end (cepstral "
+            f"mean off) {_pct(again, len(part))}; cepstral offset median/p95 {_med_p95(offsets)}")
 
 
 def write_outputs(rows: Sequence[dict[str, Any]], params: GuardParams, params_path: Path,
@@ -197,10 +231,9 @@ def write_outputs(rows: Sequence[dict[str, Any]], params: GuardParams, params_pa
     s = score(held, params)
     held_out = {k: v for k, v in s.items() if k != "wrong_rows"}
     held_out["voices"] = sorted({r["voice"] for r in held})
-    data = {"pocketsphinx": {"min_worst_word_llr": params.min_worst_word_llr,
-                             "min_worst_name_llr": params.min_worst_name_llr,
-                             "max_unexplained": params.max_unexplained,
-                             "fitted_on": params.fitted_on, "held_out": held_out}}
+    thresholds = {k: v for k, v in dataclasses.asdict(params).items()
+                  if k not in ("fitted_on", "held_out") and v is not None}
+    data = {"pocketsphinx": {**thresholds, "fitted_on": params.fitted_on, "held_out": held_out}}
     params_path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     rng = np.random.default_rng(0)
     picked = [held[i] for i in sorted(rng.choice(len(held), min(REPLAY_ROWS, len(held)), replace=False))]

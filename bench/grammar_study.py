@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "grammar_study"
 PARAMS = ROOT / "assistant" / "grammar" / "guard_params.json"
 REPLAY = ROOT / "tests" / "data" / "grammar_guard_rows.json"
-ROWS_VERSION = 3
+ROWS_VERSION = 4
 """Bumped when the recognizer's evidence changes, so cached grammar rows are decoded again."""
 LEAD_S, TRAIL_S, CHUNK = 0.3, 0.45, 960
 OOG_SHARE = 3
@@ -192,6 +192,8 @@ class Study:
             "evidence": result.evidence.row(), "cpu_s": result.cpu_s,
             "finish_ms": result.finish_ms, "audio_ms": result.audio_ms,
             "redecoded": result.redecoded, "cmn_offset": result.cmn_offset,
+            "cpu_loop_s": result.cpu_loop_s,
+            "words": [[w.word, (w.end_ms - w.start_ms) // 10, w.score, w.llr] for w in result.words],
         }
 
     def open_vocab(self, speaker: Speaker, text: str) -> dict[str, Any]:
@@ -264,6 +266,16 @@ def collect(study: Study, want_open: bool) -> list[dict[str, Any]]:
     return [r for k, r in rows.items() if k in keep]
 
 
+def upgrade(row: dict[str, Any]) -> None:
+    """Rows of version 4 lack the evidence's rest_* means: the same function fills them in from
+    the words the row kept."""
+    from assistant.grammar.guard import rest_means
+
+    if "rest_llr" not in row["evidence"]:
+        score, llr = rest_means([(frames, s, llr) for _w, frames, s, llr in row["words"]])
+        row["evidence"].update(rest_score=score, rest_llr=llr)
+
+
 def rows_file(args: argparse.Namespace) -> Path:
     """Grammar rows of one variant of the recognizer."""
     return RESULTS / f"rows_v{ROWS_VERSION}_{args.templates}_g{args.garbage_prob:g}.jsonl"
@@ -277,7 +289,7 @@ def _read_jsonl(path: Path) -> Iterable[dict[str, Any]]:
 
 
 def main() -> None:
-    from bench.grammar_fit import fit, report, write_outputs
+    from bench.grammar_fit import fit_best, report, write_outputs
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--open-vocab", action="store_true",
@@ -300,8 +312,10 @@ def main() -> None:
             if key(row) in opened:
                 row.update({"whisper": opened[key(row)]["whisper"],
                             "moonshine": opened[key(row)]["moonshine"]})
-    params = fit([r for r in rows if not r["held_out"]])
-    text = report(rows, params, study.grammar)
+    for row in rows:
+        upgrade(row)
+    params, families = fit_best([r for r in rows if not r["held_out"]])
+    text = report(rows, params, study.grammar, families)
     print(text)
     (RESULTS / "report.md").write_text(text, encoding="utf-8")
     if not args.no_write:

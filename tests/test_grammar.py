@@ -186,6 +186,26 @@ def test_decide_names_the_deciding_evidence(changes, accepted, reason):
     assert (verdict.accepted, verdict.reason) == (accepted, reason)
 
 
+SCORES = GuardParams(min_worst_word_score=-3.0, min_worst_name_score=-1.5, max_inner_filler=0.2)
+
+
+@pytest.mark.parametrize(("changes", "accepted", "reason"), [
+    ({}, True, Reason.ACCEPTED),
+    ({"worst_word_score": -3.2}, False, Reason.WORD),
+    ({"worst_name_score": -1.6}, False, Reason.NAME),
+    ({"inner_filler": 0.4}, False, Reason.UNEXPLAINED),
+    ({"phone_loop": False}, True, Reason.ACCEPTED),  # needs no phone loop
+])
+def test_decide_on_the_grammars_own_scores(changes, accepted, reason):
+    verdict = decide(evidence(**changes), SCORES)
+    assert (verdict.accepted, verdict.reason) == (accepted, reason)
+
+
+def test_loop_thresholds_without_a_phone_loop_decide_nothing():
+    assert decide(evidence(phone_loop=False), PARAMS).reason is Reason.UNCALIBRATED
+    assert decide(evidence(), GuardParams()).reason is Reason.UNCALIBRATED
+
+
 def test_no_parameters_means_nothing_acts():
     assert decide(evidence(), None).reason is Reason.UNCALIBRATED
     vosk = evidence(engine="vosk", confidence=0.99)

@@ -42,13 +42,25 @@ class Evidence:
     """The lowest per-frame llr of the words of device names and areas (0 when none is said):
     where a command for a device the home lacks differs from one it has."""
     worst_word_score: float
-    """The lowest per-frame score of any word."""
+    """The lowest per-frame score of any word but the first (see ``worst_word_llr``)."""
     unexplained: float
     """Share of all frames the grammar called silence or noise while the phone loop heard
     speech sounds there: speech around or inside the command that the grammar has no words for."""
     garbage: float = 0.0
     """Share of the speech the search explained as sounds the grammar has no words for (its
     GARBAGE arcs, in place of a name or of a whole sentence)."""
+    worst_name_score: float = 0.0
+    """The lowest per-frame score of the words of names and areas (0 when none is said)."""
+    inner_filler: float = 0.0
+    """Share of the frames from the first word to the last that the grammar called silence or
+    noise: a pause the command does not have, where unheard words may be."""
+    rest_llr: float = 0.0
+    """The llr per frame over all words but the first, weighted by their frames: how well the
+    command as a whole fits against the phone loop (the study's best single figure)."""
+    rest_score: float = 0.0
+    """The same mean of the grammar's own per-frame scores (no phone loop needed)."""
+    phone_loop: bool = True
+    """Whether the llr figures and ``unexplained`` were measured (a phone loop ran)."""
     confidence: float | None = None
     """Vosk: the lowest word confidence (0-1); None for pocketsphinx."""
 
@@ -72,6 +84,8 @@ class Reason(StrEnum):
     """No parameters were fitted for this engine: nothing acts on its word alone."""
     WORD = "word"
     """Some word fits far worse than the sounds a phone loop hears there."""
+    UTTERANCE = "utterance"
+    """The command's words as a whole fit far worse than the sounds heard."""
     NAME = "name"
     """A word of a name or an area fits far worse than the sounds heard there."""
     UNEXPLAINED = "unexplained"
@@ -87,9 +101,16 @@ class Verdict:
 
 @dataclass(frozen=True)
 class GuardParams:
-    min_worst_word_llr: float
-    min_worst_name_llr: float
-    max_unexplained: float
+    """Thresholds on the evidence; None leaves a figure out of the decision."""
+
+    min_rest_llr: float | None = None
+    min_rest_score: float | None = None
+    min_worst_word_llr: float | None = None
+    min_worst_name_llr: float | None = None
+    max_unexplained: float | None = None
+    min_worst_word_score: float | None = None
+    min_worst_name_score: float | None = None
+    max_inner_filler: float | None = None
     min_confidence: float | None = None
     """Vosk only."""
     fitted_on: dict[str, Any] = field(default_factory=dict)
@@ -113,13 +134,46 @@ def decide(evidence: Evidence, params: GuardParams | None) -> Verdict:
             return Verdict(False, Reason.UNCALIBRATED)
         margin = evidence.confidence - params.min_confidence
         return Verdict(margin >= 0, Reason.ACCEPTED if margin >= 0 else Reason.WORD, margin)
-    checks = (
-        (evidence.worst_word_llr - params.min_worst_word_llr, Reason.WORD),
-        (evidence.worst_name_llr - params.min_worst_name_llr, Reason.NAME),
-        (params.max_unexplained - evidence.unexplained, Reason.UNEXPLAINED),
-    )
+    if not evidence.phone_loop and _needs_loop(params):
+        return Verdict(False, Reason.UNCALIBRATED)
+    checks = [(value, reason) for value, reason in (
+        (_above(evidence.rest_llr, params.min_rest_llr), Reason.UTTERANCE),
+        (_above(evidence.rest_score, params.min_rest_score), Reason.UTTERANCE),
+        (_above(evidence.worst_word_llr, params.min_worst_word_llr), Reason.WORD),
+        (_above(evidence.worst_name_llr, params.min_worst_name_llr), Reason.NAME),
+        (_below(evidence.unexplained, params.max_unexplained), Reason.UNEXPLAINED),
+        (_above(evidence.worst_word_score, params.min_worst_word_score), Reason.WORD),
+        (_above(evidence.worst_name_score, params.min_worst_name_score), Reason.NAME),
+        (_below(evidence.inner_filler, params.max_inner_filler), Reason.UNEXPLAINED),
+    ) if value is not None]
+    if not checks:
+        return Verdict(False, Reason.UNCALIBRATED)
     margin, reason = min(checks, key=lambda check: check[0])
     return Verdict(margin >= 0, Reason.ACCEPTED if margin >= 0 else reason, margin)
+
+
+def _above(value: float, threshold: float | None) -> float | None:
+    return None if threshold is None else value - threshold
+
+
+def _below(value: float, threshold: float | None) -> float | None:
+    return None if threshold is None else threshold - value
+
+
+def _needs_loop(params: GuardParams) -> bool:
+    return any(t is not None for t in (params.min_rest_llr, params.min_worst_word_llr,
+                                       params.min_worst_name_llr, params.max_unexplained))
+
+
+def rest_means(words: list[tuple[int, float, float | None]]) -> tuple[float, float]:
+    """Pure: (score, llr) per frame over all words but the first, weighted by frames, from
+    (frames, score per frame, llr per frame) of each word in order; (0, 0) for fewer than two."""
+    rest = words[1:]
+    frames = sum(f for f, _s, _l in rest)
+    if not frames:
+        return 0.0, 0.0
+    return (sum(f * s for f, s, _l in rest) / frames,
+            sum(f * (llr or 0.0) for f, _s, llr in rest) / frames)
 
 
 def load_params(engine: str, path: Path = PARAMS_FILE) -> GuardParams | None:

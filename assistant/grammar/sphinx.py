@@ -30,7 +30,7 @@ from typing import Any
 
 from assistant.grammar.compiler import HomeGrammar
 from assistant.grammar.graph import EPSILON, GARBAGE, WordGraph
-from assistant.grammar.guard import Evidence, GuardParams, decide, load_params
+from assistant.grammar.guard import Evidence, GuardParams, decide, load_params, rest_means
 from assistant.grammar.lexicon import build_lexicon
 from assistant.grammar.types import GrammarResult, WordScore
 
@@ -75,6 +75,10 @@ class SphinxSettings:
     uniform: bool = True
     """Each state's arcs share probability 1 (True), or every arc has probability 1 (False)."""
     garbage_prob: float = 1e-8
+    phone_loop: bool = True
+    """Run the free phone loop beside the grammar (its fit is the llr evidence); without it,
+    the evidence is the grammar's own fit against the best sound of each frame, for about
+    half the CPU."""
     """Transition probability of each phone of a GARBAGE stretch: how dearly the search pays for
     explaining speech as sounds the grammar has no words for."""
 
@@ -102,7 +106,8 @@ class PocketsphinxRecognizer:
             phones = str(model / "en-us-phone.lm.bin")
             self._loop = pocketsphinx.Decoder(pocketsphinx.Config(
                 **common, allphone=phones, lw=settings.phone_loop_lw,
-                beam=settings.phone_loop_beam, pbeam=settings.phone_loop_beam))
+                beam=settings.phone_loop_beam, pbeam=settings.phone_loop_beam)) \
+                if settings.phone_loop else None
             # The batch cepstral mean of a stretch of audio: the mean is there once the features
             # are; a phone loop with a beam this narrow makes the search that end_utt() insists
             # on running over them cost ~3 ms instead of ~0.1 s.
@@ -119,6 +124,7 @@ class PocketsphinxRecognizer:
         """The cepstral mean the next utterance starts from (pocketsphinx's guess until set)."""
         self._used: str | None = None
         self._redecoded = False
+        self._cpu_loop = 0.0
         self._cpu = 0.0
 
     def prime(self, pcm: bytes) -> None:
@@ -131,12 +137,12 @@ class PocketsphinxRecognizer:
         if self._active:
             self.cancel()
         began = time.thread_time()
-        if self._mean is not None:
-            self._grammar.set_cmn(self._mean)
-            self._loop.set_cmn(self._mean)
         self._used = self._mean
-        self._grammar.start_utt()
-        self._loop.start_utt()
+        for decoder in self._decoders():
+            if self._mean is not None:
+                decoder.set_cmn(self._mean)
+            decoder.start_utt()
+        self._cpu_loop = 0.0
         self._active, self._odd, self._audio = True, b"", bytearray()
         self._redecoded = False
         self._cpu = time.thread_time() - began
@@ -150,7 +156,10 @@ class PocketsphinxRecognizer:
         data, self._odd = data[:cut], data[cut:]
         if data:
             self._grammar.process_raw(data)
-            self._loop.process_raw(data)
+            if self._loop is not None:
+                looped = time.thread_time()
+                self._loop.process_raw(data)
+                self._cpu_loop += time.thread_time() - looped
             if len(self._audio) < MAX_UTTERANCE_S * 32000:
                 self._audio += data
         self._cpu += time.thread_time() - began
@@ -160,8 +169,8 @@ class PocketsphinxRecognizer:
             raise RuntimeError("finish() before start()")
         began_wall, began = time.perf_counter(), time.thread_time()
         offset = 0.0
-        self._grammar.end_utt()
-        self._loop.end_utt()
+        for decoder in self._decoders():
+            decoder.end_utt()
         self._active = False
         audio = bytes(self._audio)
         if len(audio) >= 2 * 16000 // 5:
@@ -176,7 +185,7 @@ class PocketsphinxRecognizer:
         text = " ".join(w.word for w in words)
         return GrammarResult(text, tuple(words), evidence, verdict, len(audio) * 1000 // 32000,
                              cpu, (time.perf_counter() - began_wall) * 1000, self._redecoded,
-                             offset)
+                             offset, self._cpu_loop)
 
     def _cepstral_mean(self, pcm: bytes) -> str:
         self._probe.start_utt()
@@ -185,8 +194,11 @@ class PocketsphinxRecognizer:
         self._probe.end_utt()
         return mean
 
+    def _decoders(self) -> list[Any]:
+        return [self._grammar] if self._loop is None else [self._grammar, self._loop]
+
     def _decode_again(self, audio: bytes, mean: str) -> None:
-        for decoder in (self._grammar, self._loop):
+        for decoder in self._decoders():
             decoder.set_cmn(mean)
             decoder.start_utt()
             decoder.process_raw(audio)
@@ -195,13 +207,14 @@ class PocketsphinxRecognizer:
 
     def cancel(self) -> None:
         if self._active:
-            self._grammar.end_utt()
-            self._loop.end_utt()
+            for decoder in self._decoders():
+                decoder.end_utt()
         self._active = False
 
     def _evidence(self) -> tuple[list[WordScore], Evidence]:
         grammar = [_Seg.of(s) for s in (self._grammar.seg() or ())]
-        loop = [s for s in (_Seg.of(s) for s in (self._loop.seg() or ())) if s.end >= s.start]
+        loop = [] if self._loop is None else \
+            [s for s in (_Seg.of(s) for s in (self._loop.seg() or ())) if s.end >= s.start]
         total = max(1, self._grammar.n_frames())
         # An empty word is the null transition into the final state.
         spoken = [s for s in grammar if s.word and s.word not in _FILLERS and s.end >= s.start]
@@ -209,26 +222,39 @@ class PocketsphinxRecognizer:
         words = []
         for seg in home:
             frames = seg.end - seg.start + 1
-            llr = (seg.ln - _loop_ln(loop, seg.start, seg.end)) / frames
+            llr = (seg.ln - _loop_ln(loop, seg.start, seg.end)) / frames if loop else None
             words.append(WordScore(seg.word, seg.start * FRAME_MS, (seg.end + 1) * FRAME_MS,
                                    seg.ln / frames, llr))
         speech = sum(s.end - s.start + 1 for s in home)
         garbage = sum(s.end - s.start + 1 for s in spoken) - speech
-        unexplained = sum(_loop_speech(loop, s.start, s.end) for s in grammar
-                          if s.word in _FILLERS and s.end >= s.start)
+        fillers = [s for s in grammar if s.word in _FILLERS and s.end >= s.start]
+        unexplained = sum(_loop_speech(loop, s.start, s.end) for s in fillers)
+        inner = sum(s.end - s.start + 1 for s in fillers
+                    if spoken and spoken[0].start < s.start and s.end < spoken[-1].end)
+        # The first word's start carries the boundary with the silence before it: it scored
+        # low on every voice, said or not, so the worst-word figures leave it out.
+        rest = words[1:]
+        names = [w for w in words if w.word in self.names]
         llr_total = sum((w.llr or 0.0) * (w.end_ms - w.start_ms) / FRAME_MS for w in words)
+        rest_score, rest_llr = rest_means([((w.end_ms - w.start_ms) // FRAME_MS, w.score, w.llr)
+                                           for w in words])
         evidence = Evidence(
             engine=ENGINE,
             complete=bool(words) and self.graph.accepts(_tokens(spoken)),
             words=len(words),
             speech_frames=speech,
             score=sum(s.ln for s in home) / speech if speech else 0.0,
-            llr=llr_total / speech if speech else 0.0,
-            worst_word_llr=min((w.llr or 0.0 for w in words[1:]), default=0.0),
-            worst_name_llr=min((w.llr or 0.0 for w in words if w.word in self.names), default=0.0),
-            worst_word_score=min((w.score for w in words), default=0.0),
+            llr=llr_total / speech if speech and loop else 0.0,
+            worst_word_llr=min((w.llr or 0.0 for w in rest), default=0.0),
+            worst_name_llr=min((w.llr or 0.0 for w in names), default=0.0),
+            worst_word_score=min((w.score for w in rest), default=0.0),
             unexplained=unexplained / total,
             garbage=garbage / max(1, garbage + speech),
+            worst_name_score=min((w.score for w in names), default=0.0),
+            inner_filler=inner / max(1, spoken[-1].end - spoken[0].start + 1) if spoken else 0.0,
+            rest_llr=rest_llr,
+            rest_score=rest_score,
+            phone_loop=bool(loop),
         )
         return words, evidence
 

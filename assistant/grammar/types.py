@@ -40,6 +40,8 @@ class GrammarResult:
     the utterance was decoded again after its end (``assistant.grammar.sphinx``)."""
     cmn_offset: float = 0.0
     """How far that mean was from the utterance's own (first coefficient)."""
+    cpu_loop_s: float = 0.0
+    """Of ``cpu_s``, what the phone loop took (0 without it)."""
 
     @property
     def accepted(self) -> bool:
