@@ -99,6 +99,27 @@ ABSENT_AREAS: list[str] = [
 ]
 """Commands for areas the home does not have."""
 
+UNLISTED_NEAR_MISSES: list[str] = [
+    "turn on the bedside light",
+    "turn on the bed light",
+    "turn on the aquarium",
+    "switch off the sauna",
+    "turn on the christmas tree",
+    "open the greenhouse",
+    "turn off the kitchenette light",
+    "lock the garage door",
+    "open the front door",
+    "turn on the garage fan",
+    "turn off the bedroom fan",
+    "turn on the hallway light",
+    "turn on the coffee machine",
+    "what is the outside temperature",
+    "is the skylight open",
+    "turn on the fountain",
+]
+"""Near-misses that use no word of assistant/grammar/decoys_en.yaml (the grammar's list of
+devices and rooms a home may have): the guard alone must turn these away."""
+
 CHATTER_LINES: list[str] = CHATTER + [line for line in ORDINARY if not line.startswith(
     ("Turn on the kitchen light", "Unlock the front door"))]
 """Talk nobody addressed to the assistant (the study's commands without the wake word are left
@@ -108,5 +129,6 @@ OUT_OF_GRAMMAR: dict[str, list[str]] = {
     "question": QUESTIONS,
     "absent_device": ABSENT_DEVICES,
     "absent_area": ABSENT_AREAS,
+    "unlisted_near_miss": UNLISTED_NEAR_MISSES,
     "chatter": CHATTER_LINES,
 }

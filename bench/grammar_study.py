@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "grammar_study"
 PARAMS = ROOT / "assistant" / "grammar" / "guard_params.json"
 REPLAY = ROOT / "tests" / "data" / "grammar_guard_rows.json"
-ROWS_VERSION = 4
+ROWS_VERSION = 5
 """Bumped when the recognizer's evidence changes, so cached grammar rows are decoded again."""
 LEAD_S, TRAIL_S, CHUNK = 0.3, 0.45, 960
 OOG_SHARE = 3
@@ -124,10 +124,6 @@ def meaning(match: Any) -> list[Any] | None:
     if isinstance(match, UnknownEntity):
         return ["unknown", match.kind]
     return None
-
-
-def acts(meant: list[Any] | None) -> bool:
-    return bool(meant and meant[0] != "unknown" and any(a[1] != "query" for a in meant[1]))
 
 
 class Study:
@@ -267,13 +263,13 @@ def collect(study: Study, want_open: bool) -> list[dict[str, Any]]:
 
 
 def upgrade(row: dict[str, Any]) -> None:
-    """Rows of version 4 lack the evidence's rest_* means: the same function fills them in from
-    the words the row kept."""
+    """The evidence's rest_* means again from the words the row kept, with the recognizer's own
+    function (rows of version 4 were decoded before these means existed, or with a first
+    definition that left a one-word command without any)."""
     from assistant.grammar.guard import rest_means
 
-    if "rest_llr" not in row["evidence"]:
-        score, llr = rest_means([(frames, s, llr) for _w, frames, s, llr in row["words"]])
-        row["evidence"].update(rest_score=score, rest_llr=llr)
+    score, llr = rest_means([(frames, s, llr) for _w, frames, s, llr in row["words"]])
+    row["evidence"].update(rest_score=score, rest_llr=llr)
 
 
 def rows_file(args: argparse.Namespace) -> Path:

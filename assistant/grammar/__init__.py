@@ -31,7 +31,7 @@ _LOGGER = logging.getLogger(__name__)
 _HERE = Path(__file__).resolve().parent
 _SOURCES = ("brain/intents.py", "brain/numbers.py", "brain/phrases.py", "data/sentences_en.yaml",
             "grammar/compiler.py", "grammar/graph.py", "grammar/templates.py",
-            "grammar/sentences_en.yaml")
+            "grammar/sentences_en.yaml", "grammar/decoys_en.yaml")
 """What the grammar is a function of, besides the config and the template packages: the
 planner decides which templates stay."""
 

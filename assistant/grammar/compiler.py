@@ -25,8 +25,10 @@ import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import yaml
 from hassil import Intents
 from hassil.expression import (
     Alternative,
@@ -41,7 +43,7 @@ from hassil.intents import IntentData, RangeSlotList, TextSlotList, WildcardSlot
 
 from assistant.brain.phrases import spoken
 from assistant.config import Config, DeviceConfig
-from assistant.grammar.graph import EPSILON, GARBAGE, WordGraph
+from assistant.grammar.graph import DECOY, EPSILON, GARBAGE, WordGraph, foreign
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -78,7 +80,7 @@ class HomeGrammar:
 
     @property
     def words(self) -> frozenset[str]:
-        """The words a recognizer must pronounce (GARBAGE is not one)."""
+        """The words a recognizer must pronounce (GARBAGE is not one; a decoy's words are)."""
         return self.graph.words() - {GARBAGE}
 
 
@@ -111,7 +113,9 @@ class _Block:
     slot_lists: dict[str, TextSlotList]
     garbage: bool = False
     """Whether a name or an area may also be GARBAGE: any sounds at all, for a recognizer to
-    put where a name it does not know was said ("turn on the porch light")."""
+    put where a name it does not know was said ("turn on the porch light"), or a decoy."""
+    decoys: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """"name" and "area": names and rooms the home does not have (``load_decoys``)."""
 
 
 def compile_home(config: Config, intents: Intents, plans: Callable[[str], bool],
@@ -127,12 +131,13 @@ def compile_home(config: Config, intents: Intents, plans: Callable[[str], bool],
     started = time.process_time()
     rng = random.Random(seed)
     lists = _home_lists(config.devices)
+    decoys = load_decoys(lists) if garbage else {}
     kept: list[WordGraph] = []
     dropped = 0
     used: set[str] = set()
     for intent_name, intent in intents.intents.items():
         for data in intent.data:
-            block = _Block(intents, data, _block_lists(lists, data), garbage)
+            block = _Block(intents, data, _block_lists(lists, data), garbage, decoys)
             if block.slot_lists is None:
                 dropped += len(data.sentences)
                 continue
@@ -141,7 +146,7 @@ def compile_home(config: Config, intents: Intents, plans: Callable[[str], bool],
                 if graph is None or not graph.finals:
                     dropped += 1
                     continue
-                samples = [" ".join(graph.sample(rng, avoid=GARBAGE))
+                samples = [" ".join(graph.sample(rng, avoid=foreign))
                            for _ in range(SAMPLES_PER_TEMPLATE)]
                 if any(text and plans(text) for text in samples):
                     kept.append(graph)
@@ -182,12 +187,29 @@ def _words(raw: str) -> list[str] | None:
         return None
     if GARBAGE in raw:
         return [GARBAGE]
+    if raw.startswith(DECOY):
+        return [DECOY + w for w in _words(raw[len(DECOY):]) or ()]
     text = raw.lower().replace("’", "'").replace("%", " percent ").replace("°", " degrees ")
     text = text.replace("&", " and ")
     text = _DIGITS.sub(lambda m: f" {spell(int(m.group())) if int(m.group()) < 10000 else m.group()} ",
                        text)
     text = _NOT_WORD.sub(" ", text.replace("-", " ").replace("_", " "))
     return [w for w in (word.strip("'") for word in text.split()) if w]
+
+
+DECOYS = Path(__file__).resolve().parent / "decoys_en.yaml"
+
+
+def load_decoys(lists: dict[str, list[tuple[str, dict[str, Any]]]],
+                path: Path = DECOYS) -> dict[str, tuple[str, ...]]:
+    """The decoy names and areas, without any the home's own names or areas spell."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    home = {text for values in lists.values() for text, _context in values}
+    out: dict[str, tuple[str, ...]] = {}
+    for key, plural in (("name", "names"), ("area", "areas")):
+        spelled = (" ".join(_words(str(d)) or ()) for d in (data or {}).get(plural) or ())
+        out[key] = tuple(dict.fromkeys(d for d in spelled if d and d not in home))
+    return out
 
 
 def _home_lists(devices: Sequence[DeviceConfig]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
@@ -296,6 +318,8 @@ def _walk_list(ref: ListReference, state: int, tokens: _Tokens, block: _Block,
             return None
         if block.garbage and ref.list_name in ("name", "area"):
             choices.append(TextChunk(GARBAGE))
+            choices += [TextChunk(" ".join(DECOY + w for w in decoy.split()))
+                        for decoy in block.decoys.get(ref.list_name, ())]
         return _walk(Alternative(choices), state, tokens, block, depth + 1)
     if isinstance(slot_list, WildcardSlotList) or slot_list is None:
         return None  # a wildcard is open vocabulary: not for a grammar

@@ -11,13 +11,20 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 EPSILON = ""
 """The label of an arc that consumes no word."""
 GARBAGE = "<garbage>"
 """The label of an arc a recognizer matches with any sounds (see ``compile_home``)."""
+DECOY = "~"
+"""Marks a word of a decoy: a device or room the home does not have (``decoys_en.yaml``)."""
+
+
+def foreign(word: str) -> bool:
+    """Whether a word of the graph stands for speech that is not the home's: garbage or a decoy."""
+    return word == GARBAGE or word.startswith(DECOY)
 
 
 @dataclass(frozen=True)
@@ -53,13 +60,13 @@ class WordGraph:
                 return False
         return bool(current & self.finals)
 
-    def sample(self, rng: random.Random, avoid: str | None = None) -> list[str]:
+    def sample(self, rng: random.Random, avoid: Callable[[str], bool] | None = None) -> list[str]:
         """One sentence, choosing uniformly at every state (a final state stops with chance
-        1/(arcs+1)) among arcs not labelled ``avoid``."""
+        1/(arcs+1)) among arcs whose word ``avoid`` does not exclude."""
         out = self.outgoing()
         state, words = self.start, list[str]()
         while True:
-            arcs = [arc for arc in out.get(state, []) if arc[0] != avoid]
+            arcs = [arc for arc in out.get(state, []) if avoid is None or not avoid(arc[0])]
             stop = state in self.finals
             pick = rng.randrange(len(arcs) + stop) if arcs or stop else 0
             if pick == len(arcs):

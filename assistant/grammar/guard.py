@@ -55,8 +55,9 @@ class Evidence:
     """Share of the frames from the first word to the last that the grammar called silence or
     noise: a pause the command does not have, where unheard words may be."""
     rest_llr: float = 0.0
-    """The llr per frame over all words but the first, weighted by their frames: how well the
-    command as a whole fits against the phone loop (the study's best single figure)."""
+    """The llr per frame over all words but the first (a one-word command: that word), weighted
+    by their frames: how well the command as a whole fits against the phone loop (the study's
+    best single figure)."""
     rest_score: float = 0.0
     """The same mean of the grammar's own per-frame scores (no phone loop needed)."""
     phone_loop: bool = True
@@ -166,9 +167,10 @@ def _needs_loop(params: GuardParams) -> bool:
 
 
 def rest_means(words: list[tuple[int, float, float | None]]) -> tuple[float, float]:
-    """Pure: (score, llr) per frame over all words but the first, weighted by frames, from
-    (frames, score per frame, llr per frame) of each word in order; (0, 0) for fewer than two."""
-    rest = words[1:]
+    """Pure: (score, llr) per frame over all words but the first (all of them when there is
+    only one), weighted by frames, from (frames, score per frame, llr per frame) of each word
+    in order; (0, 0) for none."""
+    rest = words[1:] if len(words) > 1 else words
     frames = sum(f for f, _s, _l in rest)
     if not frames:
         return 0.0, 0.0

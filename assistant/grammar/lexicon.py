@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.grammar.graph import DECOY
+
 _LOGGER = logging.getLogger(__name__)
 
 _IPA = {
@@ -59,7 +61,9 @@ def cmudict_path() -> Path:
 
 
 def build_lexicon(words: Iterable[str], dictionary: Path | None = None) -> Lexicon:
-    wanted = set(words)
+    """Pronunciations of ``words``; a decoy's word ("~bathroom") is said as its word."""
+    asked = set(words)
+    wanted = {w.lstrip(DECOY) for w in asked}
     found: dict[str, list[str]] = {}
     with open(dictionary or cmudict_path(), encoding="utf-8") as lines:
         for line in lines:
@@ -79,7 +83,9 @@ def build_lexicon(words: Iterable[str], dictionary: Path | None = None) -> Lexic
         _LOGGER.info("pronunciations guessed by espeak-ng: %s", ", ".join(sorted(guessed)))
     if missing:
         _LOGGER.warning("no pronunciation for %s: left out of the grammar", ", ".join(sorted(missing)))
-    return Lexicon({w: tuple(p) for w, p in found.items()}, frozenset(guessed), frozenset(missing))
+    pronounced = {w: tuple(found[w.lstrip(DECOY)]) for w in asked if w.lstrip(DECOY) in found}
+    return Lexicon(pronounced, frozenset(guessed),
+                   frozenset(w for w in asked if w.lstrip(DECOY) in missing))
 
 
 def guess_phones(word: str) -> str | None:

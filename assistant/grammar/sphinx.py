@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.grammar.compiler import HomeGrammar
-from assistant.grammar.graph import EPSILON, GARBAGE, WordGraph
+from assistant.grammar.graph import DECOY, EPSILON, GARBAGE, WordGraph
 from assistant.grammar.guard import Evidence, GuardParams, decide, load_params, rest_means
 from assistant.grammar.lexicon import build_lexicon
 from assistant.grammar.types import GrammarResult, WordScore
@@ -70,8 +70,9 @@ class SphinxSettings:
     phone_loop_beam: float = 1e-20
     """The phone loop's beams (CMU's advice for phone decoding): narrower than pocketsphinx's
     default of 1e-48, for about half the CPU."""
-    beam: float = 1e-48
-    """The grammar search's beam (pocketsphinx's default): wide, the grammar is small."""
+    beam: float = 1e-30
+    """The grammar search's beam: narrower than pocketsphinx's 1e-48 for a sixth less CPU, with
+    the same 24 of 24 sentences on a sample of the study's commands."""
     uniform: bool = True
     """Each state's arcs share probability 1 (True), or every arc has probability 1 (False)."""
     garbage_prob: float = 1e-8
@@ -218,7 +219,7 @@ class PocketsphinxRecognizer:
         total = max(1, self._grammar.n_frames())
         # An empty word is the null transition into the final state.
         spoken = [s for s in grammar if s.word and s.word not in _FILLERS and s.end >= s.start]
-        home = [s for s in spoken if s.word not in _PHONE_SET]
+        home = [s for s in spoken if s.word not in _PHONE_SET and not s.word.startswith(DECOY)]
         words = []
         for seg in home:
             frames = seg.end - seg.start + 1

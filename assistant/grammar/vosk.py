@@ -20,7 +20,7 @@ from typing import Any
 from assistant.audio.chunk import RATE
 from assistant.errors import ModelMissingError
 from assistant.grammar.compiler import HomeGrammar
-from assistant.grammar.graph import GARBAGE
+from assistant.grammar.graph import DECOY, GARBAGE
 from assistant.grammar.guard import Evidence, GuardParams, decide, load_params
 from assistant.grammar.types import GrammarResult, WordScore
 
@@ -47,7 +47,9 @@ class VoskGrammarRecognizer:
         vosk.SetLogLevel(-1)
         self.graph = grammar.graph
         self.params = params if params is not None or not load_params_file else load_params(ENGINE)
-        phrases = [" ".join(UNKNOWN if w == GARBAGE else w for w in sentence)
+        # A decoy is said as its own words; a result with them is then not a sentence of the
+        # graph (which has them marked), so it never acts.
+        phrases = [" ".join(UNKNOWN if w == GARBAGE else w.lstrip(DECOY) for w in sentence)
                    for sentence in grammar.graph.covering_sentences(MAX_PHRASES)]
         self._grammar_json = json.dumps([*dict.fromkeys(phrases), UNKNOWN], ensure_ascii=False)
         try:
