@@ -231,6 +231,14 @@ def report(rows: Sequence[dict[str, Any]], params: GuardParams, grammar: Any,
             sub = score([r for r in part if r["condition"] == condition], params)
             lines.append(f"  - {condition}: commands accepted {_pct(sub['accepted'], sub['commands'])}, "
                          f"wrong {sub['wrong']}")
+        for voice in sorted({r["voice"] for r in part}):
+            mine = [r for r in part if r["voice"] == voice]
+            sub = score(mine, params)
+            whisper = [r for r in mine if r["kind"] == "command" and "whisper" in r]
+            told = sum(r["whisper"]["meaning"] == r["truth"] for r in whisper)
+            lines.append(f"  - {voice}: commands accepted {_pct(sub['accepted'], sub['commands'])}, "
+                         f"wrong {sub['wrong']}" + (f"; whisper commands correct "
+                                                     f"{_pct(told, len(whisper))}" if whisper else ""))
         lines += _open_vocab(part, params), ""
         lines += [_costs(part), ""]
     return "\n".join(lines)

@@ -14,7 +14,7 @@ import pytest
 from assistant.brain.intents import IntentMatch, LocalIntents
 from assistant.config import DeviceConfig, load_config, parse_config
 from assistant.grammar import build_grammar
-from assistant.grammar.compiler import HomeGrammar, _words, compile_home, spell
+from assistant.grammar.compiler import HomeGrammar, _words, compile_home, load_decoys, spell
 from assistant.grammar.graph import EPSILON, GARBAGE, WordGraph, foreign
 from assistant.grammar.guard import Evidence, GuardParams, Reason, decide, load_params
 from assistant.grammar.lexicon import build_lexicon, ipa_to_cmu
@@ -112,6 +112,20 @@ def test_garbage_stands_in_for_a_name_and_for_a_whole_sentence(grammar):
     assert {"kitchen", "ceiling", "garage", "hallway"} <= grammar.names
 
 
+def test_decoys_compete_with_the_homes_names_and_areas(grammar):
+    assert grammar.graph.accepts(["turn", "on", "the", "~bathroom", "~light"])
+    assert grammar.graph.accepts("turn off the lights in the ~attic".split())
+    assert not said(grammar, "turn on the bathroom light")  # only as a decoy
+    assert not any(w.startswith("~") for w in grammar.names)
+
+
+def test_a_decoy_the_home_spells_is_left_out():
+    lists = {"name": [("bathroom light", {"domain": "light"})], "area": [("office", {})]}
+    decoys = load_decoys(lists)
+    assert "bathroom light" not in decoys["name"] and "office" not in decoys["area"]
+    assert "porch light" in decoys["name"] and "attic" in decoys["area"]
+
+
 def test_the_grammar_follows_the_devices(home, tmp_path):
     config, _intents = home
     tv = DeviceConfig(id="tv_2", name="tv 2", kind="switch", pin=12, area="den")
@@ -158,6 +172,8 @@ def test_words_missing_from_cmudict_get_espeak_pronunciations():
     assert lexicon.pronunciations["kitchen"] == ("K IH CH AH N",)
     assert lexicon.pronunciations["nabu"] == ("N AA B UW",)
     assert lexicon.guessed == {"nabu"} and not lexicon.missing
+    decoy = build_lexicon(["~kitchen"])
+    assert decoy.pronunciations == {"~kitchen": ("K IH CH AH N",)}
 
 
 # -- the guard -------------------------------------------------------------------------------
