@@ -114,7 +114,7 @@ def test_garbage_stands_in_for_a_name_and_for_a_whole_sentence(grammar):
 
 def test_decoys_compete_with_the_homes_names_and_areas(grammar):
     assert grammar.graph.accepts(["turn", "on", "the", "~bathroom", "~light"])
-    assert grammar.graph.accepts("turn off the lights in the ~attic".split())
+    assert grammar.graph.accepts(["turn", "off", "the", "lights", "in", "the", "~attic"])
     assert not said(grammar, "turn on the bathroom light")  # only as a decoy
     assert not any(w.startswith("~") for w in grammar.names)
 
