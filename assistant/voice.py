@@ -57,7 +57,11 @@ def build_voice(
     # (pymicro-vad's and pymicro-wakeword's objects lose a pending exception when freed).
     synthesizer = PiperSynthesizer(config.tts.voice, config.tts.length_scale)
     transcriber = make_transcriber(config.stt, _stt_grammar(config))
-    verifier = make_wake_check(config.wake, home_words(getattr(intents, "vocabulary", list)()))
+    # Whisper reads the wake windows the cheap evidence leaves in doubt (not vosk: it has no
+    # open vocabulary for the phrase).
+    reader = transcriber if config.stt.engine == "whisper" else None
+    verifier = make_wake_check(config.wake, home_words(getattr(intents, "vocabulary", list)()),
+                               reader)
     recheck = _recheck(config, transcriber, intents)
     stages = Stages(
         wake=make_wake_detector(config.wake),

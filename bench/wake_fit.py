@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assistant.config import WakeConfig  # noqa: E402
 from assistant.vad import paused_after_wake  # noqa: E402
-from assistant.wake import make_wake_check  # noqa: E402
+from assistant.wake.builders import make_measurer  # noqa: E402
 from assistant.wake.decision import (  # noqa: E402
     PARAMS,
     DecisionParams,
@@ -46,6 +46,7 @@ from assistant.wake.decision import (  # noqa: E402
     Outcome,
     decide,
     features,
+    read_features,
     score,
 )
 from assistant.wake.detection import WakeDetection  # noqa: E402
@@ -57,10 +58,15 @@ from bench.robust_bench import RESULTS  # noqa: E402
 
 QUIET_FEATURES = ("verifier", "micro", "first", "noisy_only", "snr", "paused")
 LOUD_FEATURES = QUIET_FEATURES + ("noisy_model", "open")
-FALSE_WAKES_PER_HOUR = {"low": 0.5, "medium": 1.5, "high": 4.0}
+FALSE_WAKES_PER_HOUR = {"low": 1.0, "medium": 2.0, "high": 6.0}
 """What each level may let through on the fit side's near-miss-heavy negatives."""
-BORDERLINE_WIDTH = 1.0
-"""How far below the operating point (score, log-odds) the transcript breaks the tie."""
+READ_FEATURES = ("score", "paused", "heard", "heard_lenient", "then_nothing", "then_stop",
+                 "then_request", "then_talk")
+DROP_UNREAD = 0.005
+"""The share of the fit side's wake words whose first score may fall below the point where
+whisper is no longer asked (dropped unread)."""
+MAX_BAND_SHARE = 0.15
+"""At most this share of the fit side's wake words may fall in a level's borderline band."""
 L2 = 1e-2
 EVIDENCE_CACHE = RESULTS / "wake_evidence_rows_{split}.json"
 
@@ -74,8 +80,7 @@ def measure_rows(split: str) -> list[dict[str, Any]]:
     data = np.load(source, allow_pickle=True)
     rows = json.loads(str(data["rows"]))
     windows, embeddings = data["windows"], data["embeddings"]
-    check = make_wake_check(WakeConfig())
-    assert check is not None
+    measurer = make_measurer(WakeConfig())
     embedder = Embedder()
     out = []
     started = time.time()
@@ -93,7 +98,7 @@ def measure_rows(split: str) -> list[dict[str, Any]]:
         detection = WakeDetection("okay_nabu" if row["noisy"] is None else "okay_nabu_noisy",
                                   row["t_ms"], row["probability"], row["noisy"])
         paused = paused_after_wake([c == "1" for c in row["loud"]])
-        evidence = check.measurer.measure(window, detection, paused, emb)
+        evidence = measurer.measure(window, detection, paused, emb)
         out.append({**{k: v for k, v in row.items() if k not in ("loud",)},
                     "evidence": evidence.to_json(), "after": said_after(row)})
         if i % 500 == 0:
@@ -115,16 +120,33 @@ def said_after(row: dict[str, Any]) -> str:
 
 
 def evidence_of(row: dict[str, Any]) -> WakeEvidence:
-    from assistant.wake.detection import Detector
+    return WakeEvidence.from_json(row["evidence"])
 
-    e = dict(row["evidence"])
-    e["detector"] = Detector(e["detector"])
-    return WakeEvidence(**e)
+
+def with_readings(rows: list[dict[str, Any]], split: str) -> list[dict[str, Any]]:
+    """The rows with whisper's reading of each window (``bench/wake_readings.py``)."""
+    from dataclasses import asdict
+
+    from assistant.brain.intents import LocalIntents
+    from assistant.config import load_config
+    from assistant.wake.reading import read
+    from assistant.wake.request import home_words
+    from bench.robust_bench import ROOT
+
+    texts = json.loads((RESULTS / f"wake_readings_{split}.json").read_text())
+    home = home_words(LocalIntents(load_config(ROOT / "config" / "assistant.yaml")).vocabulary())
+    assert len(texts) == len(rows), (split, len(texts), len(rows))
+    return [{**row, "reading_text": text,
+             "evidence": {**row["evidence"], "reading": asdict(read(text, "okay nabu", home))}}
+            for row, text in zip(rows, texts, strict=True)]
 
 
 # -- fitting -----------------------------------------------------------------------------
-def fit_model(rows: list[dict[str, Any]], names: tuple[str, ...]) -> Model:
-    x = np.array([[features(evidence_of(r))[n] for n in names] for r in rows])
+def fit_model(rows: list[dict[str, Any]], names: tuple[str, ...], reading: bool = False) -> Model:
+    if reading:
+        x = np.array([[read_features(evidence_of(r), r["_first"])[n] for n in names] for r in rows])
+    else:
+        x = np.array([[features(evidence_of(r))[n] for n in names] for r in rows])
     y = np.array([1.0 if r["kind"] == "wake" else 0.0 for r in rows])
     mean, spread = x.mean(axis=0), x.std(axis=0) + 1e-6
     z = np.hstack([(x - mean) / spread, np.ones((len(x), 1))])
@@ -147,15 +169,47 @@ def fit(rows: list[dict[str, Any]], hours: float) -> DecisionParams:
     quiet = fit_model(rows, QUIET_FEATURES)
     loud = fit_model(loud_rows, LOUD_FEATURES) if len({r["kind"] for r in loud_rows}) == 2 else quiet
     draft = DecisionParams(quiet, loud, {})
-    negatives = sorted((score(evidence_of(r), draft) for r in rows if r["kind"] == "negative"),
-                       reverse=True)
-    levels = {}
+    firsts = np.array([score(evidence_of(r), draft) for r in rows])
+    wake = np.array([r["kind"] == "wake" for r in rows])
+    read_above = float(np.quantile(firsts[wake], DROP_UNREAD))
+    sure_above = float(firsts[~wake].max() + 1e-3) if (~wake).any() else 30.0
+    band = (firsts >= read_above) & (firsts < sure_above)
+    second = fit_model([{**r, "_first": f} for r, f, b in zip(rows, firsts, band, strict=True) if b],
+                       READ_FEATURES, reading=True)
+    seconds = np.array([second.score(read_features(evidence_of(r), f)) for r, f in zip(rows, firsts, strict=True)])
+    levels = operating_points(rows, hours, firsts, seconds, read_above, sure_above)
+    return DecisionParams(quiet, loud, levels, second)
+
+
+def operating_points(rows: list[dict[str, Any]], hours: float, firsts: np.ndarray,
+                     seconds: np.ndarray, read_above: float, sure_above: float
+                     ) -> dict[str, OperatingPoint]:
+    """Per level, the (wake_above, borderline_above) pair on the second score that keeps the
+    most wake words with at most the level's false wakes per hour, the borderline band holding
+    at most MAX_BAND_SHARE of the wake words (a narrow band: the transcript only breaks ties)."""
+    wake = np.array([r["kind"] == "wake" for r in rows])
+    asks = np.array([reads_as_request(r["after"]) for r in rows])
+    sure = firsts >= sure_above
+    read = (firsts >= read_above) & ~sure
+    candidates = np.unique(np.quantile(seconds[read], np.linspace(0.0, 1.0, 121)))
+    out = {}
     for level, rate in FALSE_WAKES_PER_HOUR.items():
-        allowed = int(rate * hours)
-        # The threshold just above the (allowed + 1)-th highest near-miss score.
-        above = negatives[allowed] + 1e-3 if allowed < len(negatives) else -30.0
-        levels[level] = OperatingPoint(above, above - BORDERLINE_WIDTH)
-    return DecisionParams(quiet, loud, levels)
+        best: tuple[float, float, float] | None = None
+        for hi in candidates:
+            above = read & (seconds >= hi)
+            for lo in candidates[candidates <= hi]:
+                band = read & (seconds >= lo) & ~above
+                if band[wake].mean() > MAX_BAND_SHARE:
+                    continue
+                woken = sure | above | (band & asks)
+                if int(np.sum(woken & ~wake)) > rate * hours:
+                    continue
+                kept = float(np.mean(woken[wake]))
+                if best is None or kept > best[0] or (kept == best[0] and hi - lo < best[1] - best[2]):
+                    best = (kept, float(hi), float(lo))
+        assert best is not None, level
+        out[level] = OperatingPoint(best[1], best[2], sure_above, read_above)
+    return out
 
 
 # -- reporting ---------------------------------------------------------------------------
@@ -187,7 +241,7 @@ def load(split: str) -> tuple[list[dict[str, Any]], float, dict[str, int]]:
     data = np.load(RESULTS / f"wake_evidence_{split}.npz", allow_pickle=True)
     misses = json.loads(str(data["misses"]))
     per_room = {room: sum(1 for m in misses if m["level"] == room) for room in ("clean", "20", "10")}
-    return measure_rows(split), float(data["negatives_s"]) / 3600, per_room
+    return with_readings(measure_rows(split), split), float(data["negatives_s"]) / 3600, per_room
 
 
 def by_family(rows: list[dict[str, Any]], params: DecisionParams, level: str) -> dict[str, Any]:

@@ -119,3 +119,39 @@ def test_a_request_reads_as_one(text: str, asks: bool) -> None:
 def test_home_words_leave_small_talk_out_and_keep_plurals() -> None:
     assert {"kitchen", "lights", "lamp", "door", "doors"} <= HOME
     assert not {"the", "on", "off", "is"} & HOME
+
+
+def test_a_doubtful_detection_asks_for_whisper_and_its_reading_decides() -> None:
+    from dataclasses import replace
+
+    from assistant.wake.decision import FOLLOWS  # noqa: F401
+    from assistant.wake.reading import Reading
+
+    params = replace(PARAMS, read=Model({"score": 1.0, "heard": 2.0, "then_talk": -3.0}, 0.0),
+                     levels={"medium": OperatingPoint(1.0, 0.0, sure_above=4.0, read_above=-2.0)})
+    assert decide(evidence(5.0), params).outcome is Outcome.WAKE        # sure: no whisper
+    assert decide(evidence(-3.0), params).outcome is Outcome.DROP       # hopeless: no whisper
+    doubtful = evidence(0.5)
+    assert decide(doubtful, params).outcome is Outcome.READ
+    heard = replace(doubtful, reading=Reading(True, False, "stop"))
+    assert decide(heard, params).outcome is Outcome.WAKE               # 0.5 + 2.0
+    talk = replace(doubtful, reading=Reading(True, False, "talk"))
+    assert decide(talk, params).outcome is Outcome.DROP                # 0.5 + 2.0 - 3.0
+    missed = replace(doubtful, reading=Reading(False, False, ""))
+    assert decide(missed, params).outcome is Outcome.BORDERLINE        # 0.5: the command decides
+
+
+@pytest.mark.parametrize(("text", "heard", "lenient", "follows"), [
+    ("Okay Nabu. Turn on the light.", True, False, "stop"),
+    ("Okay, Nabu, what time is it", True, False, "request"),
+    ("Okay Nabu", True, False, "nothing"),
+    ("Okay Naboo from Star Wars was a beautiful planet.", True, False, "talk"),
+    ("Okay, now we turn on the light.", False, True, "request"),   # said in one breath
+    ("Okay Nana, I'll call you back.", False, False, ""),
+    ("I'm okay now.", False, False, ""),
+])
+def test_whispers_reading_of_the_window(text: str, heard: bool, lenient: bool, follows: str) -> None:
+    from assistant.wake.reading import read
+
+    reading = read(text, "okay nabu", HOME)
+    assert (reading.heard, reading.heard_lenient, reading.follows) == (heard, lenient, follows)

@@ -60,23 +60,38 @@ def _detector(config: WakeConfig, sensitive: bool) -> WakeDetector:
     return detector
 
 
-def make_wake_check(config: WakeConfig, home: frozenset[str] = frozenset()) -> WakeCheck | None:
-    """The second stage, or None when the first stage is trusted alone (``verified``)."""
+def make_measurer(config: WakeConfig, transcriber: Any = None,
+                  home: frozenset[str] = frozenset()) -> Any:
+    """What the second stage measures with (``evidence.Measurer``), as the config asks;
+    ``transcriber``: whisper, for the detections the cheap evidence leaves in doubt."""
+    from assistant.wake.evidence import Measurer
+
+    rescorer: Any = _detector(config, sensitive=True)  # microWakeWord (verified): it has peak()
+    loud = noisy_model_used(config)
+    return Measurer(rescorer.peak, classifier=OpenClassifier(config.model) if loud else None,
+                    head=WakeHead() if loud else None, transcriber=transcriber,
+                    phrase=wake_phrase(config), home=home)
+
+
+def wake_phrase(config: WakeConfig) -> str:
+    return config.phrase or config.model.replace("_", " ")
+
+
+def make_wake_check(config: WakeConfig, home: frozenset[str] = frozenset(),
+                    transcriber: Any = None) -> WakeCheck | None:
+    """The second stage, or None when the first stage is trusted alone (``verified``);
+    ``transcriber``: whisper (None: no reading of doubtful windows, the command decides)."""
     if not verified(config):
         if config.verify:
             _LOGGER.info("wake word %r: no second stage for it; the model's own threshold decides",
                          config.model)
         return None
     from assistant.wake.decision import load_params
-    from assistant.wake.evidence import Measurer
 
-    rescorer: Any = _detector(config, sensitive=True)  # microWakeWord (verified): it has peak()
+    measurer = make_measurer(config, transcriber, home)
     loud = noisy_model_used(config)
-    measurer = Measurer(rescorer.peak,
-                        classifier=OpenClassifier(config.model) if loud else None,
-                        head=WakeHead() if loud else None)
-    _LOGGER.info("wake word second stage: verifier%s, sensitivity %s",
+    _LOGGER.info("wake word second stage: verifier%s%s, sensitivity %s",
                  " and, in a loud room, the noisy-room and openWakeWord models" if loud else "",
+                 "; whisper reads the doubtful ones" if transcriber is not None else "",
                  config.sensitivity)
-    phrase = config.phrase or config.model.replace("_", " ")
-    return WakeCheck(measurer, load_params(), config.sensitivity, home, phrase)
+    return WakeCheck(measurer, load_params(), config.sensitivity, home, wake_phrase(config))

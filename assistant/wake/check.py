@@ -8,6 +8,7 @@ the window's tail is. A borderline verdict is settled by the command's transcrip
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import numpy as np
 
@@ -54,6 +55,11 @@ class WakeCheck:
         after the wake word, and openWakeWord's embeddings of the window if the room was loud."""
         evidence = self.measurer.measure(window, detection, paused, embeddings)
         verdict = decide(evidence, self.params, self.level)
+        if verdict.outcome is Outcome.READ:
+            if self.measurer.transcriber is None:
+                # No whisper to read the window (the lean profile): the command breaks the tie.
+                return replace(verdict, outcome=Outcome.BORDERLINE)
+            verdict = decide(self.measurer.read(window, evidence), self.params, self.level)
         _LOGGER.debug("wake check: %s (score %.2f)", verdict.outcome, verdict.score)
         return verdict
 

@@ -1,13 +1,16 @@
 """The wake decision: one pure function of the evidence and fitted parameters.
 
-A logistic model weighs the evidence (``features``) into a score, the log-odds that a real wake
-word was said; ``wake.sensitivity`` picks an operating point on it, fitted on the validation
-curve of ``bench/wake_fit.py`` (wake words kept against false wakes per hour). Between the
-operating point and a lower "borderline" point the command's own transcript breaks the tie: a
-request to the assistant wakes it, other talk does not (``assistant.wake.request``). Two sets of
-weights: one for a loud room, where the noisy-room model's embeddings give two more opinions,
-and one for everywhere else. The parameters are data (``assistant/data/wake_decision.json``),
-with a record of what they were fitted on and the figures they gave on material they were not.
+Two logistic models. The first weighs the cheap evidence (``features``: the verifier network,
+microWakeWord's peak, the first stage's probability, the room's SNR, the pause after the word,
+and in a loud room the noisy-room and openWakeWord models) into a score, the log-odds that a
+real wake word was said: far above doubt it wakes the assistant (``sure_above``), far below it
+drops the detection (``read_above``). In between, whisper reads the window and the second model
+weighs that reading with the first score (``read_features``). ``wake.sensitivity`` picks an
+operating point on the second score, fitted on the curve of ``bench/wake_fit.py`` (wake words
+kept against false wakes per hour); between it and a lower "borderline" point the command's own
+transcript breaks the tie (``assistant.wake.request``). The parameters are data
+(``assistant/data/wake_decision.json``), with a record of what they were fitted on and the
+figures they gave on material they were not.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import enum
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -41,6 +44,20 @@ def features(evidence: WakeEvidence) -> dict[str, float]:
     }
 
 
+FOLLOWS = ("nothing", "stop", "request", "talk")
+
+
+def read_features(evidence: WakeEvidence, first_score: float) -> dict[str, float]:
+    """The second model's numbers: the first score and whisper's reading of the window."""
+    reading = evidence.reading
+    out = {"score": first_score, "paused": 1.0 if evidence.paused else 0.0,
+           "heard": 1.0 if reading is not None and reading.heard else 0.0,
+           "heard_lenient": 1.0 if reading is not None and reading.heard_lenient else 0.0}
+    for follows in FOLLOWS:
+        out[f"then_{follows}"] = 1.0 if reading is not None and reading.follows == follows else 0.0
+    return out
+
+
 @dataclass(frozen=True)
 class Model:
     """One logistic model: score = bias + sum(weight * feature)."""
@@ -61,9 +78,13 @@ class Model:
 @dataclass(frozen=True)
 class OperatingPoint:
     wake_above: float
-    """A score from here wakes the assistant."""
+    """A second score from here wakes the assistant."""
     borderline_above: float
-    """A score from here to ``wake_above`` wakes it only if the command reads as a request."""
+    """A second score from here to ``wake_above`` wakes it only if the command reads as a request."""
+    sure_above: float = 30.0
+    """A first score from here wakes it without asking whisper."""
+    read_above: float = -30.0
+    """A first score below this drops the detection without asking whisper."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +92,8 @@ class DecisionParams:
     quiet: Model
     loud: Model
     levels: dict[str, OperatingPoint]
+    read: Model | None = None
+    """The second model (whisper's reading); None: the first score decides alone."""
     record: dict[str, Any] = field(default_factory=dict)
     """What the parameters were fitted on, and the figures they gave (fitted and held out)."""
 
@@ -80,8 +103,8 @@ class DecisionParams:
                     "scale": {k: list(v) for k, v in m.scale.items()}}
 
         return {"quiet": model(self.quiet), "loud": model(self.loud),
-                "levels": {k: {"wake_above": v.wake_above, "borderline_above": v.borderline_above}
-                           for k, v in self.levels.items()},
+                "read": None if self.read is None else model(self.read),
+                "levels": {k: asdict(v) for k, v in self.levels.items()},
                 "record": self.record}
 
     @staticmethod
@@ -91,8 +114,9 @@ class DecisionParams:
                          {k: (float(v[0]), float(v[1])) for k, v in m.get("scale", {}).items()})
 
         return DecisionParams(model(data["quiet"]), model(data["loud"]),
-                              {k: OperatingPoint(float(v["wake_above"]), float(v["borderline_above"]))
+                              {k: OperatingPoint(**{f: float(x) for f, x in v.items()})
                                for k, v in data["levels"].items()},
+                              None if data.get("read") is None else model(data["read"]),
                               dict(data.get("record", {})))
 
 
@@ -118,6 +142,8 @@ class Outcome(enum.StrEnum):
     """The evidence is enough: the assistant is awake."""
     BORDERLINE = "borderline"
     """Not quite: the command's transcript decides (a request wakes it)."""
+    READ = "read"
+    """In doubt: whisper must read the window, then the decision is made again."""
     DROP = "drop"
     """Not a wake word: nothing is done, and the recording stops."""
 
@@ -150,14 +176,24 @@ class WakeVerdict:
 
 
 def score(evidence: WakeEvidence, params: DecisionParams) -> float:
+    """The first score, on the cheap evidence."""
     model = params.loud if evidence.loud else params.quiet
     return model.score(features(evidence))
 
 
 def decide(evidence: WakeEvidence, params: DecisionParams, level: str = "medium") -> WakeVerdict:
-    """Pure: the verdict on one detection at a sensitivity level."""
+    """Pure: the verdict on one detection at a sensitivity level; READ when whisper's reading is
+    needed and not in the evidence yet."""
     point = params.levels[level]
     value = score(evidence, params)
+    if params.read is not None:
+        if value >= point.sure_above:
+            return WakeVerdict(Outcome.WAKE, value, level, point.sure_above, evidence)
+        if value < point.read_above:
+            return WakeVerdict(Outcome.DROP, value, level, point.read_above, evidence)
+        if evidence.reading is None:
+            return WakeVerdict(Outcome.READ, value, level, point.wake_above, evidence)
+        value = params.read.score(read_features(evidence, value))
     if value >= point.wake_above:
         outcome = Outcome.WAKE
     elif value >= point.borderline_above:

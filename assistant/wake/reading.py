@@ -1,0 +1,79 @@
+"""Whisper's reading of a wake window, as evidence: does it hear the phrase, and is what follows
+it in the window said to the assistant?
+
+Whisper is asked only when the cheap evidence leaves a detection in doubt
+(``decision.Outcome.READ``): it costs ~0.4 CPU-s here. Prompted with the phrase ("Okay Nabu."),
+it writes a real "okay nabu" the same way for most voices, while a near-miss keeps its own words
+("Okay Nana, I'll call you back"); what follows the phrase in its reading separates "Okay Nabu.
+Turn on the light." from "Okay Naboo from Star Wars was a beautiful planet", which no acoustic
+model here tells apart. Both are features of the decision, weighed by fitted weights.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from assistant.wake.request import reads_as_request
+
+
+def prompt_for(phrase: str) -> str:
+    """Capitalised like a name ("Okay Nabu."): with "Okay nabu." whisper went on writing "okay,
+    now we ..." for half of the real wake words."""
+    return phrase.title() + "."
+
+
+def _sound(text: str, lenient: bool = False) -> str:
+    """Metaphone; ``lenient``: with "b" and "w" counted as one sound."""
+    import jellyfish
+
+    sound = jellyfish.metaphone(text)
+    return sound.replace("B", "W") if lenient else sound
+
+
+def _phrase_at(words: list[str], phrase: str, lenient: bool = False) -> tuple[int, int] | None:
+    """(first word, number of words) of the first stretch of ``words`` that sounds like the
+    phrase, compared by sound with the word breaks removed (whisper splits a name it does not
+    know as it likes: "Okay, now, buu." is "okay nabu", "okay now" is not)."""
+    wanted = _sound("".join(phrase.lower().split()), lenient)
+    longest = len(phrase.split()) + 2
+    for start in range(len(words)):
+        for count in range(1, min(longest, len(words) - start) + 1):
+            if _sound("".join(words[start:start + count]), lenient) == wanted:
+                return start, count
+    return None
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What whisper's reading of the window says."""
+
+    heard: bool
+    """It wrote the phrase (by sound)."""
+    heard_lenient: bool
+    """...or wrote it with a "b" heard as a "w" ("Okay, now we turn on the light" for a phrase
+    said in one breath with the command)."""
+    follows: str
+    """What follows the phrase in the reading: "nothing", "stop" (the sentence ends there),
+    "request" (words that read as a request, ``request.reads_as_request``), "talk" (other
+    words) or "" (no phrase)."""
+
+
+def read(text: str, phrase: str, home: frozenset[str] = frozenset()) -> Reading:
+    """Pure: the evidence in whisper's transcript of a wake window."""
+    words = list(re.finditer(r"[a-z0-9']+", text.lower()))
+    plain = [w.group() for w in words]
+    span = _phrase_at(plain, phrase)
+    lenient = span is None and (span := _phrase_at(plain, phrase, lenient=True)) is not None
+    if span is None:
+        return Reading(False, False, "")
+    end = words[span[0] + span[1] - 1].end()
+    after = text[end:].lower()
+    rest = re.findall(r"[a-z0-9']+", after)
+    if not rest:
+        follows = "nothing"
+    elif re.match(r"\s*[.?!\u2026]+(\s|$)", after):
+        follows = "stop"
+    else:
+        follows = "request" if reads_as_request(" ".join(rest), home, phrase) else "talk"
+    return Reading(not lenient, lenient, follows)
