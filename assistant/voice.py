@@ -64,8 +64,11 @@ def build_voice(
         verifier = make_wake_verifier(config.wake, transcriber,
                                       home_words(getattr(intents, "vocabulary", list)()))
     recheck = _recheck(config, transcriber, intents)
+    wake = make_wake_detector(config.wake, verified=verifier is not None)
+    if home.mqtt is not None:
+        wake = home.mqtt.arbitrated(wake)  # one wake word, one answer among the rooms
     stages = Stages(
-        wake=make_wake_detector(config.wake, verified=verifier is not None),
+        wake=wake,
         vad=MicroVadScorer(),
         transcriber=transcriber,
         brain=home.brain,
@@ -89,6 +92,10 @@ def build_voice(
     )
     home.executor.listeners.append(lambda _result: pipeline.note_action())
     bus.subscribe(log_interaction)
+    if home.mqtt is not None:
+        # Volume and sensitivity controls are wired here once they exist (their Protocols:
+        # assistant.mqtt.VolumeControl, SensitivityControl).
+        home.mqtt.attach_voice(pipeline, bus, _speaker(stages), wait_spoken=stages.player.wait_idle)
     for part in attach_feedback(config.feedback, bus, pipeline, home.pin_factory,
                                 _speaker(stages)):
         home.closers.append(part.close)

@@ -1,0 +1,129 @@
+"""A real mosquitto on a free loopback port, started per test with a generated config, and a
+paho client that plays Home Assistant (or a Tasmota plug) against it.
+
+    with Broker(tmp_path) as broker:
+        ha = Watcher(broker.port)
+        ha.wait_for("assistant/test/device/lamp/state", "ON")
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Broker:
+    def __init__(self, folder: Path, port: int | None = None, password_file: Path | None = None):
+        self.folder = folder
+        self.port = port or free_port()
+        self.password_file = password_file
+        self.conf = folder / "mosquitto.conf"
+        self.log = folder / "mosquitto.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Broker:
+        lines = [f"listener {self.port} 127.0.0.1", "persistence false", f"log_dest file {self.log}"]
+        if self.password_file is not None:
+            lines += ["allow_anonymous false", f"password_file {self.password_file}"]
+        else:
+            lines.append("allow_anonymous true")
+        self.conf.write_text("\n".join(lines) + "\n")
+        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return self
+            time.sleep(0.02)
+        raise RuntimeError(f"mosquitto did not start: {self.log.read_text() if self.log.exists() else ''}")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+    def __enter__(self) -> Broker:
+        return self.start()
+
+    def __exit__(self, *_exc: Any) -> None:
+        self.stop()
+
+
+class Watcher:
+    """A test client: records every message it sees (retained ones included) and publishes."""
+
+    def __init__(self, port: int, topics: tuple[str, ...] = ("#",), client_id: str = "watcher"):
+        self.messages: list[tuple[str, bytes, bool, float]] = []
+        self.last: dict[str, bytes] = {}
+        self._cond = threading.Condition()
+        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
+        self.client.on_message = self._on_message
+        connected = threading.Event()
+        self.client.on_connect = lambda c, *_a: (c.subscribe([(t, 1) for t in topics]), connected.set())
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        if not connected.wait(5):
+            raise RuntimeError("the watcher could not connect")
+        self.sync()
+
+    def _on_message(self, _client: Any, _userdata: Any, message: paho.MQTTMessage) -> None:
+        with self._cond:
+            self.messages.append((message.topic, bytes(message.payload), bool(message.retain),
+                                  time.perf_counter()))
+            self.last[message.topic] = bytes(message.payload)
+            self._cond.notify_all()
+
+    def sync(self) -> None:
+        """Every retained message for the subscriptions has arrived."""
+        marker = f"watcher/sync/{time.monotonic_ns()}"
+        self.publish(marker, "1")
+        self.wait(lambda: marker in self.last, 5, f"the sync marker {marker}")
+
+    def publish(self, topic: str, payload: str | bytes, retain: bool = False, qos: int = 1) -> None:
+        self.client.publish(topic, payload, qos=qos, retain=retain).wait_for_publish(5)
+
+    def wait(self, predicate: Callable[[], bool], timeout: float = 5.0, what: str = "a message") -> None:
+        with self._cond:
+            if not self._cond.wait_for(predicate, timeout):
+                raise AssertionError(f"timed out waiting for {what}; last: "
+                                     f"{ {k: v[:80] for k, v in list(self.last.items())[-20:]} }")
+
+    def wait_for(self, topic: str, payload: str | bytes, timeout: float = 5.0) -> None:
+        wanted = payload.encode() if isinstance(payload, str) else payload
+        self.wait(lambda: self.last.get(topic) == wanted, timeout, f"{topic} = {wanted!r}")
+
+    def json(self, topic: str) -> Any:
+        return json.loads(self.last[topic])
+
+    def count(self, topic: str) -> int:
+        with self._cond:
+            return sum(1 for t, *_ in self.messages if t == topic)
+
+    def clear(self) -> None:
+        with self._cond:
+            self.messages.clear()
+            self.last.clear()
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
