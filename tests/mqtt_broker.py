@@ -8,6 +8,7 @@ paho client that plays Home Assistant (or a Tasmota plug) against it.
 
 from __future__ import annotations
 
+import getpass
 import json
 import shutil
 import socket
@@ -40,7 +41,9 @@ class Broker:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Broker:
-        lines = [f"listener {self.port} 127.0.0.1", "persistence false", f"log_dest file {self.log}"]
+        # As root, mosquitto would switch to its own user, which cannot read the test's folder.
+        lines = [f"listener {self.port} 127.0.0.1", "persistence false", f"log_dest file {self.log}",
+                 "log_type all", f"user {getpass.getuser()}"]
         if self.password_file is not None:
             lines += ["allow_anonymous false", f"password_file {self.password_file}"]
         else:
@@ -79,7 +82,9 @@ class Watcher:
         self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
         self.client.on_message = self._on_message
         connected = threading.Event()
-        self.client.on_connect = lambda c, *_a: (c.subscribe([(t, 1) for t in topics]), connected.set())
+        self._marker = f"watcher-sync/{client_id}"
+        wanted = [(t, 1) for t in (*topics, f"{self._marker}/#")]
+        self.client.on_connect = lambda c, *_a: (c.subscribe(wanted), connected.set())
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
         if not connected.wait(5):
@@ -95,7 +100,7 @@ class Watcher:
 
     def sync(self) -> None:
         """Every retained message for the subscriptions has arrived."""
-        marker = f"watcher/sync/{time.monotonic_ns()}"
+        marker = f"{self._marker}/{time.monotonic_ns()}"
         self.publish(marker, "1")
         self.wait(lambda: marker in self.last, 5, f"the sync marker {marker}")
 
@@ -127,3 +132,41 @@ class Watcher:
     def close(self) -> None:
         self.client.loop_stop()
         self.client.disconnect()
+
+
+HOME_DEVICES = """
+  - {id: lamp, name: living room lamp, area: living room, kind: light, pin: 18, dimmable: true}
+  - {id: hall_light, name: hall light, area: hall, kind: light, pin: 17}
+  - {id: kettle, name: kettle, area: kitchen, kind: switch, pin: 22}
+  - {id: fan, name: ceiling fan, area: bedroom, kind: fan, pin: 13, dimmable: true}
+  - {id: garage, name: garage door, area: garage, kind: cover, pin: 23, pins: {sensor: 24}, travel_s: 0.2}
+  - {id: blind, name: bedroom blind, area: bedroom, kind: cover, pins: {open: 5, close: 6}, travel_s: 0.3}
+  - {id: front_door, name: front door, area: hall, kind: lock, pin: 26}
+  - {id: hall_motion, name: hallway motion, area: hall, kind: binary_sensor, pin: 16, pull_up: false}
+  - {id: temp, name: attic temperature, area: attic, kind: sensor, source: FOLDER/temp.txt, unit: "°C"}
+"""
+"""One device of every kind on GPIO (mock pins) and a sensor file (FOLDER/temp.txt)."""
+
+
+def appliance_yaml(port: int, folder: Path, devices: str = HOME_DEVICES, *, name: str = "Test",
+                   area: str | None = "living room", extra: str = "", base: str | None = None) -> str:
+    """A config whose mqtt section points at the test broker; state files in ``folder``."""
+    base_line = f", base_topic: {base}" if base else ""
+    return (f"name: {name}\n" + (f"area: {area}\n" if area else "")
+            + f"state: {{path: {folder}/state.json}}\n"
+            + f"mqtt: {{host: 127.0.0.1, port: {port}, keepalive_s: 5{base_line}}}\n"
+            + "gpio: {pin_factory: mock}\n" + extra + "devices:" + devices.replace("FOLDER", str(folder)))
+
+
+class FakeMicrophone:
+    """The pipeline's controls the MQTT entities use (set_muted, request_listen)."""
+
+    def __init__(self) -> None:
+        self.muted = False
+        self.listens = 0
+
+    def set_muted(self, muted: bool) -> None:
+        self.muted = muted
+
+    def request_listen(self) -> None:
+        self.listens += 1

@@ -147,9 +147,7 @@ class MqttBridge:
         for device in self.config.devices:
             if device.mqtt is not None and device.mqtt.owner:
                 continue
-            live = self.registry.get(device.id) if self.registry is not None else None
-            can_stop = live is None or "stop" in getattr(live, "supported_actions", ())
-            out.append(device_discovery(self.ha, device, can_stop=can_stop))
+            out.append(device_discovery(self.ha, device))
         if self.entities is not None:
             out += appliance_discovery(self.ha, volume=self.entities.volume is not None,
                                        sensitivity=self.entities.sensitivity is not None)

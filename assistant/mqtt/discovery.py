@@ -70,8 +70,8 @@ Discovery = tuple[str, dict[str, Any]]
 """(config topic, payload)."""
 
 
-def device_discovery(app: Appliance, device: DeviceConfig, can_stop: bool = True) -> Discovery:
-    """The discovery config of one declared device. ``can_stop``: a cover with a stop."""
+def device_discovery(app: Appliance, device: DeviceConfig) -> Discovery:
+    """The discovery config of one declared device."""
     topics = app.topics
     platform = PLATFORMS[device.kind]
     payload = app.common(device.id, device.name)
@@ -88,7 +88,7 @@ def device_discovery(app: Appliance, device: DeviceConfig, can_stop: bool = True
                        speed_range_min=1, speed_range_max=100)
     elif device.kind == "cover":
         payload.update(payload_open="OPEN", payload_close="CLOSE",
-                       payload_stop="STOP" if can_stop else None, state_open="open",
+                       payload_stop="STOP" if _can_stop(device) else None, state_open="open",
                        state_closed="closed", state_opening="opening", state_closing="closing")
         payload["device_class"] = _guess(device, _COVER_WORDS)
     elif device.kind == "lock":
@@ -101,6 +101,11 @@ def device_discovery(app: Appliance, device: DeviceConfig, can_stop: bool = True
     if device.kind in ("light", "switch", "fan"):
         payload.update(payload_on="ON", payload_off="OFF")
     return app.config_topic(platform, device.id), _without_none(payload)
+
+
+def _can_stop(device: DeviceConfig) -> bool:
+    """A cover on two relays stops; one on a single button cannot (``covers.MomentaryCover``)."""
+    return device.mqtt is not None or {"open", "close"} <= set(device.pins)
 
 
 def _sensor_fields(device: DeviceConfig) -> dict[str, Any]:

@@ -58,11 +58,11 @@ def _number(value: Any) -> str:
 
 
 class StatePublisher:
-    def __init__(self, link: Any, topics: Topics, registry: Any, sensor_poll_s: float = SENSOR_POLL_S):
+    def __init__(self, link: Any, topics: Topics, registry: Any, sensor_poll_s: float | None = None):
         self.link = link
         self.topics = topics
         self.registry = registry
-        self.sensor_poll_s = sensor_poll_s
+        self.sensor_poll_s = SENSOR_POLL_S if sensor_poll_s is None else sensor_poll_s
         self._last: dict[str, str] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
