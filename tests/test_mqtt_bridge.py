@@ -196,12 +196,9 @@ def test_broker_down_at_start_runs_voice_only_and_joins_later(tmp_path: Path,
                                                                caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="assistant.mqtt")
     port = free_port()
-    started = time.monotonic()
     home = build_home(parse_config(appliance_yaml(port, tmp_path)), appliance=True)
     home.mqtt.finish()
     try:
-        took = time.monotonic() - started
-        assert took < 10, took
         answer = home.brain.answer("turn on the hall light", lambda _s: None)
         assert answer.results and answer.results[0].ok and _pin(home, 17).state == 1
         with Broker(tmp_path, port=port) as broker:

@@ -66,8 +66,11 @@ class MqttDevice(Device):
         self._reports = 0
         self._cond = threading.Condition()
         self._warned: set[str] = set()
+        self._owner_online: bool | None = None
         assert self.mqtt.state_topic is not None  # config.py checks it
         transport.subscribe(self.mqtt.state_topic, self._on_state)
+        if self.mqtt.owner:
+            transport.subscribe(f"{self.mqtt.owner}/status", self._on_owner)
         if self.mqtt.brightness_state_topic:
             transport.subscribe(self.mqtt.brightness_state_topic, self._on_level)
 
@@ -100,6 +103,8 @@ class MqttDevice(Device):
     def _apply(self, action: str, value: float | None) -> None:
         if not self.transport.connected:
             raise DeviceError(f"I can't reach the {self.name}: the MQTT broker is not connected.")
+        if self._owner_online is False:
+            raise DeviceError(f"I can't reach the {self.name}: the appliance it belongs to is offline.")
         with self._cond:
             state, reports = self._state, self._reports
         try:
@@ -152,6 +157,10 @@ class MqttDevice(Device):
             # Home Assistant's reading: a cover stopped half-way is open unless it was closing.
             state = "closed" if self._state in ("closed", "closing") else "open"
         self._update(state, reading.level, keep_state=reading.state is None and not reading.unknown)
+
+    def _on_owner(self, _topic: str, payload: bytes) -> None:
+        """The owning appliance's availability (its last will says offline)."""
+        self._owner_online = payload == b"online"
 
     def _on_level(self, topic: str, payload: bytes) -> None:
         try:

@@ -124,6 +124,9 @@ class MqttWakeArbiter:
         self._cond = threading.Condition()
         self.last_wait_s = 0.0
         """How long the last contest waited (the benchmark reads it)."""
+        self.last_how = ""
+        """How the last contest ended: alone, late, settled (every online appliance claimed)
+        or window (waited the whole window)."""
 
     def start(self) -> None:
         self.link.subscribe(self.topics.wake_claims, self._on_claim)
@@ -159,6 +162,7 @@ class MqttWakeArbiter:
         with self._cond:
             peers = set(self.online)
         if not self.link.connected or not peers:
+            self.last_how = "alone"
             return True  # alone (or cut off): nobody to share the wake word with
         sent_at = self.clock()
         self.link.publish(self.topics.wake_claims, claim.to_json(), qos=0)
@@ -168,6 +172,7 @@ class MqttWakeArbiter:
             own_at = echo.at_s if echo is not None else sent_at
             found = round_of(claim.appliance, own_at, self._heard, self.window_s)
             if found is None:
+                self.last_how = "late"
                 _LOGGER.info("wake word: another appliance claimed it first; not answering")
                 return False
             start, _ = found
@@ -176,7 +181,8 @@ class MqttWakeArbiter:
                 current = round_of(claim.appliance, own_at, self._heard, self.window_s)
                 return current is not None and peers <= {c.appliance for c in current[1]}
 
-            self._cond.wait_for(settled, max(0.0, start + self.window_s - self.clock()))
+            early = self._cond.wait_for(settled, max(0.0, start + self.window_s - self.clock()))
+            self.last_how = "settled" if early else "window"
             found = round_of(claim.appliance, own_at, self._heard, self.window_s)
         others = found[1] if found is not None else []
         won = found is not None and decide(claim, others)
