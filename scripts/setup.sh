@@ -24,6 +24,7 @@ apt_packages=(python3 python3-venv python3-dev libportaudio2 alsa-utils)
 if [ "$want_llm" = 1 ]; then apt_packages+=(build-essential cmake); fi
 if [ "$want_test" = 1 ]; then
   apt_packages+=(espeak-ng sox pulseaudio pulseaudio-utils libasound2-plugins systemd)
+  apt_packages+=(mosquitto mosquitto-clients)  # the MQTT tests start their own broker per test
 fi
 missing=()
 for pkg in "${apt_packages[@]}"; do

@@ -32,8 +32,11 @@ def free_port() -> int:
 
 
 class Broker:
-    def __init__(self, folder: Path, port: int | None = None, password_file: Path | None = None):
+    def __init__(self, folder: Path, port: int | None = None, password_file: Path | None = None,
+                 nodelay: bool = False):
         self.folder = folder
+        self.nodelay = nodelay
+        """mosquitto's set_tcp_nodelay (off by default: Nagle's algorithm on its sockets)."""
         self.port = port or free_port()
         self.password_file = password_file
         self.conf = folder / "mosquitto.conf"
@@ -44,6 +47,8 @@ class Broker:
         # As root, mosquitto would switch to its own user, which cannot read the test's folder.
         lines = [f"listener {self.port} 127.0.0.1", "persistence false", f"log_dest file {self.log}",
                  "log_type all", f"user {getpass.getuser()}"]
+        if self.nodelay:
+            lines.append("set_tcp_nodelay true")
         if self.password_file is not None:
             lines += ["allow_anonymous false", f"password_file {self.password_file}"]
         else:
@@ -75,15 +80,19 @@ class Broker:
 class Watcher:
     """A test client: records every message it sees (retained ones included) and publishes."""
 
-    def __init__(self, port: int, topics: tuple[str, ...] = ("#",), client_id: str = "watcher"):
+    def __init__(self, port: int, topics: tuple[str, ...] = ("#",), client_id: str = "watcher",
+                 nodelay: bool = False, qos: int = 1):
         self.messages: list[tuple[str, bytes, bool, float]] = []
         self.last: dict[str, bytes] = {}
         self._cond = threading.Condition()
         self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
         self.client.on_message = self._on_message
+        if nodelay:
+            self.client.on_socket_open = lambda _c, _u, sock: sock.setsockopt(
+                socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         connected = threading.Event()
         self._marker = f"watcher-sync/{client_id}"
-        wanted = [(t, 1) for t in (*topics, f"{self._marker}/#")]
+        wanted = [(t, qos) for t in (*topics, f"{self._marker}/#")]
         self.client.on_connect = lambda c, *_a: (c.subscribe(wanted), connected.set())
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()

@@ -95,9 +95,10 @@ class DeviceRegistry:
         with self._lock:
             device.apply(action, value)
             if action != "query":
+                # Told before the save: the pin has changed already, and an fsync on an SD card
+                # takes tens of ms (listeners only queue; they never block).
+                self._notify(device)
                 self.save()
-        if action != "query":
-            self._notify(device)
         return device
 
     def _notify(self, device: Device) -> None:
