@@ -203,4 +203,4 @@ def test_two_rooms_hear_one_wake_word_and_exactly_one_answers(two_rooms: list[tu
         won, lost = logs[louder], logs[1 - louder]
         assert "wake word: answering" in won, won[-3000:]
         # The quieter room heard the wake word too, and stood down.
-        assert "another appliance heard it better" in lost or "claimed it first" in lost, lost[-3000:]
+        assert "heard it better" in lost, lost[-3000:]

@@ -1,20 +1,25 @@
 """One wake word, one answer: appliances that heard the same wake word settle who answers.
 
-Each appliance that accepts a wake word publishes a ``WakeClaim`` on ``<parent>/wake/claims``
-and waits at most ``WINDOW_S`` for the others' claims; the one that heard it best answers
-(``decide``), the others go back to idle silently. The rules, in the order of arrival at the
-broker (no clocks are compared between appliances):
+Each appliance that accepts a wake word publishes a ``WakeClaim`` on ``<parent>/wake/claims``.
+One broker hands every subscriber the claims in the same order, so every appliance agrees on
+which claim came first; that claim's appliance is the round's leader and alone decides:
 
-- a round starts with the first claim; claims arriving within ``WINDOW_S`` of it take part;
-- a claim that arrives later than that, while the round's claims are under ``RELATED_S`` old,
-  loses at once: that round has already been decided without it;
-- within a round, the best ``merit`` wins: the wake window's loudness in dBFS plus
-  ``SCORE_WEIGHT_DB`` per unit of wake score; equal merits go to the lower appliance id.
+- a round starts with a claim that arrives more than ``RELATED_S`` after the current round's
+  first claim (one utterance's claims come within a fraction of a second);
+- the leader waits ``WINDOW_S`` after its own claim came back from the broker (less when every
+  appliance known to be online has claimed), takes the claims it has by then, picks the best
+  (``decide``: the wake window's loudness in dBFS plus ``SCORE_WEIGHT_DB`` per unit of wake
+  score; equal merits go to the lower appliance id) and publishes the verdict on
+  ``<parent>/wake/verdicts``;
+- every other claimant waits for that verdict and answers only if it names it; no verdict
+  within ``VERDICT_WAIT_S`` of the window's end means no answer.
 
-So the winner waits at most ``WINDOW_S`` (less when every appliance known to be online has
-claimed already), and an appliance alone on the broker does not wait at all. A claim that
-lands on the window's edge can be counted by one appliance and not by the other: then none
-answers (the user says it again); two never answer the same claim set.
+So one verdict decides each round, whatever the machines' scheduling does to the arrival times
+each of them sees (an earlier design let every appliance judge the window by its own clock, and
+under load both answered). The winner's answer is delayed by at most ``WINDOW_S`` and a broker
+round trip; an appliance alone on the broker does not wait at all. What can fail is safe: a
+claim that reaches the leader after its window loses, and a leader that vanishes mid-round
+leaves that round unanswered (the user says it again).
 """
 
 from __future__ import annotations
@@ -36,7 +41,12 @@ from assistant.mqtt.settings import Topics
 _LOGGER = logging.getLogger(__name__)
 
 WINDOW_S = 0.1
-"""How long a round stays open after its first claim: the most the winner's answer is delayed."""
+"""How long the leader waits for other claims: the most the winner's answer is delayed."""
+VERDICT_WAIT_S = 0.4
+"""How long past the window a claimant waits for the leader's verdict before giving up."""
+ECHO_WAIT_S = 0.5
+"""A claim that has not come back from the broker by then: the broker is not working, and this
+appliance answers on its own."""
 RELATED_S = 1.5
 """Claims this close together are about one utterance."""
 SCORE_WEIGHT_DB = 10.0
@@ -87,28 +97,35 @@ def merit(claim: WakeClaim) -> float:
 
 def decide(own: WakeClaim, others: list[WakeClaim]) -> bool:
     """Pure: whether ``own`` is the best claim of its round (ties: the lower appliance id)."""
-    def key(claim: WakeClaim) -> tuple[float, str]:
-        return (-merit(claim), claim.appliance)
+    return winner([own, *others]) == own.appliance
 
-    return all(key(own) < key(other) for other in others if other.appliance != own.appliance)
+
+def winner(claims: list[WakeClaim]) -> str:
+    """Pure: the appliance whose claim is best."""
+    return min(claims, key=lambda claim: (-merit(claim), claim.appliance)).appliance
 
 
 @dataclass(frozen=True)
 class Heard:
     claim: WakeClaim
     at_s: float
-    """When it arrived here (monotonic seconds)."""
+    """When it arrived here (monotonic seconds); the list of them is in the broker's order."""
 
 
-def round_of(own: str, own_at_s: float, heard: list[Heard],
-             window_s: float = WINDOW_S) -> tuple[float, list[WakeClaim]] | None:
-    """Pure: (the round's start, the others' claims in it so far), or None when this
-    appliance's claim came too late for a round already decided."""
-    others = [h for h in heard if h.claim.appliance != own and own_at_s - RELATED_S <= h.at_s]
-    if any(h.at_s < own_at_s - window_s for h in others):
-        return None
-    start = min([own_at_s, *(h.at_s for h in others)])
-    return start, [h.claim for h in others if h.at_s <= start + window_s]
+def round_start(heard: list[Heard], index: int, related_s: float = RELATED_S) -> int:
+    """Pure: the index of the first claim of the round that ``heard[index]`` belongs to. Rounds
+    partition the claims in arrival order: a claim opens a new round when it arrives more than
+    ``related_s`` after the current round's first."""
+    start = 0
+    for i in range(1, index + 1):
+        if heard[i].at_s - heard[start].at_s > related_s:
+            start = i
+    return start
+
+
+def key(claim: WakeClaim) -> list[Any]:
+    """How a verdict names the round's first claim."""
+    return [claim.appliance, claim.wall_time_s, claim.audio_ms]
 
 
 class MqttWakeArbiter:
@@ -121,16 +138,23 @@ class MqttWakeArbiter:
         self.online: set[str] = set()
         """The other appliances whose status is online."""
         self._heard: list[Heard] = []
+        self._verdicts: dict[str, str] = {}
+        """The round's first claim (its key, as JSON) -> the winner."""
         self._cond = threading.Condition()
         self.last_wait_s = 0.0
         """How long the last contest waited (the benchmark reads it)."""
         self.last_how = ""
-        """How the last contest ended: alone, late, settled (every online appliance claimed)
-        or window (waited the whole window)."""
+        """How the last contest ended: alone, no_echo, settled / window (as the leader: every
+        online appliance had claimed / the window ran out), verdict, no_verdict."""
 
     def start(self) -> None:
         self.link.subscribe(self.topics.wake_claims, self._on_claim)
+        self.link.subscribe(self._verdict_topic, self._on_verdict)
         self.link.subscribe(f"{self.topics.root}/+/status", self._on_status)
+
+    @property
+    def _verdict_topic(self) -> str:
+        return self.topics.wake_claims.rpartition("/")[0] + "/verdicts"
 
     def _on_status(self, topic: str, payload: bytes) -> None:
         base = topic.removesuffix("/status")
@@ -147,16 +171,32 @@ class MqttWakeArbiter:
             return
         now = self.clock()
         with self._cond:
-            self._heard = [h for h in self._heard if h.at_s > now - 2 * RELATED_S]
+            # Old rounds are forgotten, but never the start of a round still open.
+            while len(self._heard) > 1 and self._heard[1].at_s < now - 4 * RELATED_S:
+                self._heard.pop(0)
             self._heard.append(Heard(claim, now))
+            self._cond.notify_all()
+
+    def _on_verdict(self, _topic: str, payload: bytes) -> None:
+        try:
+            data = json.loads(payload)
+            first, chosen = json.dumps(data["first"]), str(data["winner"])
+        except (ValueError, KeyError, TypeError):
+            _LOGGER.warning("MQTT: ignored a wake verdict that is not one")
+            return
+        with self._cond:
+            if len(self._verdicts) > 64:
+                self._verdicts.clear()
+            self._verdicts[first] = chosen
             self._cond.notify_all()
 
     def contest(self, claim: WakeClaim) -> bool:
         started = self.clock()
         try:
-            return self._contest(claim)
+            won = self._contest(claim)
         finally:
             self.last_wait_s = self.clock() - started
+        return won
 
     def _contest(self, claim: WakeClaim) -> bool:
         with self._cond:
@@ -164,35 +204,57 @@ class MqttWakeArbiter:
         if not self.link.connected or not peers:
             self.last_how = "alone"
             return True  # alone (or cut off): nobody to share the wake word with
-        sent_at = self.clock()
         self.link.publish(self.topics.wake_claims, claim.to_json(), qos=0)
         with self._cond:
-            self._cond.wait_for(lambda: self._own(claim) is not None, self.window_s)
-            echo = self._own(claim)
-            own_at = echo.at_s if echo is not None else sent_at
-            found = round_of(claim.appliance, own_at, self._heard, self.window_s)
-            if found is None:
-                self.last_how = "late"
-                _LOGGER.info("wake word: another appliance claimed it first; not answering")
-                return False
-            start, _ = found
+            if not self._cond.wait_for(lambda: self._index(claim) is not None, ECHO_WAIT_S):
+                self.last_how = "no_echo"
+                _LOGGER.warning("wake word: the broker did not echo the claim; answering alone")
+                return True
+            own = self._index(claim)
+            assert own is not None
+            first = self._heard[round_start(self._heard, own)]
+            if first.claim == claim:
+                return self._lead(claim, first, peers)
+            return self._follow(claim, first)
 
-            def settled() -> bool:
-                current = round_of(claim.appliance, own_at, self._heard, self.window_s)
-                return current is not None and peers <= {c.appliance for c in current[1]}
+    def _lead(self, claim: WakeClaim, first: Heard, peers: set[str]) -> bool:
+        """Called with the lock held: wait for the others, decide, tell them."""
+        def members() -> list[WakeClaim]:
+            start = self._heard.index(first)
+            return [h.claim for h in self._heard[start:] if h.at_s <= first.at_s + self.window_s]
 
-            early = self._cond.wait_for(settled, max(0.0, start + self.window_s - self.clock()))
-            self.last_how = "settled" if early else "window"
-            found = round_of(claim.appliance, own_at, self._heard, self.window_s)
-        others = found[1] if found is not None else []
-        won = found is not None and decide(claim, others)
-        _LOGGER.info("wake word: %s (%.1f dBFS, score %.2f) against %s", "answering" if won else
-                     "another appliance heard it better", claim.level_dbfs, claim.score,
-                     ", ".join(f"{c.appliance} {c.level_dbfs:.1f} dBFS" for c in others) or "nobody")
-        return won
+        def settled() -> bool:
+            return peers <= {c.appliance for c in members()}
 
-    def _own(self, claim: WakeClaim) -> Heard | None:
-        return next((h for h in reversed(self._heard) if h.claim == claim), None)
+        early = self._cond.wait_for(settled, max(0.0, first.at_s + self.window_s - self.clock()))
+        self.last_how = "settled" if early else "window"
+        claims = members()
+        chosen = winner(claims)
+        self.link.publish(self._verdict_topic, json.dumps({"first": key(claim), "winner": chosen}), qos=0)
+        self._log(claim, chosen, claims)
+        return chosen == claim.appliance
+
+    def _follow(self, claim: WakeClaim, first: Heard) -> bool:
+        """Called with the lock held: the round's leader decides."""
+        name = json.dumps(key(first.claim))
+        left = first.at_s + self.window_s + VERDICT_WAIT_S - self.clock()
+        if not self._cond.wait_for(lambda: name in self._verdicts, max(0.0, left)):
+            self.last_how = "no_verdict"
+            _LOGGER.info("wake word: no verdict from %s; not answering", first.claim.appliance)
+            return False
+        self.last_how = "verdict"
+        chosen = self._verdicts[name]
+        self._log(claim, chosen, [first.claim])
+        return chosen == claim.appliance
+
+    def _log(self, claim: WakeClaim, chosen: str, claims: list[WakeClaim]) -> None:
+        others = ", ".join(f"{c.appliance} {c.level_dbfs:.1f} dBFS" for c in claims if c != claim) or "nobody"
+        _LOGGER.info("wake word: %s (%.1f dBFS, score %.2f; against %s)",
+                     "answering" if chosen == claim.appliance else f"{chosen} heard it better",
+                     claim.level_dbfs, claim.score, others)
+
+    def _index(self, claim: WakeClaim) -> int | None:
+        return next((i for i in range(len(self._heard) - 1, -1, -1) if self._heard[i].claim == claim), None)
 
 
 def level_dbfs(pcm: bytes) -> float:
@@ -204,12 +266,23 @@ def level_dbfs(pcm: bytes) -> float:
     return max(-120.0, 20.0 * math.log10(rms / 32768.0)) if rms > 0 else -120.0
 
 
+def make_claim(appliance: str, detection: Any, recent_pcm: bytes,
+               wall: Callable[[], float] = time.time) -> WakeClaim:
+    """The claim for one detection (``wake.WakeDetection``) and the audio before it (the last
+    ``LEVEL_WINDOW_MS`` or more): what a wake gate passes to ``WakeArbiter.contest``."""
+    score = max(float(detection.probability), float(detection.noisy or 0.0))
+    window = recent_pcm[-int(LEVEL_WINDOW_MS * BYTES_PER_MS):]
+    return WakeClaim(appliance, round(float(detection.timestamp_ms), 1), round(score, 4),
+                     round(level_dbfs(window), 2), wall())
+
+
 class ArbitratedWake:
     """A wake detector whose detections stand only if this appliance wins the arbitration.
 
     The stand-in hook: it wraps the first stage (``Stages.wake``), so it needs no change to the
-    pipeline. The better place is the pipeline's wake gate, after the second stage accepts:
-    call ``arbiter.contest(claim_for(...))`` there (the lead's restructuring)."""
+    pipeline. The better place is the pipeline's wake gate, once the second stage accepts:
+    ``arbiter.contest(make_claim(appliance, detection, wake_audio))`` there, and this wrapper
+    goes (a claim made at the first stage can win for a detection the second stage rejects)."""
 
     def __init__(self, inner: Any, arbiter: WakeArbiter, appliance: str,
                  wall: Callable[[], float] = time.time):
@@ -225,9 +298,7 @@ class ArbitratedWake:
         detection = self.inner.process(chunk)
         if detection is None:
             return None
-        score = max(float(detection.probability), float(detection.noisy or 0.0))
-        claim = WakeClaim(self.appliance, round(float(detection.timestamp_ms), 1), round(score, 4),
-                          round(level_dbfs(bytes(self._recent)), 2), self.wall())
+        claim = make_claim(self.appliance, detection, bytes(self._recent), self.wall)
         return detection if self.arbiter.contest(claim) else None
 
     def reset(self) -> None:

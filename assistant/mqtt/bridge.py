@@ -128,6 +128,8 @@ class MqttBridge:
         mqtt = self.config.mqtt
         if mqtt is not None and mqtt.discovery:
             self.link.subscribe(f"{mqtt.discovery_prefix}/+/{self.ha.node_id}/+/config", self._on_discovery)
+            # Home Assistant's birth message: it (re)started and wants everything again.
+            self.link.subscribe(f"{mqtt.discovery_prefix}/status", self._on_ha_status)
 
     # -- publication (paho's thread after a connect, or the caller's) --------------------------
     def republish(self) -> None:
@@ -161,6 +163,10 @@ class MqttBridge:
         if payload and not ours:
             _LOGGER.info("removing the Home Assistant entity %s (no longer in the config)", topic)
             self.link.publish(topic, "", retain=True)
+
+    def _on_ha_status(self, _topic: str, payload: bytes) -> None:
+        if payload == b"online":
+            self.republish()
 
     def close(self) -> None:
         for part in (self.entities, self.commands, self.states):
