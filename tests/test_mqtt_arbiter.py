@@ -233,7 +233,7 @@ def test_exactly_one_answers_however_late_each_sees_the_claims(seed: int) -> Non
     broker = SkewedBroker(seed)
     names = ["assistant/kitchen", "assistant/hall", "assistant/study"]
     arbiters = []
-    for i, name in enumerate(names):
+    for name in names:
         link = SkewedLink(broker, name, publish_delay_s=broker.random.uniform(0, 0.2))
         arbiter = MqttWakeArbiter(link, Topics(name))
         arbiter.start()
