@@ -240,6 +240,6 @@ def test_exactly_one_answers_however_late_each_sees_the_claims(seed: int) -> Non
         arbiter.online = set(names) - {name}
         arbiters.append(arbiter)
     levels = [broker.random.uniform(-40, -15) for _ in names]
-    claims = [WakeClaim(n, 1000.0, 0.9, lv, float(seed)) for n, lv in zip(names, levels, strict=True)]
+    claims = [WakeClaim(n, 1000, 0.9, lv, seed) for n, lv in zip(names, levels, strict=True)]  # ints, as JSON gives
     results = _contest_together(arbiters, claims, stagger_s=broker.random.uniform(0, 0.08))
     assert results.count(True) == 1, (levels, results, [a.last_how for a in arbiters])

@@ -123,9 +123,10 @@ def round_start(heard: list[Heard], index: int, related_s: float = RELATED_S) ->
     return start
 
 
-def key(claim: WakeClaim) -> list[Any]:
-    """How a verdict names the round's first claim."""
-    return [claim.appliance, claim.wall_time_s, claim.audio_ms]
+def key(claim: WakeClaim) -> str:
+    """How a verdict names the round's first claim (the same text on every appliance: an int
+    audio time read back from JSON is a float)."""
+    return json.dumps([claim.appliance, float(claim.wall_time_s), float(claim.audio_ms)])
 
 
 class MqttWakeArbiter:
@@ -139,7 +140,7 @@ class MqttWakeArbiter:
         """The other appliances whose status is online."""
         self._heard: list[Heard] = []
         self._verdicts: dict[str, str] = {}
-        """The round's first claim (its key, as JSON) -> the winner."""
+        """The round's first claim (``key``) -> the winner."""
         self._cond = threading.Condition()
         self.last_wait_s = 0.0
         """How long the last contest waited (the benchmark reads it)."""
@@ -180,7 +181,7 @@ class MqttWakeArbiter:
     def _on_verdict(self, _topic: str, payload: bytes) -> None:
         try:
             data = json.loads(payload)
-            first, chosen = json.dumps(data["first"]), str(data["winner"])
+            first, chosen = str(data["first"]), str(data["winner"])
         except (ValueError, KeyError, TypeError):
             _LOGGER.warning("MQTT: ignored a wake verdict that is not one")
             return
@@ -230,13 +231,13 @@ class MqttWakeArbiter:
         self.last_how = "settled" if early else "window"
         claims = members()
         chosen = winner(claims)
-        self.link.publish(self._verdict_topic, json.dumps({"first": key(claim), "winner": chosen}), qos=0)
+        self.link.publish(self._verdict_topic, json.dumps({"first": key(first.claim), "winner": chosen}), qos=0)
         self._log(claim, chosen, claims)
         return chosen == claim.appliance
 
     def _follow(self, claim: WakeClaim, first: Heard) -> bool:
         """Called with the lock held: the round's leader decides."""
-        name = json.dumps(key(first.claim))
+        name = key(first.claim)
         left = first.at_s + self.window_s + VERDICT_WAIT_S - self.clock()
         if not self._cond.wait_for(lambda: name in self._verdicts, max(0.0, left)):
             self.last_how = "no_verdict"
