@@ -20,6 +20,7 @@ from typing import Any
 from assistant.config import Config, load_config
 from assistant.errors import AssistantError, AudioDeviceError, ConfigError
 from assistant.events import Event, EventBus
+from assistant.logs import PriorityPrefix, journal_stream
 
 _LOGGER = logging.getLogger("assistant")
 
@@ -50,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--log-format", choices=["text", "json"], default="text")
 
     parser = argparse.ArgumentParser(prog="assistant", description="Offline-first voice assistant")
+    parser.add_argument("--version", action="version", version=f"assistant {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", parents=[common], help="the appliance loop")
@@ -113,11 +115,25 @@ def _setup_logging(verbose: bool, log_format: str) -> None:
         handler.setFormatter(_JsonLogFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    if journal_stream(sys.stderr):  # under systemd: each line carries its syslog priority
+        handler.setFormatter(PriorityPrefix(handler.formatter or logging.Formatter()))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     for noisy in ("faster_whisper", "httpx", "openai", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def version() -> str:
+    """The installed package's version (its metadata), or the source tree's when run from it."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("assistant")
+    except metadata.PackageNotFoundError:
+        from assistant import __version__
+
+        return __version__
 
 
 def resolve_config_path(given: str | None) -> str | None:
@@ -280,6 +296,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         voice = build_voice(
             config, home, bus, input_wav=input_wav, output_wav=output_wav, realtime=args.realtime
         )
+        _start_web(config, home, bus, voice)
         _install_service_hooks(voice)
         voice.run()
     except _Stop:
@@ -318,6 +335,16 @@ def _microphone_present(config: Config) -> bool:
         _LOGGER.warning("%s", exc)
         return False
     return True
+
+
+def _start_web(config: Config, home: Any, bus: EventBus, voice: Any) -> None:
+    """The dashboard (web.enabled), closed with the home."""
+    if not config.web.enabled:
+        return
+    from assistant.web import attach_web
+
+    web = attach_web(config, home, bus, voice)
+    home.closers.append(web.close)
 
 
 def _install_service_hooks(voice: Any) -> None:

@@ -189,6 +189,21 @@ class LocalLlmConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    enabled: bool = False
+    """Serve the dashboard (``assistant.web``) from the assistant's own process."""
+    host: str = "0.0.0.0"
+    """Address to listen on once a password exists (0.0.0.0 = every interface, or one LAN
+    address); until then only 127.0.0.1, whatever this says."""
+    port: int = 8080
+    password_file: str | None = None
+    """A file (mode 0600) holding the dashboard's password; None = set it on the page on first
+    start, from this machine (it is then kept scrypt-hashed beside the state file)."""
+    history_days: float = 7.0
+    """Interactions, wake detections and sensor readings older than this are deleted."""
+
+
+@dataclass(frozen=True)
 class MqttDeviceConfig:
     """A device reached over MQTT instead of a pin (Tasmota, Shelly, zigbee2mqtt, another
     appliance). Its state is what the broker last said; ``assistant.devices.mqtt_device``."""
@@ -251,6 +266,10 @@ class DeviceConfig:
     covers, which always get this care)."""
     travel_s: float = 1.0
     """Cover: how long the open/close relay stays on, or the momentary pulse length."""
+    device_class: str | None = None
+    """What a sensor measures, a binary sensor senses or a cover is, in Home Assistant's words
+    (temperature, humidity, battery; motion, door, moisture; garage, curtain, blind ...): the
+    questions "what is the humidity in the bathroom", "are any windows open" find it by it."""
     mqtt: MqttDeviceConfig | None = None
     """Reached over MQTT (topics, payloads) instead of a pin; needs the top-level mqtt section."""
 
@@ -292,7 +311,8 @@ class MqttConfig:
 class Config:
     name: str = "Assistant"
     area: str | None = None
-    """The room this appliance stands in: "turn on the light" means the light here first."""
+    """The area (room) the appliance itself stands in: "turn on the light" means the one here
+    first, as Home Assistant does with a satellite's area. None = no preference."""
     audio: AudioConfig = field(default_factory=AudioConfig)
     wake: WakeConfig = field(default_factory=WakeConfig)
     endpoint: EndpointConfig = field(default_factory=EndpointConfig)
@@ -304,6 +324,7 @@ class Config:
     state: StateConfig = field(default_factory=StateConfig)
     llm: LlmConfig = field(default_factory=LlmConfig)
     local_llm: LocalLlmConfig = field(default_factory=LocalLlmConfig)
+    web: WebConfig = field(default_factory=WebConfig)
     devices: tuple[DeviceConfig, ...] = ()
     mqtt: MqttConfig | None = None
     source_path: str = ""
@@ -312,6 +333,31 @@ class Config:
     def device(self, device_id: str) -> DeviceConfig | None:
         return next((d for d in self.devices if d.id == device_id), None)
 
+
+DEVICE_CLASSES: dict[str, frozenset[str]] = {
+    "binary_sensor": frozenset((
+        "battery", "battery_charging", "carbon_monoxide", "cold", "connectivity", "door",
+        "garage_door", "gas", "heat", "light", "lock", "moisture", "motion", "moving",
+        "occupancy", "opening", "plug", "power", "presence", "problem", "running", "safety",
+        "smoke", "sound", "tamper", "update", "vibration", "window"
+    )),
+    "sensor": frozenset((
+        "apparent_power", "aqi", "atmospheric_pressure", "battery", "carbon_dioxide",
+        "carbon_monoxide", "current", "data_rate", "data_size", "date", "distance", "duration",
+        "energy", "energy_storage", "frequency", "gas", "humidity", "illuminance", "irradiance",
+        "moisture", "monetary", "nitrogen_dioxide", "nitrogen_monoxide", "nitrous_oxide", "ozone",
+        "pm1", "pm10", "pm25", "power", "power_factor", "precipitation",
+        "precipitation_intensity", "pressure", "reactive_power", "signal_strength",
+        "sound_pressure", "speed", "sulphur_dioxide", "temperature", "volatile_organic_compounds",
+        "volatile_organic_compounds_parts", "voltage", "volume", "volume_storage", "water",
+        "weight", "wind_speed"
+    )),
+    "cover": frozenset((
+        "awning", "blind", "curtain", "damper", "door", "garage", "gate", "shade", "shutter",
+        "window"
+    )),
+}
+"""Home Assistant's device classes, for the kinds that have them."""
 
 _NOT_YAML = {"source_path"}
 _ID_RE = re.compile(r"^[a-z0-9_]+$")
@@ -436,6 +482,7 @@ def parse_config(text: str, file: str = "<config>") -> Config:
     _check_feedback(config, loader)
     _check_audio(config, loader)
     _check_wake(config, loader)
+    _check_web(config, loader)
     _check_mqtt(config, loader)
     return config
 
@@ -467,6 +514,16 @@ def _check_wake(config: Config, loader: _Loader) -> None:
                            "wake.threshold", nodes.get("threshold"))
 
 
+def _check_web(config: Config, loader: _Loader) -> None:
+    nodes: dict[str, yaml.Node] = config.web.__dict__.get("_nodes", {})
+    if not 1 <= config.web.port <= 65535:
+        raise loader.error(f"{config.web.port} is not a TCP port (1-65535)", "web.port",
+                           nodes.get("port"))
+    if config.web.history_days <= 0:
+        raise loader.error("history_days must be more than 0", "web.history_days",
+                           nodes.get("history_days"))
+
+
 def _check_feedback(config: Config, loader: _Loader) -> None:
     used = {pin: d.id for d in config.devices for pin in device_pins(d).values()}
     nodes: dict[str, yaml.Node] = config.feedback.__dict__.get("_nodes", {})
@@ -491,7 +548,7 @@ def _check_devices(config: Config, loader: _Loader, devices_node: yaml.Node | No
     items = devices_node.value if isinstance(devices_node, yaml.SequenceNode) else []
     seen_ids: dict[str, int] = {}
     seen_pins: dict[int, str] = {}
-    seen_names: dict[str, str] = {}
+    seen_names: dict[tuple[str, str | None, str, str | None], str] = {}
     for index, device in enumerate(config.devices):
         node = items[index] if index < len(items) else None
         nodes: dict[str, yaml.Node] = device.__dict__.get("_nodes", {})
@@ -510,9 +567,18 @@ def _check_devices(config: Config, loader: _Loader, devices_node: yaml.Node | No
         seen_ids[device.id] = index
         for spoken in (device.name, *device.aliases):
             norm = " ".join(spoken.lower().split())
-            if norm in seen_names and seen_names[norm] != device.id:
-                raise fail(f"the name {spoken!r} is already used by device {seen_names[norm]!r}", "name")
-            seen_names[norm] = device.id
+            # One name may be used again in another area, or for another kind or class of
+            # device ("is the phone charging" / "is the phone connected"): those tell them apart.
+            other = seen_names.get((norm, device.area, device.kind, device.device_class))
+            if other is not None and other != device.id:
+                raise fail(f"the name {spoken!r} is already used by device {other!r} "
+                           "in the same area (give one an area or another name)", "name")
+            seen_names[(norm, device.area, device.kind, device.device_class)] = device.id
+        classes = DEVICE_CLASSES.get(device.kind)
+        if device.device_class is not None and (classes is None or device.device_class not in classes):
+            known = ", ".join(sorted(classes)) if classes else "none for this kind"
+            raise fail(f"unknown device_class {device.device_class!r} for a {device.kind} "
+                       f"(known: {known})", "device_class")
         pins = device_pins(device)
         for role, pin in pins.items():
             field_name = "pin" if role == "pin" else "pins"

@@ -59,6 +59,7 @@ def run_doctor(
     if config.llm.enabled:
         checks.append(check_cloud(config))
     checks.append(check_disk(config.state.path))
+    checks.append(check_licences(config))
     return checks
 
 
@@ -356,6 +357,36 @@ def _local_llm(config: Config, load: bool) -> Check:
         Llama(model_path=str(gguf), n_ctx=256, n_threads=1, verbose=False)
 
     return _try_load("local llm", gguf, llama)
+
+
+# -- licences ----------------------------------------------------------------------------------
+def open_wake_models_used(config: Config) -> list[str]:
+    """The config keys that make the assistant run openWakeWord's models (licensed CC BY-NC-SA
+    4.0, non-commercial), in the order they are switched on."""
+    from assistant.wake import OPEN_MODELS, noisy_model_used
+
+    wake = config.wake
+    if wake.engine == "openwakeword":
+        return ["wake.engine: openwakeword"]
+    used = []
+    if wake.verify and wake.acoustic_check and wake.model in OPEN_MODELS:
+        used.append("wake.acoustic_check")
+    if noisy_model_used(config.wake):
+        used.append("wake.noisy_model (on openWakeWord's speech embedding)")
+    return used
+
+
+def check_licences(config: Config) -> Check:
+    """Not a fault, so always ok: it says which model licences the config accepts."""
+    used = open_wake_models_used(config)
+    if not used:
+        return Check("licences", True, "wake word models: microWakeWord's only (Apache-2.0); "
+                     "the other models' licences are in THIRD_PARTY.md")
+    off = ("wake.engine: microwakeword with wake.acoustic_check: false" if
+           config.wake.engine == "openwakeword" else "wake.acoustic_check: false")
+    return Check("licences", True, f"openWakeWord's models are in use ({', '.join(used)}): "
+                 "licensed CC BY-NC-SA 4.0, NON-COMMERCIAL use only; "
+                 f"{off} uses only Apache-2.0 wake word models (see THIRD_PARTY.md)")
 
 
 # -- cloud and disk --------------------------------------------------------------------------

@@ -169,7 +169,9 @@ class OpenWakeWordDetector:
     """
 
     def __init__(self, model: str = "hey_jarvis", threshold: float = 0.5, head: Any = None):
-        from pyopen_wakeword import Model, OpenWakeWord, OpenWakeWordFeatures
+        from pyopen_wakeword import Model, OpenWakeWord
+
+        from assistant.wake.embedding import WarmFeatures
 
         if model in OPEN_MODELS:
             self._oww = OpenWakeWord.from_builtin(Model(model))
@@ -177,7 +179,7 @@ class OpenWakeWordDetector:
             self._oww = OpenWakeWord.from_model(Path(model).expanduser())
         else:
             raise _missing(model, "openWakeWord", OPEN_MODELS, ".tflite")
-        self._features: Any = OpenWakeWordFeatures.from_builtin()
+        self._features = WarmFeatures(classifier=self._oww)
         self.name = Path(model).stem
         self.threshold = threshold
         self._buffer = b""
@@ -198,7 +200,7 @@ class OpenWakeWordDetector:
 
     def _hear_head(self, embeddings: Any) -> None:
         if self._window is None:
-            from assistant.wake_head import EmbeddingWindow
+            from assistant.wake.embedding import EmbeddingWindow
 
             self._window = EmbeddingWindow()
         self._window.add(embeddings)
@@ -254,9 +256,10 @@ class OpenWakeWordDetector:
     def reset(self) -> None:
         self._buffer = b""
         self._features.reset()
-        self._oww.reset()
         if self._window is not None:
             self._window.reset()
+            for embeddings in self._features.silence:
+                self._window.add(embeddings)
         self._head_best = 0.0
 
 
@@ -413,7 +416,11 @@ class EitherWake:
         if detection is None:
             detection = other
         if detection is not None:
-            self.reset()
+            # The noisy-room model keeps its embeddings: the second stage reads the window's.
+            self.first.reset()
+            rearm = getattr(self.noisy, "rearm", None)
+            if rearm is not None:
+                rearm()
         return detection
 
     def reset(self) -> None:
@@ -439,7 +446,7 @@ def make_wake_detector(config: WakeConfig, verified: bool | None = None) -> Wake
                  f", on a copy with noise suppression {config.noise_suppression}"
                  if config.noise_suppression > 0 else "")
     if verified and noisy_model_used(config):
-        from assistant.wake_head import NoisyRoomDetector
+        from assistant.wake.noisy import NoisyRoomDetector
 
         _LOGGER.info("wake word: the noisy-room model listens beside it")
         return EitherWake(detector, NoisyRoomDetector())
@@ -472,7 +479,7 @@ def make_wake_verifier(config: WakeConfig, transcriber: Any,
     use = config.acoustic_check and config.model in OPEN_MODELS
     head = None
     if noisy_model_used(config):
-        from assistant.wake_head import WakeHead
+        from assistant.wake.noisy import WakeHead
 
         head = WakeHead()
     acoustic = OpenWakeWordDetector(config.model, head=head) if use else None
