@@ -50,9 +50,9 @@ def test_a_command_for_another_rooms_device_goes_through_its_owner(rooms: tuple[
     _broker, living, kitchen, _ = rooms
     remote = {d.id: d for d in kitchen.config.devices if d.mqtt is not None}
     assert set(remote) == {"living_room__light", "living_room__reading_lamp", "living_room__patio_door"}
-    # Same name in two rooms: the other room's is called by its area too.
-    assert remote["living_room__light"].name == "living room light"
-    assert remote["living_room__reading_lamp"].area == "living room"
+    # Same name in two rooms: each keeps it, the area tells them apart.
+    assert remote["living_room__light"].name == "light"
+    assert remote["living_room__light"].area == remote["living_room__reading_lamp"].area == "living room"
     assert remote["living_room__patio_door"].mqtt.owner == "assistant/living_room"
 
     answer = kitchen.brain.answer("turn on the reading lamp", lambda _s: None)
@@ -75,6 +75,7 @@ def test_a_command_for_another_rooms_device_goes_through_its_owner(rooms: tuple[
 
     # The living room started before the kitchen: it learns the kettle at its next start.
     assert "kitchen__kettle" not in {d.id for d in living.config.devices}
+    living.close()
     again = _room(_broker, _ / "living2", "Living Room", "living room", LIVING)
     try:
         answer = again.brain.answer("turn on the kettle", lambda _s: None)
@@ -112,19 +113,27 @@ def test_other_rooms_devices_come_from_the_cache_while_the_broker_is_down(
 
 
 def test_remote_devices_skip_bad_entries_and_taken_names() -> None:
-    config = parse_config("name: Kitchen\ndevices:\n  - {id: light, name: light, kind: light, pin: 17}\n"
-                          "  - {id: lamp, name: living room lamp, kind: light, pin: 18}\n"
-                          "  - {id: desk, name: lamp, kind: light, pin: 19}\n")
+    config = parse_config("name: Kitchen\ndevices:\n"
+                          "  - {id: light, name: light, area: living room, kind: light, pin: 17}\n"
+                          "  - {id: lamp, name: living room lamp, area: living room, kind: light, pin: 18}\n"
+                          "  - {id: desk, name: lamp, area: living room, kind: light, pin: 19}\n"
+                          "  - {id: fan, name: fan, area: kitchen, kind: fan, pin: 20}\n")
     lists = {"assistant/living_room": {"area": "living room", "devices": [
-        {"id": "light", "name": "light", "kind": "light"},  # -> "living room light"
+        {"id": "light", "name": "light", "kind": "light"},  # taken in that area -> "living room light"
         {"id": "lamp", "name": "lamp", "kind": "light"},  # "lamp", "living room lamp": both taken
+        {"id": "fan", "name": "fan", "kind": "fan"},  # "fan" is the kitchen's: another area, kept
+        {"id": "sensor", "name": "humidity", "kind": "sensor", "device_class": "humidity"},
+        {"id": "odd", "name": "odd", "kind": "sensor", "device_class": "toaster"},  # class dropped
         {"id": "Bad Id", "name": "x", "kind": "light"},
         {"id": "heater", "name": "heater", "kind": "toaster"},
         "not a device",
         {"id": "pump", "name": "pump", "kind": "switch", "area": "garden"},
     ]}, "assistant/kitchen": {"devices": [{"id": "own", "name": "own", "kind": "switch"}]}}
     found = {d.id: d for d in remote_devices(config, "assistant/kitchen", lists)}
-    assert set(found) == {"living_room__light", "living_room__pump"}
+    assert set(found) == {"living_room__light", "living_room__pump", "living_room__fan",
+                          "living_room__sensor", "living_room__odd"}
     assert found["living_room__light"].name == "living room light"
+    assert (found["living_room__fan"].name, found["living_room__fan"].area) == ("fan", "living room")
+    assert found["living_room__sensor"].device_class == "humidity" and found["living_room__odd"].device_class is None
     assert found["living_room__pump"].area == "garden"
     assert found["living_room__pump"].mqtt.command_topic == "assistant/living_room/device/pump/set"

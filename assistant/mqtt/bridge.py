@@ -14,6 +14,7 @@ import dataclasses
 import json
 import logging
 import os
+import socket
 import threading
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,16 @@ _LOGGER = logging.getLogger(__name__)
 
 CONNECT_WAIT_S = 1.5
 """At start, how long to wait for the broker before running voice-only (it reconnects later)."""
+
+
+def dashboard_url(config: Config) -> str | None:
+    """The dashboard's address for Home Assistant's device page (``web.enabled``): its host, or
+    this machine's mDNS name (Raspberry Pi OS runs avahi) when it listens on every address."""
+    web = getattr(config, "web", None)
+    if web is None or not web.enabled:
+        return None
+    host = web.host if web.host not in ("0.0.0.0", "::", "") else f"{socket.gethostname()}.local"
+    return f"http://{host}:{web.port}/"
 
 
 class MqttBridge:
@@ -78,7 +89,8 @@ class MqttBridge:
         if remote:
             _LOGGER.info("%d devices of other appliances are reachable over MQTT", len(remote))
         config = dataclasses.replace(config, devices=config.devices + remote)
-        return cls(config, link, topics, appliance=appliance, peers=peers), config
+        return cls(config, link, topics, appliance=appliance, peers=peers,
+                   configuration_url=dashboard_url(config)), config
 
     # -- the home ------------------------------------------------------------------------------
     def attach_home(self, registry: Any, executor: Any) -> None:

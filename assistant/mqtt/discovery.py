@@ -90,14 +90,15 @@ def device_discovery(app: Appliance, device: DeviceConfig) -> Discovery:
         payload.update(payload_open="OPEN", payload_close="CLOSE",
                        payload_stop="STOP" if _can_stop(device) else None, state_open="open",
                        state_closed="closed", state_opening="opening", state_closing="closing")
-        payload["device_class"] = _guess(device, _COVER_WORDS)
+        payload["device_class"] = device.device_class or _guess(device, _COVER_WORDS)
     elif device.kind == "lock":
         payload.update(payload_lock="LOCK", payload_unlock="UNLOCK", state_locked="LOCKED",
                        state_unlocked="UNLOCKED")
     elif device.kind == "sensor":
         payload.update(_sensor_fields(device))
     elif device.kind == "binary_sensor":
-        payload.update(payload_on="ON", payload_off="OFF", device_class=_guess(device, _BINARY_WORDS))
+        payload.update(payload_on="ON", payload_off="OFF",
+                       device_class=device.device_class or _guess(device, _BINARY_WORDS))
     if device.kind in ("light", "switch", "fan"):
         payload.update(payload_on="ON", payload_off="OFF")
     return app.config_topic(platform, device.id), _without_none(payload)
@@ -110,7 +111,7 @@ def _can_stop(device: DeviceConfig) -> bool:
 
 def _sensor_fields(device: DeviceConfig) -> dict[str, Any]:
     unit = (device.unit or "").strip()
-    device_class = _SENSOR_CLASSES.get(unit.lower())
+    device_class = device.device_class or _SENSOR_CLASSES.get(unit.lower())
     source = device.source or ""
     if device_class is None and (source in ("cpu_temperature", "ds18b20") or source.startswith("ds18b20:")):
         device_class, unit = "temperature", unit or "°C"
@@ -122,7 +123,8 @@ def _sensor_fields(device: DeviceConfig) -> dict[str, Any]:
 
 
 def _guess(device: DeviceConfig, words: tuple[tuple[str, str], ...]) -> str | None:
-    """Home Assistant's device class from the device's name (a "garage door" is a garage)."""
+    """Home Assistant's device class from the device's name (a "garage door" is a garage),
+    when the config gives none (``device_class``)."""
     text = " ".join((device.name, device.id.replace("_", " "), *device.aliases)).lower()
     spoken = set(text.split())
     return next((cls for word, cls in words if word in spoken), None)

@@ -9,8 +9,10 @@ the owner's executor. The lists are cached next to the state file, so the other 
 are known (and said to be unreachable) while the broker is down at start. A list that changes
 later is logged; a restart picks it up.
 
-Names: another room's device keeps its name, unless a device here already has it; then it is
-called by its area too ("living room light"), and skipped if that is taken as well.
+Names: another room's device keeps its name and area ("turn on the light" means this room's
+light, by the local intents' preferred-area rule; "the living room light" the other one). Only
+when a device here has the same name in the same area (and kind and class) is it called by its
+area too, and skipped if that is taken as well.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from assistant.config import ACTUATOR_KINDS, Config, DeviceConfig, MqttDeviceConfig
+from assistant.config import ACTUATOR_KINDS, DEVICE_CLASSES, Config, DeviceConfig, MqttDeviceConfig
 from assistant.mqtt.settings import Topics, slug
 
 _LOGGER = logging.getLogger(__name__)
@@ -51,12 +53,14 @@ def _describe(device: DeviceConfig) -> dict[str, Any]:
         out["unit"] = device.unit
     if device.confirm:
         out["confirm"] = True
+    if device.device_class:
+        out["device_class"] = device.device_class
     return out
 
 
 def remote_devices(config: Config, own_base: str, lists: dict[str, Any]) -> tuple[DeviceConfig, ...]:
     """The other appliances' devices as devices over MQTT (pure; bad entries are skipped)."""
-    taken = {_norm(s) for d in config.devices for s in (d.name, *d.aliases)}
+    taken = {_spoken(s, d) for d in config.devices for s in (d.name, *d.aliases)}
     ids = {d.id for d in config.devices}
     out: list[DeviceConfig] = []
     for base in sorted(lists):
@@ -69,11 +73,12 @@ def remote_devices(config: Config, own_base: str, lists: dict[str, Any]) -> tupl
             if device is not None:
                 out.append(device)
                 ids.add(device.id)
-                taken.update(_norm(s) for s in (device.name, *device.aliases))
+                taken.update(_spoken(s, device) for s in (device.name, *device.aliases))
     return tuple(out)
 
 
-def _remote(base: str, room: str | None, entry: Any, taken: set[str], ids: set[str]) -> DeviceConfig | None:
+def _remote(base: str, room: str | None, entry: Any, taken: set[tuple[Any, ...]],
+            ids: set[str]) -> DeviceConfig | None:
     if not isinstance(entry, dict) or entry.get("kind") not in _KINDS:
         return None
     device_id, name = entry.get("id"), entry.get("name")
@@ -81,9 +86,12 @@ def _remote(base: str, room: str | None, entry: Any, taken: set[str], ids: set[s
         return None
     kind = str(entry["kind"])
     area = entry.get("area") if isinstance(entry.get("area"), str) else room
-    if _norm(name) in taken:
+    device_class = entry.get("device_class")
+    if not isinstance(device_class, str) or device_class not in DEVICE_CLASSES.get(kind, ()):
+        device_class = None
+    if _key(name, area, kind, device_class) in taken:
         qualified = f"{area} {name}" if area and not _norm(name).startswith(_norm(area)) else None
-        if qualified is None or _norm(qualified) in taken:
+        if qualified is None or _key(qualified, area, kind, device_class) in taken:
             _LOGGER.warning("%s's device %r has a name already used here; not reachable by voice",
                             base, name)
             return None
@@ -91,7 +99,8 @@ def _remote(base: str, room: str | None, entry: Any, taken: set[str], ids: set[s
     local_id = f"{slug(base.rpartition('/')[2])}__{device_id}"
     if local_id in ids:
         return None
-    aliases = tuple(a for a in entry.get("aliases", ()) if isinstance(a, str) and _norm(a) not in taken)
+    aliases = tuple(a for a in entry.get("aliases", ()) if isinstance(a, str)
+                    and _key(a, area, kind, device_class) not in taken)
     dimmable = entry.get("dimmable") is True and kind in ("light", "fan")
     level = {"light": "brightness", "fan": "percentage"}.get(kind) if dimmable else None
     prefix = f"{base}/device/{device_id}"
@@ -103,7 +112,18 @@ def _remote(base: str, room: str | None, entry: Any, taken: set[str], ids: set[s
         owner=base)
     unit = entry.get("unit") if isinstance(entry.get("unit"), str) else None
     return DeviceConfig(id=local_id, name=name, kind=kind, area=area, aliases=aliases,  # type: ignore[arg-type]
-                        dimmable=dimmable, unit=unit, confirm=entry.get("confirm") is True, mqtt=mqtt)
+                        dimmable=dimmable, unit=unit, confirm=entry.get("confirm") is True,
+                        device_class=device_class, mqtt=mqtt)
+
+
+def _key(name: str, area: str | None, kind: str, device_class: str | None) -> tuple[Any, ...]:
+    """What must differ between two devices of one home (``config._check_devices``): one name
+    may be used again in another area, or for another kind or class of device."""
+    return (_norm(name), area, kind, device_class)
+
+
+def _spoken(name: str, device: DeviceConfig) -> tuple[Any, ...]:
+    return _key(name, device.area, device.kind, device.device_class)
 
 
 def _norm(text: str) -> str:
