@@ -12,6 +12,7 @@ import pytest
 from assistant.app import build_home
 from assistant.config import parse_config
 from assistant.events import EventBus
+from assistant.mqtt.bridge import dashboard_url
 from assistant.mqtt.discovery import Appliance, appliance_discovery, device_discovery
 from assistant.mqtt.settings import Topics, node_id
 from tests import ha_mqtt_schema as ha
@@ -147,3 +148,19 @@ def test_discovery_on_the_broker_and_removal_of_a_deleted_device(tmp_path: Path)
         home.close()
         late.close()
         ha_client.close()
+
+
+def test_the_configs_device_class_and_the_dashboards_address() -> None:
+    text = ("name: Bathroom\nweb: {enabled: true, host: 192.168.1.20, port: 8080}\nmqtt: {}\ndevices:\n"
+            "  - {id: hum, name: bathroom air, kind: sensor, unit: '%', device_class: humidity,"
+            " mqtt: {state_topic: z/hum, state_key: humidity}}\n"
+            "  - {id: door, name: the thing, kind: binary_sensor, pin: 4, device_class: door}\n")
+    config = parse_config(text)
+    app = Appliance(node_id(config), config.name, Topics("assistant/bathroom"),
+                    configuration_url=dashboard_url(config))
+    for device in config.devices:
+        topic, payload = device_discovery(app, device)
+        assert ha.problems(topic.split("/")[1], payload) == []
+        assert payload["device_class"] == device.device_class  # the config's, not a guess
+        assert payload["device"]["configuration_url"] == "http://192.168.1.20:8080/"
+    assert dashboard_url(parse_config("mqtt: {}\n")) is None
