@@ -33,8 +33,10 @@ def free_port() -> int:
 
 class Broker:
     def __init__(self, folder: Path, port: int | None = None, password_file: Path | None = None,
-                 nodelay: bool = False):
+                 nodelay: bool = False, tls: tuple[Path, Path, Path] | None = None):
         self.folder = folder
+        self.tls = tls
+        """(CA certificate, server certificate, server key): the listener speaks TLS."""
         self.nodelay = nodelay
         """mosquitto's set_tcp_nodelay (off by default: Nagle's algorithm on its sockets)."""
         self.port = port or free_port()
@@ -49,6 +51,8 @@ class Broker:
                  "log_type all", f"user {getpass.getuser()}"]
         if self.nodelay:
             lines.append("set_tcp_nodelay true")
+        if self.tls is not None:
+            lines += [f"cafile {self.tls[0]}", f"certfile {self.tls[1]}", f"keyfile {self.tls[2]}"]
         if self.password_file is not None:
             lines += ["allow_anonymous false", f"password_file {self.password_file}"]
         else:
@@ -179,3 +183,20 @@ class FakeMicrophone:
 
     def request_listen(self) -> None:
         self.listens += 1
+
+
+def make_certificates(folder: Path, name: str = "ca") -> tuple[Path, Path, Path]:
+    """A CA and a server certificate for 127.0.0.1 signed by it (openssl): (ca, cert, key)."""
+    ca_key, ca, key, csr, cert = (folder / f"{name}{s}" for s in ("-ca.key", "-ca.crt", ".key", ".csr", ".crt"))
+    ext = folder / f"{name}.ext"
+    ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN={name} test CA",
+        "-keyout", str(ca_key), "-out", str(ca))
+    run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(csr))
+    run("x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key), "-CAcreateserial", "-days", "2",
+        "-extfile", str(ext), "-out", str(cert))
+    return ca, cert, key

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from assistant.app import Home, build_home
 from assistant.config import parse_config
 from assistant.mqtt import states
 from assistant.mqtt.settings import MqttSetupError
-from tests.mqtt_broker import MOSQUITTO, Broker, Watcher, appliance_yaml, free_port
+from tests.mqtt_broker import MOSQUITTO, Broker, Watcher, appliance_yaml, free_port, make_certificates
 
 pytestmark = pytest.mark.skipif(not Path(MOSQUITTO).exists(),
                                 reason="needs mosquitto (scripts/setup.sh --test installs it)")
@@ -243,3 +244,31 @@ def test_password_file_must_be_private_and_never_logged(tmp_path: Path, caplog: 
     assert secret not in caplog.text
     assert "refused the connection" in caplog.text
     assert os.stat(password).st_mode & 0o077 == 0
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl to make test certificates")
+def test_tls_with_the_brokers_ca_and_a_refusal_with_another(tmp_path: Path,
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    ca, cert, key = make_certificates(tmp_path)
+    other_ca, _cert, _key = make_certificates(tmp_path, "other")
+    with Broker(tmp_path, tls=(ca, cert, key)) as broker:
+        def config(ca_file: Path | str) -> Any:
+            return parse_config(appliance_yaml(broker.port, tmp_path).replace(
+                "keepalive_s: 5", f"keepalive_s: 5, tls: {{ca_file: {ca_file}}}"))
+
+        home = build_home(config(ca), appliance=True)
+        try:
+            assert home.mqtt.link.wait_connected(5)
+            home.brain.answer("turn on the kettle", lambda _s: None)
+        finally:
+            home.close()
+        caplog.set_level(logging.WARNING, logger="assistant.mqtt")
+        home = build_home(config(other_ca), appliance=True)  # a broker it cannot verify
+        try:
+            assert not home.mqtt.link.connected
+            assert "not reachable" in caplog.text
+            assert home.brain.answer("turn on the hall light", lambda _s: None).results[0].ok  # voice-only
+        finally:
+            home.close()
+        with pytest.raises(MqttSetupError, match="does not exist"):
+            build_home(config(tmp_path / "missing.crt"), appliance=True)
