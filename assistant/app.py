@@ -41,6 +41,9 @@ class Home:
     brain: Any
     pin_factory: Any = None
     timers: Any = None
+    skills: Any = None
+    output_gain: Any = None
+    """The player's gain, moved by the volume skill where there is no ALSA mixer."""
     closers: list[Callable[[], None]] = field(default_factory=list)
     mqtt: Any = None
     """The MQTT bridge (``assistant.mqtt.MqttBridge``) when the config has an mqtt section."""
@@ -55,10 +58,12 @@ def build_home(config: Config, *, no_cloud: bool = False, pin_factory: Any = Non
                appliance: bool = False) -> Home:
     """``appliance``: this process is the appliance (``assistant run``): over MQTT it publishes
     discovery and states and takes commands; otherwise it only drives its devices over MQTT."""
+    from assistant.audio.player import OutputGain
     from assistant.brain.actions import DeviceExecutor
     from assistant.brain.intents import LocalIntents
     from assistant.brain.local import LocalBrain
     from assistant.brain.router import build_router
+    from assistant.brain.skills import build_skills
     from assistant.brain.timers import TimerManager
     from assistant.devices.factory import make_pin_factory
     from assistant.devices.registry import DeviceRegistry
@@ -84,9 +89,13 @@ def build_home(config: Config, *, no_cloud: bool = False, pin_factory: Any = Non
     intents = LocalIntents(config)
     timers = TimerManager(Path(config.state.path).expanduser().with_name("timers.json"), time.time)
     local = LocalBrain(intents, executor, timers=timers)
-    brain = build_router(config, local, executor, no_cloud=no_cloud)
+    gain = OutputGain()
+    skills = build_skills(config, executor, timers, Path(config.state.path).expanduser().parent,
+                          gain)
+    brain = build_router(config, local, executor, no_cloud=no_cloud, skills=skills)
+    skills.last_reply = lambda: brain.last_reply
     home = Home(config, registry, executor, intents, brain, pin_factory=factory, timers=timers,
-                mqtt=bridge)
+                skills=skills, output_gain=gain, mqtt=bridge)
     if bridge is not None:
         home.closers.append(bridge.close)
     return home

@@ -13,6 +13,7 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -42,6 +43,12 @@ class AudioConfig:
     the wake word's score in babble and TV noise (bench/noise_bench.py)."""
     auto_gain_dbfs: int = 0
     """WebRTC automatic gain of the microphone, aiming at -N dBFS: 0 = off, 1-31."""
+    mixer: str = "auto"
+    """What "turn up the volume" moves: auto = the ALSA mixer of output_device when amixer
+    finds one with a playback volume, else the assistant's own gain; gain = always the
+    assistant's own gain; or an amixer device (hw:1, pulse, default)."""
+    mixer_control: str | None = None
+    """The amixer control to move (Master, PCM, Speaker, ...); None = the first one found."""
 
 
 @dataclass(frozen=True)
@@ -55,26 +62,31 @@ class WakeConfig:
     refractory_s: float = 2.0
     """No second wake within this many seconds of the last one."""
     verify: bool = True
-    """Second stage: whisper must hear the wake phrase in the audio that triggered."""
+    """A second stage weighs each detection before anything is done (``assistant.wake.check``):
+    this project's verifier network on microWakeWord's features, and in a loud room the
+    noisy-room model and openWakeWord's model on the embeddings; one fitted decision
+    (``assistant/data/wake_decision.json``). okay_nabu only: other wake words use the model's
+    own threshold."""
     phrase: str | None = None
-    """The wake phrase in words, for the second stage; None = from the model name."""
+    """The wake phrase in words (None = from the model name); a command that starts with it
+    again ("okay nabu, okay nabu, ...") has it passed over."""
     sensitivity: Literal["low", "medium", "high"] = "medium"
-    """How sure microWakeWord, or openWakeWord, must be before whisper's hearing of the phrase
-    confirms a wake that openWakeWord did not confirm on its own (``assistant.wake.SENSITIVITY``):
-    higher hears more voices and lets more near-misses through. Each level asks whisper sooner
-    in a noisy room, where noise pulls both models' scores down."""
+    """The second stage's operating point (``assistant.wake.decision``): higher hears more voices
+    and lets more near-misses through. Each level's wake words kept and false wakes per hour on
+    voices it was not fitted on are in docs/wake-word.md."""
     acoustic_check: bool = True
-    """openWakeWord's model of the same wake word double-checks each detection (okay_nabu,
-    hey_jarvis, alexa, hey_mycroft; its models are licensed CC BY-NC-SA 4.0)."""
+    """In a loud room, openWakeWord's speech embedding and its okay_nabu model add their opinion
+    (its models are licensed CC BY-NC-SA 4.0, non-commercial); false: microWakeWord's models and
+    this project's verifier only."""
     noise_suppression: int = 4
     """WebRTC noise suppression (0 = off, 1-4) of the wake word detector's copy of the audio
     only; speech to text keeps the raw audio, where suppression did not help."""
     noisy_model: bool = True
     """okay_nabu only: a second first stage for noisy rooms beside microWakeWord, a model of
-    this project's trained on the wake word under babble, TV and noise (``assistant.wake_head``).
-    It runs only while the room is loud, and costs about as much CPU as openWakeWord then; the
-    second stage weighs its detections like microWakeWord's, and its opinion on those. Needs
-    ``verify`` and ``acoustic_check``."""
+    this project's trained on the wake word under babble, TV and noise (``assistant.wake.noisy``).
+    It runs only while the room is loud, on openWakeWord's speech embedding (~0.07 CPU-s per
+    audio-s here), whose embeddings the second stage then weighs too. Needs ``verify`` and
+    ``acoustic_check``."""
 
 
 @dataclass(frozen=True)
@@ -117,10 +129,37 @@ class TtsConfig:
 
 
 @dataclass(frozen=True)
+class SceneAction:
+    device: str
+    """A device id or a spoken name (its name or an alias)."""
+    action: str
+    """turn_on, turn_off, toggle, set_brightness, set_speed, open, close, lock, unlock."""
+    value: float | None = None
+    """For set_brightness and set_speed: 0-100 (%)."""
+
+
+@dataclass(frozen=True)
+class SceneConfig:
+    """One sentence (or several) that runs several actions, in the extra sentences file."""
+
+    sentences: tuple[str, ...]
+    """hassil templates: "movie time", "(start|begin) [the] movie"."""
+    actions: tuple[SceneAction, ...]
+    reply: str | None = None
+    """Said when every action ran; None = the actions, said one by one."""
+
+
+@dataclass(frozen=True)
 class IntentsConfig:
     language: str = "en"
     extra_sentences: str | None = None
-    """Optional YAML file of extra hassil sentences, merged over the built-in ones."""
+    """Optional YAML file of extra hassil sentences and scenes, merged over the built-in
+    ones; a relative path is read from the config file's folder."""
+    # Left out of == and hash (the file's path stands for them): a config stays hashable.
+    extra: dict[str, Any] | None = field(default=None, compare=False)
+    """The extra sentences file, validated, devices named by id (set by the loader)."""
+    scenes: dict[str, SceneConfig] = field(default_factory=dict, compare=False)
+    """The extra file's scenes by id, devices named by id (set by the loader)."""
 
 
 @dataclass(frozen=True)
@@ -175,6 +214,32 @@ class LlmConfig:
     memory_timeout_s: float = 300.0
     breaker_failures: int = 2
     breaker_cooldown_s: float = 60.0
+
+
+@dataclass(frozen=True)
+class WeatherConfig:
+    latitude: float | None = None
+    """Where the forecast is for (WGS84 degrees); None = no weather skill answers."""
+    longitude: float | None = None
+    name: str | None = None
+    """The place as it should be spoken ("Berlin"); None = "here"."""
+    units: Literal["celsius", "fahrenheit"] = "celsius"
+    base_url: str = "https://api.open-meteo.com/v1/forecast"
+    """Open-Meteo's forecast endpoint (no key); another URL only for a mirror or a test."""
+    timeout_s: float = 3.0
+    """The longest a weather question waits for the service, name lookup included."""
+    cache_s: float = 900.0
+    """A forecast fetched less than this long ago is answered from memory."""
+
+
+@dataclass(frozen=True)
+class SkillsConfig:
+    volume: bool = True
+    alarms: bool = True
+    weather: bool = True
+    help: bool = True
+    repeat: bool = True
+    """'what did you say' / 'repeat that'."""
 
 
 @dataclass(frozen=True)
@@ -324,6 +389,8 @@ class Config:
     state: StateConfig = field(default_factory=StateConfig)
     llm: LlmConfig = field(default_factory=LlmConfig)
     local_llm: LocalLlmConfig = field(default_factory=LocalLlmConfig)
+    weather: WeatherConfig = field(default_factory=WeatherConfig)
+    skills: SkillsConfig = field(default_factory=SkillsConfig)
     web: WebConfig = field(default_factory=WebConfig)
     devices: tuple[DeviceConfig, ...] = ()
     mqtt: MqttConfig | None = None
@@ -359,7 +426,7 @@ DEVICE_CLASSES: dict[str, frozenset[str]] = {
 }
 """Home Assistant's device classes, for the kinds that have them."""
 
-_NOT_YAML = {"source_path"}
+_NOT_YAML = {"source_path", "extra", "scenes"}
 _ID_RE = re.compile(r"^[a-z0-9_]+$")
 _PIN_NAMES = {"cover": {"open", "close", "toggle", "sensor"}}
 
@@ -466,15 +533,41 @@ def load_config(path: str | Path) -> Config:
     return parse_config(text, file)
 
 
-def parse_config(text: str, file: str = "<config>") -> Config:
-    loader = _Loader(file)
+MAX_DEPTH = 20
+"""Deepest nesting of mappings and lists a config (or extra sentences) file may have: the
+real ones need 7; PyYAML's composer recurses, and hundreds of levels overflow its stack."""
+
+
+def compose_yaml(text: str, file: str) -> yaml.Node | None:
+    """The YAML node tree of a text; bad YAML, or YAML nested too deep, is a ConfigError."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        _check_depth(text, file)
+        return yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"not valid YAML: {problem}", file=file, line=line) from exc
+
+
+def _check_depth(text: str, file: str) -> None:
+    # The event parser keeps its own stack (no recursion), so it can measure what the
+    # recursive composer could not survive.
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                mark = event.start_mark
+                raise ConfigError(f"nested more than {MAX_DEPTH} levels deep", file=file,
+                                  line=mark.line + 1 if mark is not None else None)
+        elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+            depth -= 1
+
+
+def parse_config(text: str, file: str = "<config>") -> Config:
+    loader = _Loader(file)
+    root = compose_yaml(text, file)
     config = Config() if root is None else loader.build(Config, root, "")
     config = dataclasses.replace(config, source_path=file)
     devices_node = _child(root, "devices") if isinstance(root, yaml.MappingNode) else None
@@ -483,8 +576,31 @@ def parse_config(text: str, file: str = "<config>") -> Config:
     _check_audio(config, loader)
     _check_wake(config, loader)
     _check_web(config, loader)
+    _check_llm(config, loader)
+    _check_weather(config, loader)
     _check_mqtt(config, loader)
-    return config
+    return _with_extra_sentences(config, loader)
+
+
+def _with_extra_sentences(config: Config, loader: _Loader) -> Config:
+    """The extra sentences file, validated now, so a mistake in it stops the start (and
+    check-config) with its file and line instead of failing a command later."""
+    if not config.intents.extra_sentences:
+        return config
+    from assistant.custom_sentences import load_extra_sentences
+
+    nodes: dict[str, yaml.Node] = config.intents.__dict__.get("_nodes", {})
+    path = Path(config.intents.extra_sentences).expanduser()
+    if not path.is_absolute() and loader.file not in ("", "<config>"):
+        path = Path(loader.file).parent / path
+    node = nodes.get("extra_sentences")
+    try:
+        extra = load_extra_sentences(path, config.devices, config.intents.language, config.area)
+    except FileNotFoundError as exc:
+        raise loader.error(f"no such file: {path}", "intents.extra_sentences", node) from exc
+    intents = dataclasses.replace(config.intents, extra_sentences=str(path), extra=extra.data,
+                                  scenes=extra.scenes)
+    return dataclasses.replace(config, intents=intents)
 
 
 _AUDIO_RANGES = {"noise_suppression": (0, 4), "auto_gain_dbfs": (0, 31)}
@@ -512,6 +628,48 @@ def _check_wake(config: Config, loader: _Loader) -> None:
     if config.wake.threshold is not None and not 0.0 < config.wake.threshold < 1.0:
         raise loader.error(f"{config.wake.threshold} is out of range (between 0 and 1)",
                            "wake.threshold", nodes.get("threshold"))
+
+
+def _check_llm(config: Config, loader: _Loader) -> None:
+    """A key in the config is refused without being shown: the error goes to a terminal or a
+    journal, where a key must never be."""
+    from assistant.secrets import credential_in_url, looks_like_a_key
+
+    llm = config.llm
+    nodes: dict[str, yaml.Node] = llm.__dict__.get("_nodes", {})
+    if llm.api_key_env and looks_like_a_key(llm.api_key_env):
+        raise loader.error(
+            "this must be the name of an environment variable (such as OPENAI_API_KEY), not "
+            "the key itself; the value is not shown. Put the key in that variable (e.g. in "
+            "/etc/assistant/secrets.env, mode 0600) or in llm.api_key_file",
+            "llm.api_key_env", nodes.get("api_key_env"))
+    url = urlsplit(llm.base_url)
+    if credential_in_url(llm.base_url):
+        raise loader.error(
+            "the address carries a credential (a user:password@ or a key parameter); it is not "
+            "shown. Give the server's address only; the key goes in the environment variable "
+            "named by llm.api_key_env, or in llm.api_key_file", "llm.base_url",
+            nodes.get("base_url"))
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise loader.error("expected an http:// or https:// address", "llm.base_url",
+                           nodes.get("base_url"))
+
+
+def _check_weather(config: Config, loader: _Loader) -> None:
+    weather = config.weather
+    nodes: dict[str, yaml.Node] = weather.__dict__.get("_nodes", {})
+    for name, limit in (("latitude", 90.0), ("longitude", 180.0)):
+        value = getattr(weather, name)
+        if value is not None and not -limit <= value <= limit:
+            raise loader.error(f"{value:g} is out of range (-{limit:g} to {limit:g} degrees)",
+                               f"weather.{name}", nodes.get(name))
+    if (weather.latitude is None) != (weather.longitude is None):
+        missing = "longitude" if weather.longitude is None else "latitude"
+        raise loader.error(f"a location needs both latitude and longitude; {missing} is "
+                           "missing", f"weather.{missing}", next(iter(nodes.values()), None))
+    for name in ("timeout_s", "cache_s"):
+        if getattr(weather, name) <= 0:
+            raise loader.error("must be more than 0", f"weather.{name}", nodes.get(name))
 
 
 def _check_web(config: Config, loader: _Loader) -> None:

@@ -47,24 +47,19 @@ def build_voice(
     from assistant.stt import make_transcriber
     from assistant.tts import PiperSynthesizer
     from assistant.vad import Endpointer, MicroVadScorer
-    from assistant.wake import (
-        Refractory,
-        home_words,
-        make_wake_detector,
-        make_wake_verifier,
-    )
+    from assistant.wake import Refractory, home_words, make_wake_check, make_wake_detector
 
     source, sink, paced = _audio_edges(config, input_wav, output_wav, realtime)
     source = _cleaning(config, source)
     intents = home.intents
+    # The voice first: an error raised while the wake and VAD engines are temporaries in the
+    # Stages(...) call below came out as "SystemError: error return without exception set"
+    # (pymicro-vad's and pymicro-wakeword's objects lose a pending exception when freed).
+    synthesizer = PiperSynthesizer(config.tts.voice, config.tts.length_scale)
     transcriber = make_transcriber(config.stt, _stt_grammar(config))
-    verifier = None
-    # The second stage needs whisper's prompt; vosk's grammar has no words for the wake phrase.
-    if config.wake.verify and config.stt.engine == "whisper":
-        verifier = make_wake_verifier(config.wake, transcriber,
-                                      home_words(getattr(intents, "vocabulary", list)()))
+    verifier = make_wake_check(config.wake, home_words(getattr(intents, "vocabulary", list)()))
     recheck = _recheck(config, transcriber, intents)
-    wake = make_wake_detector(config.wake, verified=verifier is not None)
+    wake = make_wake_detector(config.wake)
     if home.mqtt is not None:
         wake = home.mqtt.arbitrated(wake)  # one wake word, one answer among the rooms
     stages = Stages(
@@ -72,8 +67,8 @@ def build_voice(
         vad=MicroVadScorer(),
         transcriber=transcriber,
         brain=home.brain,
-        synthesizer=PiperSynthesizer(config.tts.voice, config.tts.length_scale),
-        player=Player(sink),
+        synthesizer=synthesizer,
+        player=Player(sink, gain=home.output_gain),
         make_endpointer=lambda: Endpointer(config.endpoint),
         is_complete_command=intents.is_complete_command,
         normalize=_normalizer(),
@@ -93,16 +88,22 @@ def build_voice(
     home.executor.listeners.append(lambda _result: pipeline.note_action())
     bus.subscribe(log_interaction)
     if home.mqtt is not None:
-        # Volume and sensitivity controls are wired here once they exist (their Protocols:
-        # assistant.mqtt.VolumeControl, SensitivityControl).
-        home.mqtt.attach_voice(pipeline, bus, _speaker(stages), wait_spoken=stages.player.wait_idle)
+        from assistant.mqtt.entities import CheckSensitivity, SkillVolume
+
+        volume = getattr(home.skills, "volume", None)
+        home.mqtt.attach_voice(pipeline, bus, _speaker(stages), wait_spoken=stages.player.wait_idle,
+                               volume=SkillVolume(volume) if volume is not None else None,
+                               sensitivity=CheckSensitivity(verifier) if hasattr(verifier, "set_level")
+                               else None)
     for part in attach_feedback(config.feedback, bus, pipeline, home.pin_factory,
                                 _speaker(stages)):
         home.closers.append(part.close)
     if home.timers is not None:
         from assistant.ringer import TimerRinger
 
-        ringer = TimerRinger(home.timers, stages.player.play, _speaker(stages), bus)
+        volume = getattr(home.skills, "volume", None)
+        ringer = TimerRinger(home.timers, stages.player.play, _speaker(stages), bus,
+                             before_ring=volume.make_audible if volume is not None else None)
         ringer.start()
         home.closers.append(ringer.close)
     return Voice(pipeline, source, sink)

@@ -29,7 +29,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from assistant.wake.verifier import FEATURE_CHANNELS, MODEL, Frontend  # noqa: E402
+from assistant.wake.verifier import FEATURE_CHANNELS, MODEL, Frontend, Verifier  # noqa: E402
+from assistant.wake.verifier import fit_frames as frames_of  # noqa: E402
 from bench import wake_corpus  # noqa: E402
 from bench.robust_bench import RESULTS, room  # noqa: E402
 from bench.wake_evidence import LEVELS, NOISES, WINDOW_BYTES  # noqa: E402
@@ -62,10 +63,7 @@ def load(path: Path, frontend: Frontend) -> tuple[np.ndarray, np.ndarray, np.nda
 
 
 def fit_frames(features: np.ndarray) -> np.ndarray:
-    out = np.zeros((FRAMES, FEATURE_CHANNELS), np.float32)
-    n = min(FRAMES, len(features))
-    out[:n] = features[:n]
-    return out
+    return frames_of(features, FRAMES)
 
 
 def easy_negatives(frontend: Frontend, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -243,6 +241,9 @@ def main() -> int:
             "fitted_ranking": ranking(s[labels > 0], s[labels == 0]),
             "leave_one_synthesizer_out": json.loads(cv_path.read_text()) if cv_path.is_file() else None}
     export(net, mean, scale, meta, args.out)
+    shipped = Verifier(args.out)
+    numpy_logits = np.array([shipped.logit(f) for f in feats[:20]])
+    assert np.allclose(numpy_logits, s[:20], atol=1e-3), (numpy_logits, s[:20])
     print(f"-> {args.out} ({time.time() - started:.0f} s): {json.dumps(meta['fitted_ranking'])}")
     return 0
 

@@ -30,11 +30,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assistant.audio.chunk import AudioChunk  # noqa: E402
 from assistant.config import load_config  # noqa: E402
-from assistant.vad import FRAME_MS, LevelMeter  # noqa: E402
+from assistant.vad import FRAME_MS, LevelMeter, NoiseGate  # noqa: E402
 from assistant.wake import WAKE_TAIL_MS, WAKE_WINDOW_MS, make_wake_detector  # noqa: E402
 from bench import wake_corpus  # noqa: E402
 from bench.robust_bench import RESULTS, ROOT, room  # noqa: E402
-from bench.wake_study import loudness  # noqa: E402
 
 CHUNK_BYTES = 640
 """20 ms chunks, as the pipeline's audio source gives them."""
@@ -45,6 +44,18 @@ LEVELS = ("clean", "20", "10")
 WINDOW_BYTES = int((WAKE_WINDOW_MS + WAKE_TAIL_MS) * 32)
 
 
+def loudness(levels: list[float], at: int, tail_ms: float) -> str:
+    """The NoiseGate's decisions over tail_ms from frame ``at``, one "1" (loud) or "0" per 10 ms
+    frame, as the pipeline makes them: it listens to the room while idle and starts afresh on
+    the command."""
+    gate = NoiseGate()
+    for level in levels[max(0, at - gate.history_frames - gate.smooth_frames):at]:
+        gate.listen(level)
+    gate.start()
+    return "".join("1" if gate.feed(level) else "0"
+                   for level in levels[at:at + int(tail_ms // FRAME_MS)])
+
+
 class Runner:
     """The first stage over a recording, and the embeddings a loud room's listening computes."""
 
@@ -52,7 +63,7 @@ class Runner:
         self.config = load_config(config_path).wake
 
     def detections(self, pcm: bytes) -> list[dict[str, Any]]:
-        detector = make_wake_detector(self.config, verified=True)
+        detector = make_wake_detector(self.config)
         noisy = getattr(detector, "noisy", None)
         levels = LevelMeter().process(pcm)
         found: list[dict[str, Any]] = []

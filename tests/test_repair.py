@@ -4,7 +4,6 @@ on a lock or a cover (config/assistant.yaml's devices on gpiozero's MockFactory)
 from __future__ import annotations
 
 import dataclasses
-
 from collections.abc import Iterator
 from pathlib import Path
 

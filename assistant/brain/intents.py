@@ -235,7 +235,9 @@ def _load_intents(settings: IntentsConfig) -> Intents:
     builtin = _DATA / f"sentences_{settings.language}.yaml"
     if builtin.is_file():
         extras.append(yaml.safe_load(builtin.read_text(encoding="utf-8")))
-    if settings.extra_sentences:
+    if settings.extra is not None:  # validated by the config loader, devices by id
+        extras.append(settings.extra)
+    elif settings.extra_sentences:
         path = Path(settings.extra_sentences).expanduser()
         try:
             extras.append(yaml.safe_load(path.read_text(encoding="utf-8")))

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from assistant.brain.skills import SKILL_INTENTS
 from assistant.events import Event, EventType
 from assistant.mqtt.discovery import SENSITIVITY_LEVELS
 from assistant.mqtt.settings import Topics
@@ -36,6 +37,7 @@ ANNOUNCE_WAIT_S = 60.0
 MAX_TEXT = 1000
 """Longer announcements and questions are cut (a runaway automation must not talk for hours)."""
 _BUSY = {"listening", "thinking", "speaking"}
+_VOLUME_INTENTS = SKILL_INTENTS["volume"]
 
 
 class Microphone(Protocol):
@@ -60,6 +62,30 @@ class SensitivityControl(Protocol):
     """The wake word's sensitivity (``wake.sensitivity``): low, medium or high."""
 
     def set_sensitivity(self, level: str) -> None: ...
+
+
+class SkillVolume:
+    """``VolumeControl`` on the volume skill's control (``brain.skills.volume.VolumeControl``:
+    ``read()`` and ``set(level=...)``, persisted by it)."""
+
+    def __init__(self, control: Any):
+        self.control = control
+
+    def get(self) -> int:
+        return int(self.control.read().level)
+
+    def set(self, level: int) -> None:
+        self.control.set(level=level)
+
+
+class CheckSensitivity:
+    """``SensitivityControl`` on the wake check (``wake.check.WakeCheck.set_level``)."""
+
+    def __init__(self, check: Any):
+        self.check = check
+
+    def set_sensitivity(self, level: str) -> None:
+        self.check.set_level(level)
 
 
 Speak = Callable[[str], None]
@@ -130,6 +156,8 @@ class ApplianceEntities:
             if self.microphone is not None:
                 self._retain("mute", "ON" if state == "muted" or self.microphone.muted else "OFF")
         elif kind is EventType.REPLY:
+            if self.volume is not None and str(data.get("intent") or "") in _VOLUME_INTENTS:
+                self._publish_volume()  # changed by voice: Home Assistant's slider follows
             self._retain("last_command", str(data.get("text") or "")[:255])
             self._retain("last_command/attributes", json.dumps(
                 {k: data.get(k) for k in ("text", "handled_by", "intent", "reply", "actions",

@@ -6,7 +6,6 @@ project's noisy-room model (``assistant.wake.noisy``), which sits on the same em
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -115,14 +114,10 @@ class Embedder:
 
 
 class OpenWakeWordDetector:
-    """openWakeWord: mel -> embedding -> classifier, fed in 80 ms blocks.
+    """openWakeWord as the first stage (``wake.engine: openwakeword``): mel -> embedding ->
+    classifier, fed in 80 ms blocks."""
 
-    Also microWakeWord's second opinion (``peak`` on the wake window, only when microWakeWord
-    fires): a model trained differently, on a speech embedding, for ~0.1 s of CPU per detection
-    instead of ~0.07 CPU-s every second.
-    """
-
-    def __init__(self, model: str = "hey_jarvis", threshold: float = 0.5, head: Any = None):
+    def __init__(self, model: str = "hey_jarvis", threshold: float = 0.5):
         from pyopen_wakeword import Model, OpenWakeWord
 
         if model in OPEN_MODELS:
@@ -132,85 +127,28 @@ class OpenWakeWordDetector:
         else:
             raise missing_model(model, "openWakeWord", OPEN_MODELS, ".tflite")
         self._features = WarmFeatures(classifier=self._oww)
-        self.name = Path(model).stem
+        self.name = Path(model).stem + "_open"
         self.threshold = threshold
         self._buffer = b""
-        self._primed: tuple[bytes, float] | None = None
-        self.head = head
-        """The noisy-room model (``wake_head.WakeHead``), weighed on the same embeddings by
-        ``peak``: its highest probability is left in ``head_peak``."""
-        self.head_peak: float | None = None
-        self._head_best = 0.0
-        self._window: Any = None
-
-    def _probabilities(self, block: bytes) -> Iterator[float]:
-        for embeddings in self._features.process_streaming(block):
-            if self.head is not None:
-                self._hear_head(embeddings)
-            for prob in self._oww.process_streaming(embeddings):
-                yield float(prob)
-
-    def _hear_head(self, embeddings: Any) -> None:
-        if self._window is None:
-            self._window = EmbeddingWindow()
-        self._window.add(embeddings)
-        prob = float(self.head.probabilities(self._window.flat())[0])
-        self._head_best = max(self._head_best, prob)
 
     def process(self, chunk: AudioChunk) -> WakeDetection | None:
         self._buffer += chunk.audio
         best: float | None = None
         while len(self._buffer) >= BLOCK_BYTES:
             block, self._buffer = self._buffer[:BLOCK_BYTES], self._buffer[BLOCK_BYTES:]
-            for prob in self._probabilities(block):
-                if prob > self.threshold:
-                    best = max(best or 0.0, prob)
+            for embeddings in self._features.process_streaming(block):
+                for prob in self._oww.process_streaming(embeddings):
+                    if prob > self.threshold:
+                        best = max(best or 0.0, float(prob))
         if best is None:
             return None
         end_ms = chunk.end_ms - len(self._buffer) / BYTES_PER_MS
-        self.reset()  # as above: one wake word, one detection
+        self.reset()  # one wake word, one detection
         return WakeDetection(self.name, end_ms, best)
-
-    def peak(self, pcm: bytes) -> float:
-        """The highest probability over pcm, from a cold start (2 s before the wake word's end
-        and 0.65 s after gave the same verdicts as a model that had heard everything before,
-        on 60 of 60 recordings). When ``prime`` was given the start of pcm, only the rest is
-        heard now."""
-        self.prime(pcm)
-        assert self._primed is not None
-        best, self._primed = self._primed[1], None
-        self.head_peak = self._head_best if self.head is not None else None
-        self.reset()
-        return best
-
-    def prime(self, start: bytes) -> None:
-        """Hear the start of a later ``peak``'s audio now: the model costs ~0.14 CPU-s per
-        second of audio, and the wake window is ready long before its tail. A start that
-        extends the last one is heard from where that one ended."""
-        primed = self._primed
-        if primed is not None and start.startswith(primed[0]):
-            done, best = len(primed[0]), primed[1]
-        else:
-            self.reset()
-            done, best = 0, 0.0
-        rest = start[done:]
-        whole = rest[:len(rest) - len(rest) % BLOCK_BYTES]
-        self._primed = (start[:done + len(whole)], max(best, self._blocks_peak(whole)))
-
-    def _blocks_peak(self, pcm: bytes) -> float:
-        whole = len(pcm) - len(pcm) % BLOCK_BYTES
-        return max((prob for offset in range(0, whole, BLOCK_BYTES)
-                    for prob in self._probabilities(pcm[offset:offset + BLOCK_BYTES])),
-                   default=0.0)
 
     def reset(self) -> None:
         self._buffer = b""
         self._features.reset()
-        if self._window is not None:
-            self._window.reset()
-            for embeddings in self._features.silence:
-                self._window.add(embeddings)
-        self._head_best = 0.0
 
 
 class OpenClassifier:

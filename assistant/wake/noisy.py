@@ -25,7 +25,13 @@ from assistant.audio.chunk import AudioChunk
 from assistant.errors import ModelMissingError
 from assistant.vad import LevelMeter
 from assistant.wake.detection import WakeDetection, WakeDetector
-from assistant.wake.embedding import BLOCK_BYTES, BLOCK_MS, EMBEDDING_SIZE, Embedder
+from assistant.wake.embedding import (
+    BLOCK_BYTES,
+    BLOCK_MS,
+    EMBEDDING_SIZE,
+    WINDOW_EMBEDDINGS,
+    Embedder,
+)
 
 MODEL = Path(__file__).resolve().parent.parent / "data" / "okay_nabu_noisy.npz"
 class WakeHead:
@@ -139,10 +145,9 @@ class NoisyRoomDetector:
 
     def embeddings_between(self, start_ms: float, end_ms: float) -> np.ndarray | None:
         """The embeddings of blocks ending from start_ms to end_ms, in order (n x 96), or None
-        when the room was not loud for all of that."""
+        when there are too few for one classifier window (the room was not loud long enough)."""
         found = [emb for at, emb in self.recent if start_ms < at <= end_ms + 1e-6]
-        expected = int((end_ms - start_ms) // BLOCK_MS)
-        return np.stack(found) if found and len(found) >= expected - 1 else None
+        return np.stack(found) if len(found) >= WINDOW_EMBEDDINGS else None
 
     def rearm(self) -> None:
         """Ready for the next detection without forgetting what was heard (another stage fired)."""
@@ -176,6 +181,16 @@ class EitherWake:
             if rearm is not None:
                 rearm()
         return detection
+
+    def hear(self, chunk: AudioChunk) -> None:
+        """Audio after a detection, while the command is recorded: only the noisy-room model
+        hears it (while the room is loud), so that the wake window's tail has embeddings too."""
+        self.noisy.process(chunk)
+
+    def embeddings_between(self, start_ms: float, end_ms: float) -> np.ndarray | None:
+        """openWakeWord's embeddings of that stretch of audio, if the room was loud then."""
+        between = getattr(self.noisy, "embeddings_between", None)
+        return None if between is None else between(start_ms, end_ms)
 
     def reset(self) -> None:
         self.first.reset()

@@ -57,6 +57,14 @@ def _pool2(x: np.ndarray) -> np.ndarray:
     return x[:, :t].reshape(x.shape[0], t // 2, 2).max(axis=2)
 
 
+def fit_frames(features: np.ndarray, frames: int) -> np.ndarray:
+    """The first ``frames`` rows of features, padded with zeros when there are fewer."""
+    out = np.zeros((frames, FEATURE_CHANNELS), np.float32)
+    n = min(frames, len(features))
+    out[:n] = features[:n]
+    return out
+
+
 class Verifier:
     """The network: features of a window -> a logit (log-odds that a wake word is in it)."""
 
@@ -72,9 +80,12 @@ class Verifier:
         self.layers = int(self.meta["layers"])
         self.pools = [bool(p) for p in self.meta["pools"]]
 
+        self.frames = int(self.meta["frames"])
+        """Feature frames (10 ms each) the network weighs: the start of the window."""
+
     def logit(self, features: np.ndarray) -> float:
         p = self._p
-        x = ((features - p["mean"]) / p["scale"]).T.astype(np.float32)
+        x = ((fit_frames(features, self.frames) - p["mean"]) / p["scale"]).T.astype(np.float32)
         for i in range(self.layers):
             x = np.maximum(_conv1d(x, p[f"w{i}"], p[f"b{i}"]), 0.0)
             if self.pools[i]:

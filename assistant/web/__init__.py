@@ -19,7 +19,7 @@ from assistant.config import Config
 from assistant.events import EventBus
 from assistant.web.api import Dashboard
 from assistant.web.auth import PasswordStore
-from assistant.web.controls import Controls, LevelTap, TimerReminders
+from assistant.web.controls import AlarmReminders, Controls, LevelTap, SkillVolume, TimerReminders
 from assistant.web.history import History
 from assistant.web.hub import Hub, Sampler
 from assistant.web.server import WebServer
@@ -65,6 +65,11 @@ def start_web(config: Config, home: Any, bus: EventBus, controls: Controls | Non
     controls = controls or Controls()
     if controls.timers is None and getattr(home, "timers", None) is not None:
         controls.timers = TimerReminders(home.timers)
+    if controls.alarms is None and getattr(home, "timers", None) is not None:
+        controls.alarms = AlarmReminders(home.timers)
+    volume = getattr(getattr(home, "skills", None), "volume", None)
+    if controls.volume is None and volume is not None:
+        controls.volume = SkillVolume(volume)
     holder: dict[str, WebServer] = {}
 
     def first_password() -> None:

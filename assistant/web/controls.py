@@ -87,7 +87,7 @@ class TimerReminders:
     def items(self) -> list[Reminder]:
         now = self.clock()
         return [Reminder(f"timer-{id(t):x}", "timer", t.label, t.deadline, t.left(now), t.ringing)
-                for t in list(self.manager.timers)]
+                for t in list(self.manager.timers) if getattr(t, "kind", "timer") == "timer"]
 
     def cancel(self, reminder_id: str) -> bool:
         # TimerManager cancels by name; a timer with a name shared by none is cancelled that way,
@@ -104,6 +104,41 @@ class TimerReminders:
                         save()
                     return True
         return False
+
+
+class AlarmReminders:
+    """The alarms kept by ``brain.timers.TimerManager`` (beside its timers) as Reminders."""
+
+    def __init__(self, manager: Any):
+        self.manager = manager
+
+    def items(self) -> list[Reminder]:
+        from datetime import datetime
+
+        from assistant.brain.replies import spoken_time
+
+        now = self.manager.now()
+        alarms = [t for t in list(self.manager.timers) if getattr(t, "kind", "") == "alarm"]
+        return [Reminder(f"alarm-{id(t):x}", "alarm",
+                         f"{spoken_time(datetime.fromtimestamp(t.deadline or 0))} alarm",
+                         t.deadline, t.left(now), t.ringing) for t in alarms]
+
+    def cancel(self, reminder_id: str) -> bool:
+        alarms = [t for t in list(self.manager.timers) if f"alarm-{id(t):x}" == reminder_id]
+        return self.manager.remove_alarms(alarms) > 0
+
+
+class SkillVolume:
+    """The volume skill's control (``brain.skills.volume.VolumeControl``) as Volume."""
+
+    def __init__(self, control: Any):
+        self.control = control
+
+    def get(self) -> float:
+        return float(self.control.read().level)
+
+    def set(self, percent: float) -> None:
+        self.control.set(round(percent))
 
 
 class LevelTap:
