@@ -41,6 +41,9 @@ def _config(folder: Path, port: int, name: str, area: str, audio: str = "") -> P
                                        f"path: {folder}/state.json")
     text = text.replace("name: Assistant", f"name: {name}\narea: {area}\n"
                         f"mqtt: {{host: 127.0.0.1, port: {port}}}")
+    # The wake word's second stage is not what these tests are about, and its verifier model is
+    # only there once trained (assistant/data/wake_verifier.npz): the first stage decides.
+    text = text.replace("  verify: true ", "  verify: false")
     if audio:
         text = text.replace("input_device: null", f"input_device: {audio}").replace(
             "output_device: null", f"output_device: {audio}")
@@ -196,11 +199,12 @@ def test_two_rooms_hear_one_wake_word_and_exactly_one_answers(two_rooms: list[tu
             winner.wait("listening", timeout=30)
             winner.wait("done", timeout=60)
             time.sleep(2.0)  # the other room had every chance to answer too
-            assert not {"wake", "listening", "reply"} & set(loser.kinds()), loser.kinds()
-            assert winner.kinds().count("wake") == 1
         finally:
             logs = [_stop(proc) for _env, proc, _events in rooms]
         won, lost = logs[louder], logs[1 - louder]
+        said = "\n".join(line for log in logs for line in log.splitlines() if "wake" in line)
+        assert not {"wake", "listening", "reply"} & set(loser.kinds()), (loser.kinds(), said)
+        assert winner.kinds().count("wake") == 1, said
         assert "wake word: answering" in won, won[-3000:]
         # The quieter room heard the wake word too, and stood down.
         assert "heard it better" in lost, lost[-3000:]
