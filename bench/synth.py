@@ -222,10 +222,28 @@ def _sox(pcm: bytes, effects: list[str]) -> bytes:
     return out[: len(out) - len(out) % 2]
 
 
-def _warp_tract(pcm: bytes, factor: float) -> bytes:
-    """Vocal-tract length perturbation: WORLD's spectral envelope resampled along frequency."""
+def _pyworld() -> Any:
+    """pyworld 0.3.5 imports pkg_resources (gone from setuptools 81 on) for its version only."""
+    import sys
+    import types
+
+    if "pkg_resources" not in sys.modules:
+        try:
+            import pkg_resources  # noqa: F401
+        except ImportError:
+            from importlib.metadata import version
+
+            stub = types.ModuleType("pkg_resources")
+            stub.get_distribution = lambda name: types.SimpleNamespace(version=version(name))  # type: ignore[attr-defined]
+            sys.modules["pkg_resources"] = stub
     import pyworld
 
+    return pyworld
+
+
+def _warp_tract(pcm: bytes, factor: float) -> bytes:
+    """Vocal-tract length perturbation: WORLD's spectral envelope resampled along frequency."""
+    pyworld = _pyworld()
     x = np.frombuffer(pcm, dtype="<i2").astype(np.float64) / 32768
     if len(x) < RATE // 10:
         return pcm

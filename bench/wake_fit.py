@@ -220,6 +220,31 @@ def leave_one_out(rows: list[dict[str, Any]], hours: float) -> dict[str, Any]:
     return out
 
 
+def freeze(rows: list[dict[str, Any]], n: int, params: DecisionParams) -> None:
+    """n of the test side's rows, with what the shipped decision makes of them, for
+    tests/test_wake_check.py's replay."""
+    from assistant.wake.decision import digest
+
+    rng = np.random.default_rng(0)
+    pick = sorted(rng.choice(len(rows), size=min(n, len(rows)), replace=False))
+    keep = [{k: rows[i][k] for k in ("kind", "level", "evidence")} for i in pick]
+    outcomes = {}
+    for level in params.levels:
+        got = {"wake": 0, "borderline": 0, "drop": 0}
+        kept = false = 0
+        for row in keep:
+            verdict = decide(evidence_of(row), params, level)
+            got[verdict.outcome.value] += 1
+            if verdict.outcome is Outcome.WAKE:
+                kept += row["kind"] == "wake"
+                false += row["kind"] == "negative"
+        outcomes[level] = {"outcomes": got, "kept": kept, "false": false}
+    frozen = Path(__file__).resolve().parent.parent / "tests" / "data" / "wake_evidence_rows.json"
+    frozen.parent.mkdir(parents=True, exist_ok=True)
+    frozen.write_text(json.dumps({"params": digest(params), "outcomes": outcomes, "rows": keep}) + "\n")
+    print(f"froze {len(keep)} test rows -> {frozen}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--report", action="store_true", help="only report the shipped params")
@@ -255,14 +280,7 @@ def main() -> int:
         print(f"-> {args.out}")
     print(json.dumps(record, indent=1))
     if args.rows:
-        frozen = Path(__file__).resolve().parent.parent / "tests" / "data" / "wake_evidence_rows.json"
-        frozen.parent.mkdir(parents=True, exist_ok=True)
-        rng = np.random.default_rng(0)
-        pick = rng.choice(len(test_rows), size=min(args.rows, len(test_rows)), replace=False)
-        keep = [{k: test_rows[i][k] for k in ("kind", "level", "evidence", "after")}
-                for i in sorted(pick)]
-        frozen.write_text(json.dumps(keep, indent=0) + "\n")
-        print(f"froze {len(keep)} test rows -> {frozen}")
+        freeze(test_rows, args.rows, DecisionParams.from_json(json.loads(args.out.read_text())))
     return 0
 
 

@@ -96,6 +96,14 @@ class DecisionParams:
                               dict(data.get("record", {})))
 
 
+def digest(params: DecisionParams) -> str:
+    """A short fingerprint of the fitted numbers (not the record)."""
+    import hashlib
+
+    numbers = {k: v for k, v in params.to_json().items() if k != "record"}
+    return hashlib.sha256(json.dumps(numbers, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def load_params(path: str | Path = PARAMS) -> DecisionParams:
     path = Path(path)
     try:
