@@ -59,11 +59,10 @@ def build_voice(
     transcriber = make_transcriber(config.stt, _stt_grammar(config))
     verifier = make_wake_check(config.wake, home_words(getattr(intents, "vocabulary", list)()))
     recheck = _recheck(config, transcriber, intents)
-    wake = make_wake_detector(config.wake)
-    if home.mqtt is not None:
-        wake = home.mqtt.arbitrated(wake)  # one wake word, one answer among the rooms
+    # One wake word, one answer among the rooms on the broker.
+    arbiter = home.mqtt.wake_arbiter() if home.mqtt is not None else None
     stages = Stages(
-        wake=wake,
+        wake=make_wake_detector(config.wake),
         vad=MicroVadScorer(),
         transcriber=transcriber,
         brain=home.brain,
@@ -76,6 +75,7 @@ def build_voice(
         second_stage=verifier,
         recheck=recheck,
         recheck_answer=recheck.answer if recheck is not None else None,
+        arbiter=arbiter,
     )
     pipeline = Pipeline(
         stages,

@@ -12,14 +12,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from assistant.audio.chunk import AudioChunk
 from assistant.config import parse_config
 from assistant.mqtt.arbiter import (
     RELATED_S,
-    ArbitratedWake,
     Heard,
     MqttWakeArbiter,
     WakeClaim,
+    WakeContest,
     decide,
     level_dbfs,
     round_start,
@@ -65,39 +64,30 @@ def test_level_dbfs() -> None:
     assert level_dbfs(bytes(3200)) == -120.0 and level_dbfs(b"") == -120.0
 
 
-class FixedDetector:
-    def __init__(self, at_chunk: int):
-        self.at_chunk, self.n, self.resets = at_chunk, 0, 0
-
-    def process(self, chunk: AudioChunk) -> WakeDetection | None:
-        self.n += 1
-        return WakeDetection("okay_nabu", chunk.end_ms, 0.97) if self.n == self.at_chunk else None
-
-    def reset(self) -> None:
-        self.resets += 1
-
-
 class RecordingArbiter:
-    def __init__(self, answer: bool):
-        self.answer, self.claims = answer, []
+    def __init__(self, answer: bool, online: set[str]):
+        self.answer, self.claims, self.online = answer, [], online
+
+    def shared(self) -> bool:
+        return bool(self.online)
 
     def contest(self, c: WakeClaim) -> bool:
         self.claims.append(c)
         return self.answer
 
 
-def test_arbitrated_wake_claims_with_the_wake_windows_loudness() -> None:
-    loud = (np.sin(np.arange(480) / 5.0) * 8000).astype("<i2").tobytes()
+def test_the_wake_gates_contest_claims_with_the_wake_windows_loudness() -> None:
+    loud = (np.sin(np.arange(16000) / 5.0) * 8000).astype("<i2").tobytes()  # 1 s
+    quiet = bytes(32000)  # 2 s of silence before it: outside the claimed second
     for answer in (True, False):
-        arbiter = RecordingArbiter(answer)
-        wake = ArbitratedWake(FixedDetector(at_chunk=40), arbiter, "assistant/kitchen", wall=lambda: 123.0)
-        results = [wake.process(AudioChunk(loud, i * 30.0)) for i in range(40)]
-        assert results[:-1] == [None] * 39 and (results[-1] is not None) == answer
+        arbiter = RecordingArbiter(answer, {"assistant/hall"})
+        contest = WakeContest(arbiter, "assistant/kitchen", wall=lambda: 123.0)  # type: ignore[arg-type]
+        assert contest.shared() and contest.window_ms == 1000.0
+        assert contest.answers(WakeDetection("okay_nabu", 3000.0, 0.97), quiet + loud) is answer
         (c,) = arbiter.claims
         assert c.appliance == "assistant/kitchen" and c.score == 0.97 and c.wall_time_s == 123.0
-        assert c.level_dbfs == pytest.approx(level_dbfs(loud), abs=0.1)
-        wake.reset()
-        assert wake.inner.resets == 1
+        assert c.audio_ms == 3000.0 and c.level_dbfs == pytest.approx(level_dbfs(loud), abs=0.1)
+    assert not WakeContest(RecordingArbiter(True, set()), "a").shared()  # type: ignore[arg-type]
 
 
 # -- over a real broker --------------------------------------------------------------------
@@ -144,7 +134,7 @@ def test_exactly_one_of_three_answers(broker: Broker) -> None:
             deadline = time.monotonic() + 5
             while len(arbiter.online) < 2 and time.monotonic() < deadline:
                 time.sleep(0.01)
-            assert len(arbiter.online) == 2
+            assert len(arbiter.online) == 2 and arbiter.shared()  # the gate will not chime
         for round_no, levels in enumerate(([-20.0, -30.0, -35.0], [-40.0, -18.0, -25.0], [-30.0, -30.0, -30.0])):
             claims = [WakeClaim(f"assistant/{n}", 1000.0, 0.9, lv, float(round_no))
                       for n, lv in zip(("kitchen", "hall", "study"), levels, strict=True)]
@@ -173,6 +163,7 @@ def test_exactly_one_of_three_answers(broker: Broker) -> None:
 def test_alone_on_the_broker_answers_without_waiting(broker: Broker) -> None:
     link, arbiter = _arbiter(broker.port, "kitchen")
     try:
+        assert not arbiter.shared()
         assert arbiter.contest(claim("assistant/kitchen", -30.0))
         assert arbiter.last_how == "alone"
     finally:

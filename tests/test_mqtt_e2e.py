@@ -2,9 +2,9 @@
 into the output WAV, and two appliances in two rooms fed one wake word at different levels of
 which exactly one answers.
 
-The two-room test runs against the stand-in arbitration hook (``voice.build_voice`` wraps the
-wake detector in ``assistant.mqtt.arbiter.ArbitratedWake``): the pipeline itself is unchanged.
-When the lead moves the call into the pipeline's wake gate, this test is the one to keep green.
+The two-room test runs the whole path: the pipeline's wake gate asks its arbiter
+(``Stages.arbiter``, ``assistant.mqtt.arbiter.WakeContest``) once the wake word stands, and the
+room that stands down goes back to idle without a chime or a reply.
 """
 
 from __future__ import annotations
@@ -203,8 +203,17 @@ def test_two_rooms_hear_one_wake_word_and_exactly_one_answers(two_rooms: list[tu
             logs = [_stop(proc) for _env, proc, _events in rooms]
         won, lost = logs[louder], logs[1 - louder]
         said = "\n".join(line for log in logs for line in log.splitlines() if "wake" in line)
-        assert not {"wake", "listening", "reply"} & set(loser.kinds()), (loser.kinds(), said)
-        assert winner.kinds().count("wake") == 1, said
+        # Both heard it and listened in silence (another room is online: no chime before the
+        # arbiter has spoken); the quieter one stood down, and only the louder one answered.
+        for events in (winner, loser):
+            assert events.kinds().count("wake") == 1, (events.kinds(), said)
+            assert events.wait("listening", timeout=0)["chime"] is False
+        assert not {"transcript", "reply"} & set(loser.kinds()), (loser.kinds(), said)
+        lost_check, won_check = loser.wait("wake_check", timeout=0), winner.wait("wake_check", timeout=0)
+        assert (lost_check["ok"], lost_check["how"]) == (False, "arbitration"), lost_check
+        assert won_check["ok"] is True, won_check
+        print(f"arbitration: winner {won_check['arbitration_ms']} ms (its turn waited {won_check.get('wait_ms')} ms"
+              f" for the verdicts), loser {lost_check['arbitration_ms']} ms")
         assert "wake word: answering" in won, won[-3000:]
         # The quieter room heard the wake word too, and stood down.
         assert "heard it better" in lost, lost[-3000:]

@@ -35,7 +35,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from assistant.audio.chunk import BYTES_PER_MS, AudioChunk
+from assistant.audio.chunk import BYTES_PER_MS
 from assistant.mqtt.settings import Topics
 
 _LOGGER = logging.getLogger(__name__)
@@ -191,6 +191,11 @@ class MqttWakeArbiter:
             self._verdicts[first] = chosen
             self._cond.notify_all()
 
+    def shared(self) -> bool:
+        """Whether another appliance is online on a working link (a contest would wait)."""
+        with self._cond:
+            return bool(self.link.connected and self.online)
+
     def contest(self, claim: WakeClaim) -> bool:
         started = self.clock()
         try:
@@ -270,40 +275,26 @@ def level_dbfs(pcm: bytes) -> float:
 def make_claim(appliance: str, detection: Any, recent_pcm: bytes,
                wall: Callable[[], float] = time.time) -> WakeClaim:
     """The claim for one detection (``wake.WakeDetection``) and the audio before it (the last
-    ``LEVEL_WINDOW_MS`` or more): what a wake gate passes to ``WakeArbiter.contest``."""
+    ``LEVEL_WINDOW_MS`` or more): what ``WakeContest`` passes to ``WakeArbiter.contest``."""
     score = max(float(detection.probability), float(detection.noisy or 0.0))
     window = recent_pcm[-int(LEVEL_WINDOW_MS * BYTES_PER_MS):]
     return WakeClaim(appliance, round(float(detection.timestamp_ms), 1), round(score, 4),
                      round(level_dbfs(window), 2), wall())
 
 
-class ArbitratedWake:
-    """A wake detector whose detections stand only if this appliance wins the arbitration.
+class WakeContest:
+    """The pipeline's ``Arbiter`` (its wake gate asks it once the second stage has said WAKE):
+    this appliance's claims, contested through ``MqttWakeArbiter``."""
 
-    The stand-in hook: it wraps the first stage (``Stages.wake``), so it needs no change to the
-    pipeline. The better place is the pipeline's wake gate, once the second stage accepts:
-    ``arbiter.contest(make_claim(appliance, detection, wake_audio))`` there, and this wrapper
-    goes (a claim made at the first stage can win for a detection the second stage rejects)."""
+    window_ms = LEVEL_WINDOW_MS
 
-    def __init__(self, inner: Any, arbiter: WakeArbiter, appliance: str,
-                 wall: Callable[[], float] = time.time):
-        self.inner = inner
+    def __init__(self, arbiter: MqttWakeArbiter, appliance: str, wall: Callable[[], float] = time.time):
         self.arbiter = arbiter
         self.appliance = appliance
         self.wall = wall
-        self._recent = bytearray()
 
-    def process(self, chunk: AudioChunk) -> Any:
-        self._recent += chunk.audio
-        del self._recent[:-int(LEVEL_WINDOW_MS * BYTES_PER_MS)]
-        detection = self.inner.process(chunk)
-        if detection is None:
-            return None
-        claim = make_claim(self.appliance, detection, bytes(self._recent), self.wall)
-        return detection if self.arbiter.contest(claim) else None
+    def shared(self) -> bool:
+        return self.arbiter.shared()
 
-    def reset(self) -> None:
-        self.inner.reset()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
+    def answers(self, detection: Any, window: bytes) -> bool:
+        return self.arbiter.contest(make_claim(self.appliance, detection, window, self.wall))

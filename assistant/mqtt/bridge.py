@@ -3,9 +3,10 @@
 
 Order of life: ``connect`` (start the link, learn the other appliances' devices, so the config
 the intents are built from holds them) -> ``attach_home`` (device states out, commands in) ->
-``attach_voice`` (the appliance's own entities, the wake arbiter) -> ``finish`` (discovery
-complete: stale discovery configs of deleted devices are removed). After every (re)connect the
-link runs ``republish``: the device list, discovery, availability and every state.
+``wake_arbiter`` (for the pipeline's wake gate) -> ``attach_voice`` (the appliance's own
+entities) -> ``finish`` (discovery complete: stale discovery configs of deleted devices are
+removed). After every (re)connect the link runs ``republish``: the device list, discovery,
+availability and every state.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.config import Config
-from assistant.mqtt.arbiter import ArbitratedWake, MqttWakeArbiter
+from assistant.mqtt.arbiter import MqttWakeArbiter, WakeContest
 from assistant.mqtt.commands import CommandWorker
 from assistant.mqtt.discovery import Appliance, appliance_discovery, device_discovery
 from assistant.mqtt.entities import ApplianceEntities, Microphone, SensitivityControl, Speak, VolumeControl
@@ -108,14 +109,15 @@ class MqttBridge:
         self.link.sync(1.0)
 
     # -- the voice -----------------------------------------------------------------------------
-    def arbitrated(self, detector: Any) -> Any:
-        """The wake detector, its detections contested with the other appliances."""
+    def wake_arbiter(self) -> WakeContest | None:
+        """The pipeline's ``Arbiter`` (``Stages.arbiter``): one wake word, one answer among the
+        appliances on this broker. None for a tool (``assistant ask``), which hears no wake word."""
         if not self.appliance:
-            return detector
+            return None
         if self.arbiter is None:
             self.arbiter = MqttWakeArbiter(self.link, self.topics)
             self.arbiter.start()
-        return ArbitratedWake(detector, self.arbiter, self.topics.base)
+        return WakeContest(self.arbiter, self.topics.base)
 
     def attach_voice(self, microphone: Microphone | None, bus: Any, speak: Speak | None, *,
                      volume: VolumeControl | None = None, sensitivity: SensitivityControl | None = None,
