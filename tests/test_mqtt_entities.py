@@ -142,3 +142,40 @@ def test_ask_speaks_listens_and_publishes_the_answer(parts: dict[str, Any]) -> N
     bus.emit(EventType.LISTENING, trigger="button")
     bus.emit(EventType.TIMEOUT)
     ha.wait(lambda: ha.json(f"{T}/ask/answer").get("reason") == "no answer", what="no answer")
+
+
+def test_the_slider_and_the_select_drive_the_real_volume_and_wake_check(tmp_path: Path) -> None:
+    """As voice.build_voice wires them: the volume skill's control (persisted, the player's
+    gain) and the wake check's set_level; a volume changed by voice moves HA's slider."""
+    from assistant.audio.player import OutputGain
+    from assistant.brain.skills.volume import GainMixer, VolumeControl, volume_command
+    from assistant.mqtt.entities import CheckSensitivity, SkillVolume
+    from assistant.wake import WakeCheck
+    from assistant.wake.decision import DecisionParams, Model, OperatingPoint
+
+    gain = OutputGain()
+    control = VolumeControl(GainMixer(gain), tmp_path / "volume.json")
+    model = Model({"verifier": 1.0}, 0.0)
+    points = {level: OperatingPoint(1.0, 0.0) for level in ("low", "medium", "high")}
+    check = WakeCheck(None, DecisionParams(model, model, points))  # type: ignore[arg-type]
+    with Broker(tmp_path) as broker:
+        ha = Watcher(broker.port, ("assistant/#",))
+        home: Home = build_home(parse_config(appliance_yaml(broker.port, tmp_path)), appliance=True)
+        try:
+            bus = EventBus()
+            home.mqtt.attach_voice(FakeMicrophone(), bus, Speaker(), volume=SkillVolume(control),
+                                   sensitivity=CheckSensitivity(check))
+            ha.wait_for(f"{T}/volume", "100")
+            ha.publish(f"{T}/volume/set", "50")
+            ha.wait_for(f"{T}/volume", "50")
+            assert control.read().level == 50 and gain.value == pytest.approx(0.25)
+            assert json.loads((tmp_path / "volume.json").read_text())["level"] == 50  # remembered
+            reply = volume_command("HassSetVolume", {"volume": 20}, control)  # "volume to 20"
+            bus.emit(EventType.REPLY, text="set the volume to 20", intent="HassSetVolume", reply=reply)
+            ha.wait_for(f"{T}/volume", "20")
+            ha.publish(f"{T}/sensitivity/set", "high")
+            ha.wait_for(f"{T}/sensitivity", "high")
+            assert check.level == "high"
+        finally:
+            home.close()
+            ha.close()
