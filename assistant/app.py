@@ -45,6 +45,8 @@ class Home:
     output_gain: Any = None
     """The player's gain, moved by the volume skill where there is no ALSA mixer."""
     closers: list[Callable[[], None]] = field(default_factory=list)
+    mqtt: Any = None
+    """The MQTT bridge (``assistant.mqtt.MqttBridge``) when the config has an mqtt section."""
 
     def close(self) -> None:
         for close in reversed(self.closers):
@@ -52,7 +54,10 @@ class Home:
         self.registry.close()
 
 
-def build_home(config: Config, *, no_cloud: bool = False, pin_factory: Any = None) -> Home:
+def build_home(config: Config, *, no_cloud: bool = False, pin_factory: Any = None,
+               appliance: bool = False) -> Home:
+    """``appliance``: this process is the appliance (``assistant run``): over MQTT it publishes
+    discovery and states and takes commands; otherwise it only drives its devices over MQTT."""
     from assistant.audio.player import OutputGain
     from assistant.brain.actions import DeviceExecutor
     from assistant.brain.intents import LocalIntents
@@ -64,9 +69,23 @@ def build_home(config: Config, *, no_cloud: bool = False, pin_factory: Any = Non
     from assistant.devices.registry import DeviceRegistry
     from assistant.devices.state import StateStore
 
-    factory = pin_factory if pin_factory is not None else make_pin_factory(config.gpio.pin_factory)
-    registry = DeviceRegistry.from_config(config, factory, StateStore(config.state.path))
+    bridge = None
+    if config.mqtt is not None:
+        from assistant.mqtt import MqttBridge
+
+        # The other rooms' devices join the config before the intents are built from it.
+        bridge, config = MqttBridge.connect(config, appliance=appliance)
+    try:
+        factory = pin_factory if pin_factory is not None else make_pin_factory(config.gpio.pin_factory)
+        registry = DeviceRegistry.from_config(config, factory, StateStore(config.state.path),
+                                              mqtt=bridge.link if bridge is not None else None)
+    except BaseException:
+        if bridge is not None:
+            bridge.close()
+        raise
     executor = ObservedExecutor(DeviceExecutor(registry))
+    if bridge is not None:
+        bridge.attach_home(registry, executor)
     intents = LocalIntents(config)
     timers = TimerManager(Path(config.state.path).expanduser().with_name("timers.json"), time.time)
     local = LocalBrain(intents, executor, timers=timers)
@@ -75,5 +94,8 @@ def build_home(config: Config, *, no_cloud: bool = False, pin_factory: Any = Non
                           gain)
     brain = build_router(config, local, executor, no_cloud=no_cloud, skills=skills)
     skills.last_reply = lambda: brain.last_reply
-    return Home(config, registry, executor, intents, brain, pin_factory=factory, timers=timers,
-                skills=skills, output_gain=gain)
+    home = Home(config, registry, executor, intents, brain, pin_factory=factory, timers=timers,
+                skills=skills, output_gain=gain, mqtt=bridge)
+    if bridge is not None:
+        home.closers.append(bridge.close)
+    return home

@@ -281,6 +281,42 @@ class WebConfig:
 
 
 @dataclass(frozen=True)
+class MqttDeviceConfig:
+    """A device reached over MQTT instead of a pin (Tasmota, Shelly, zigbee2mqtt, another
+    appliance). Its state is what the broker last said; ``assistant.devices.mqtt_device``."""
+
+    command_topic: str | None = None
+    """Where commands go (every kind but the sensors needs one)."""
+    state_topic: str | None = None
+    """Where the device reports its state (required: a device that never answers is unknown)."""
+    command_key: str | None = None
+    """JSON commands: the field the action's payload goes in ({"state": "ON"} for zigbee2mqtt);
+    None = the payload is sent as plain text."""
+    state_key: str | None = None
+    """JSON states: the field the state is read from ("state", "POWER", "ison", "temperature");
+    None = the whole payload is the state."""
+    payloads: dict[str, str] = field(default_factory=dict)
+    """Action -> payload sent, over the kind's defaults (turn_on: ON, open: OPEN, lock: LOCK...)."""
+    states: dict[str, str] = field(default_factory=dict)
+    """Value received -> state (on/off, open/closed/opening/closing, locked/unlocked), over
+    the defaults, which read ON/OFF/true/false/1/0 and the HA state words, any case."""
+    brightness_command_topic: str | None = None
+    """A plain level on a topic of its own (Tasmota's cmnd/.../Dimmer); a fan's speed too."""
+    brightness_state_topic: str | None = None
+    """A plain level reported on a topic of its own."""
+    brightness_key: str | None = None
+    """The level's field in JSON states (and JSON commands)."""
+    brightness_scale: int = 100
+    """The device's full level: 100 (Tasmota, Shelly), 254 (zigbee2mqtt), 255."""
+    timeout_s: float = 3.0
+    """How long a command waits for the device to report the new state before it counts as
+    not done (the reply says so)."""
+    owner: str | None = None
+    """The appliance (its base topic) that owns this device, for one learned from another
+    appliance: its Home Assistant discovery is that appliance's job."""
+
+
+@dataclass(frozen=True)
 class DeviceConfig:
     id: str
     name: str
@@ -311,6 +347,41 @@ class DeviceConfig:
     """What a sensor measures, a binary sensor senses or a cover is, in Home Assistant's words
     (temperature, humidity, battery; motion, door, moisture; garage, curtain, blind ...): the
     questions "what is the humidity in the bathroom", "are any windows open" find it by it."""
+    mqtt: MqttDeviceConfig | None = None
+    """Reached over MQTT (topics, payloads) instead of a pin; needs the top-level mqtt section."""
+
+
+@dataclass(frozen=True)
+class MqttTlsConfig:
+    ca_file: str | None = None
+    """The broker's CA certificate (PEM); None = the system's CAs."""
+    cert_file: str | None = None
+    """A client certificate (PEM), when the broker asks for one."""
+    key_file: str | None = None
+    """Its private key (PEM, readable by its owner only)."""
+
+
+@dataclass(frozen=True)
+class MqttConfig:
+    """The MQTT client (``assistant.mqtt``): off when the section is absent."""
+
+    host: str = "localhost"
+    port: int = 1883
+    """1883 plain, 8883 usual with tls."""
+    username: str | None = None
+    password_file: str | None = None
+    """A file with the password, mode 0600; else $ASSISTANT_MQTT_PASSWORD; never in this file."""
+    tls: MqttTlsConfig | None = None
+    """TLS to the broker ({} for the system's CAs); None = plain TCP."""
+    client_id: str | None = None
+    """None = derived from base_topic (one client id per appliance)."""
+    base_topic: str | None = None
+    """Where this appliance's topics live; None = assistant/<name, lower-case, _ for spaces>.
+    Appliances that share the parent (assistant/) find each other's devices and wake words."""
+    keepalive_s: int = 30
+    discovery: bool = True
+    """Publish Home Assistant MQTT discovery for every device and the appliance's entities."""
+    discovery_prefix: str = "homeassistant"
 
 
 @dataclass(frozen=True)
@@ -338,6 +409,7 @@ class Config:
     skills: SkillsConfig = field(default_factory=SkillsConfig)
     web: WebConfig = field(default_factory=WebConfig)
     devices: tuple[DeviceConfig, ...] = ()
+    mqtt: MqttConfig | None = None
     source_path: str = ""
     """The file this was loaded from (set by the loader, not a YAML key)."""
 
@@ -523,6 +595,7 @@ def parse_config(text: str, file: str = "<config>") -> Config:
     _check_web(config, loader)
     _check_llm(config, loader)
     _check_weather(config, loader)
+    _check_mqtt(config, loader)
     return _with_extra_sentences(config, loader)
 
 
@@ -717,6 +790,9 @@ def _check_devices(config: Config, loader: _Loader, devices_node: yaml.Node | No
 
 def _check_kind(device: DeviceConfig, fail: Any) -> None:
     kind = device.kind
+    if device.mqtt is not None:
+        _check_mqtt_device(device, fail)
+        return
     if kind == "sensor":
         if device.source is None:
             raise fail("a sensor needs a source (cpu_temperature, ds18b20[:id] or a file path)", "source")
@@ -754,3 +830,81 @@ def declared_pins(config: Config) -> set[int]:
     pins = {pin for d in config.devices for pin in device_pins(d).values()}
     pins.update(p for p in (config.feedback.led_pin, config.feedback.button_pin) if p is not None)
     return pins
+
+
+MQTT_ACTIONS = {"light": ("turn_on", "turn_off", "toggle"), "switch": ("turn_on", "turn_off", "toggle"),
+                "fan": ("turn_on", "turn_off", "toggle"), "cover": ("open", "close", "stop"),
+                "lock": ("lock", "unlock"), "binary_sensor": (), "sensor": ()}
+"""The actions whose payload a device reached over MQTT may set (``MqttDeviceConfig.payloads``)."""
+MQTT_STATES = {"light": ("on", "off"), "switch": ("on", "off"), "fan": ("on", "off"),
+               "binary_sensor": ("on", "off"), "cover": ("open", "closed", "opening", "closing", "stopped"),
+               "lock": ("locked", "unlocked", "locking", "unlocking", "jammed"), "sensor": ()}
+"""The states a received value may be read as (``MqttDeviceConfig.states``)."""
+
+
+def _bad_topic(topic: str | None) -> bool:
+    return topic is not None and (not topic or "+" in topic or "#" in topic or "\0" in topic)
+
+
+def _check_mqtt_device(device: DeviceConfig, fail: Any) -> None:
+    """A device reached over MQTT: topics, payloads and states its kind can use, no pin."""
+    mqtt = device.mqtt
+    assert mqtt is not None
+    kind = device.kind
+    if device.pin is not None or device.pins or device.source is not None:
+        raise fail("a device reached over MQTT has no pin, pins or source", "mqtt")
+    topics = {"command_topic": mqtt.command_topic, "state_topic": mqtt.state_topic,
+              "brightness_command_topic": mqtt.brightness_command_topic,
+              "brightness_state_topic": mqtt.brightness_state_topic}
+    for name, topic in topics.items():
+        if _bad_topic(topic):
+            raise fail(f"mqtt.{name} {topic!r} is not a topic one can publish to (no + or #)", "mqtt")
+    if mqtt.state_topic is None:
+        raise fail("a device reached over MQTT needs mqtt.state_topic (its state is what it reports)",
+                   "mqtt")
+    actuator = kind in ACTUATOR_KINDS
+    if actuator and mqtt.command_topic is None:
+        raise fail(f"a {kind} reached over MQTT needs mqtt.command_topic", "mqtt")
+    if not actuator and (mqtt.command_topic or mqtt.brightness_command_topic):
+        raise fail(f"a {kind} only reports: it has no command topic", "mqtt")
+    for action in mqtt.payloads:
+        if action not in MQTT_ACTIONS[kind]:
+            allowed = ", ".join(MQTT_ACTIONS[kind]) or "none"
+            raise fail(f"mqtt.payloads: {action!r} is not an action of a {kind} (use {allowed})", "mqtt")
+    for value, state in mqtt.states.items():
+        if state not in MQTT_STATES[kind]:
+            allowed = ", ".join(MQTT_STATES[kind]) or "none: its value is a number"
+            raise fail(f"mqtt.states: {value!r} -> {state!r} is not a state of a {kind} (use {allowed})",
+                       "mqtt")
+    levels = (mqtt.brightness_command_topic, mqtt.brightness_state_topic, mqtt.brightness_key)
+    if any(levels) and not (device.dimmable and kind in ("light", "fan")):
+        raise fail("a brightness (or speed) is for a dimmable light or fan only", "mqtt")
+    if device.dimmable and not (mqtt.brightness_command_topic or (mqtt.command_key and mqtt.brightness_key)):
+        raise fail("a dimmable device over MQTT needs mqtt.brightness_command_topic, or command_key "
+                   "and brightness_key for JSON commands", "mqtt")
+    if mqtt.brightness_scale < 1:
+        raise fail("mqtt.brightness_scale is the device's full level, at least 1", "mqtt")
+    if not mqtt.timeout_s > 0:
+        raise fail("mqtt.timeout_s must be more than 0 seconds", "mqtt")
+
+
+def _check_mqtt(config: Config, loader: _Loader) -> None:
+    """The mqtt section, and the devices that need it."""
+    mqtt = config.mqtt
+    if mqtt is None:
+        for index, device in enumerate(config.devices):
+            if device.mqtt is not None:
+                nodes: dict[str, yaml.Node] = device.__dict__.get("_nodes", {})
+                raise loader.error("a device reached over MQTT needs the top-level mqtt: section "
+                                   "(the broker)", f"devices[{index}].mqtt", nodes.get("mqtt"))
+        return
+    nodes = mqtt.__dict__.get("_nodes", {})
+    if not 0 < mqtt.port < 65536:
+        raise loader.error(f"{mqtt.port} is not a TCP port (1-65535)", "mqtt.port", nodes.get("port"))
+    if mqtt.keepalive_s < 5:
+        raise loader.error("keepalive_s is at least 5 seconds", "mqtt.keepalive_s", nodes.get("keepalive_s"))
+    for name in ("base_topic", "discovery_prefix"):
+        topic = getattr(mqtt, name)
+        if topic is not None and (_bad_topic(topic) or topic.startswith("/") or topic.endswith("/")):
+            raise loader.error(f"{topic!r} is not a topic prefix (no + or #, no leading or trailing /)",
+                               f"mqtt.{name}", nodes.get(name))

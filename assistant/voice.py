@@ -63,6 +63,8 @@ def build_voice(
     verifier = make_wake_check(config.wake, home_words(getattr(intents, "vocabulary", list)()),
                                reader)
     recheck = _recheck(config, transcriber, intents)
+    # One wake word, one answer among the rooms on the broker.
+    arbiter = home.mqtt.wake_arbiter() if home.mqtt is not None else None
     stages = Stages(
         wake=make_wake_detector(config.wake),
         vad=MicroVadScorer(),
@@ -77,6 +79,7 @@ def build_voice(
         second_stage=verifier,
         recheck=recheck,
         recheck_answer=recheck.answer if recheck is not None else None,
+        arbiter=arbiter,
     )
     pipeline = Pipeline(
         stages,
@@ -88,6 +91,14 @@ def build_voice(
     )
     home.executor.listeners.append(lambda _result: pipeline.note_action())
     bus.subscribe(log_interaction)
+    if home.mqtt is not None:
+        from assistant.mqtt.entities import CheckSensitivity, SkillVolume
+
+        volume = getattr(home.skills, "volume", None)
+        home.mqtt.attach_voice(pipeline, bus, _speaker(stages), wait_spoken=stages.player.wait_idle,
+                               volume=SkillVolume(volume) if volume is not None else None,
+                               sensitivity=CheckSensitivity(verifier) if hasattr(verifier, "set_level")
+                               else None)
     for part in attach_feedback(config.feedback, bus, pipeline, home.pin_factory,
                                 _speaker(stages)):
         home.closers.append(part.close)

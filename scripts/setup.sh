@@ -36,6 +36,7 @@ fi
 if [ "$want_llm" = 1 ]; then apt_packages+=(build-essential cmake); fi
 if [ "$want_test" = 1 ]; then
   apt_packages+=(espeak-ng sox pulseaudio pulseaudio-utils libasound2-plugins systemd chromium chromium-driver)
+  apt_packages+=(mosquitto mosquitto-clients)  # the MQTT tests start their own broker per test
 fi
 missing=()
 for pkg in "${apt_packages[@]}"; do

@@ -25,6 +25,7 @@ _PAST = {
     "set_speed": "set to a speed",
     "open": "opened",
     "close": "closed",
+    "stop": "stopped",
     "lock": "locked",
     "unlock": "unlocked",
     "query": "read",
@@ -75,8 +76,10 @@ class DeviceExecutor:
         if name == "query":
             _LOGGER.info("Queried %s: %s %s", device.id, state, attributes)
             if state is None:
+                # A device over MQTT that never reported says so (its state is unknown).
+                unknown = getattr(device, "unknown_reply", None)
                 return ActionResult(action, ok=False, state=None, attributes=attributes,
-                                    error=f"I can't read the {device.name} right now.")
+                                    error=unknown or f"I can't read the {device.name} right now.")
         else:
             shown = "" if value is None else f" {value:g}"
             _LOGGER.info("Ran %s%s on %s: now %s %s", name, shown, device.id, state, attributes)

@@ -15,6 +15,7 @@ ActionName = Literal[
     "set_speed",  # value: 0-100 (%), fans
     "open",
     "close",
+    "stop",  # a cover in motion
     "lock",
     "unlock",
     "query",  # read the state, change nothing

@@ -29,7 +29,7 @@ class Cover(Device):
     """Shared motion bookkeeping: which way it moves, the assumed position, the stop timer."""
 
     kind = "cover"
-    supported_actions = frozenset({"open", "close", "toggle", "turn_on", "turn_off", "query"})
+    supported_actions = frozenset({"open", "close", "stop", "toggle", "turn_on", "turn_off", "query"})
 
     def __init__(self, config: DeviceConfig):
         super().__init__(config)
@@ -56,7 +56,11 @@ class Cover(Device):
 
     def _apply(self, action: str, value: float | None) -> None:
         with self._lock:
-            if action == "toggle":
+            if action == "stop":
+                if self._moving:  # stopped half-way: neither open nor closed
+                    self._position = None
+                self._stop()
+            elif action == "toggle":
                 target = "closed" if self.state in ("open", "opening") else "open"
                 self._move(target, force=True)
             else:
@@ -87,6 +91,7 @@ class Cover(Device):
             self._timer = None
             self._idle.set()
         _LOGGER.debug("%s: relay released, now %s", self.id, self.state)
+        self._changed()
 
     def _stop(self) -> None:
         """Relays off and any pending timer made harmless; the position stays as assumed."""
@@ -142,6 +147,9 @@ class RelayCover(Cover):
 
 
 class MomentaryCover(Cover):
+    # One button: releasing the relay early does not stop the door, so there is no stop.
+    supported_actions = Cover.supported_actions - {"stop"}
+
     def __init__(self, config: DeviceConfig, pin_factory: Factory):
         super().__init__(config)
         pin = config.pin if config.pin is not None else config.pins["toggle"]
@@ -155,6 +163,7 @@ class MomentaryCover(Cover):
             except Exception:
                 self._relay.close()
                 raise
+            self._reed.when_activated = self._reed.when_deactivated = lambda: self._changed()
 
     def _sensed(self) -> str | None:
         if self._reed is None:

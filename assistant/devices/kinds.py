@@ -9,6 +9,7 @@ surface is ``state``, ``attributes``, ``supported_actions``, ``apply(action, val
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,19 @@ class Device:
         self.config = config
         self.id = config.id
         self.name = config.name
+        self._on_change: Callable[[Device], None] | None = None
+
+    def watch(self, on_change: Callable[[Device], None]) -> None:
+        """Be told of state changes no action made: a sensor edge, a cover's travel ending, a
+        device over MQTT reporting (the registry's listeners hear of both kinds)."""
+        self._on_change = on_change
+
+    def _changed(self) -> None:
+        if self._on_change is not None:
+            try:
+                self._on_change(self)
+            except Exception:  # a listener must not break a gpiozero callback thread
+                _LOGGER.exception("state listener failed for %s", self.id)
 
     @property
     def state(self) -> State:
@@ -184,6 +198,7 @@ class BinarySensor(Device):
         super().__init__(config)
         self._input = DigitalInputDevice(config.pin, pull_up=config.pull_up,
                                          pin_factory=pin_factory)
+        self._input.when_activated = self._input.when_deactivated = lambda: self._changed()
 
     @property
     def state(self) -> State:
@@ -255,11 +270,18 @@ class Fan(OnOffDevice):
 
 
 def build_device(config: DeviceConfig, pin_factory: Factory,
-                 sysfs_root: Path = SYSFS_ROOT) -> Device:
-    """The device for one config entry; only the pins that entry names are opened."""
+                 sysfs_root: Path = SYSFS_ROOT, mqtt: Any = None) -> Device:
+    """The device for one config entry; only the pins that entry names are opened. ``mqtt``:
+    the transport for devices reached over MQTT (``mqtt_device.MqttTransport``)."""
     from assistant.devices.covers import MomentaryCover, RelayCover
 
     kind = config.kind
+    if config.mqtt is not None:
+        if mqtt is None:
+            raise DeviceError(f"{config.id!r} is reached over MQTT, and MQTT is not set up")
+        from assistant.devices.mqtt_device import MqttDevice
+
+        return MqttDevice(config, mqtt)
     if kind == "sensor":
         return Sensor(config, sysfs_root)
     if kind == "cover":

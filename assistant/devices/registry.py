@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,15 +30,21 @@ class DeviceRegistry:
         self._devices = {d.id: d for d in devices}
         self._store = store
         self._lock = threading.Lock()  # one action at a time: a snapshot never sees half a change
+        self.listeners: list[Callable[[Device], None]] = []
+        """Told after every state change, whatever caused it: an action, a sensor edge, a cover
+        that stopped, a device over MQTT that reported (MQTT state publication listens here)."""
+        for device in devices:
+            device.watch(self._notify)
 
     @classmethod
     def from_config(cls, config: Config, pin_factory: Factory, store: StateStore | None = None,
-                    *, sysfs_root: Path = SYSFS_ROOT) -> DeviceRegistry:
+                    *, sysfs_root: Path = SYSFS_ROOT, mqtt: Any = None) -> DeviceRegistry:
+        """``mqtt``: the transport for devices reached over MQTT (``mqtt_device.MqttTransport``)."""
         devices: list[Device] = []
         try:
             for device_config in config.devices:
                 try:
-                    devices.append(build_device(device_config, pin_factory, sysfs_root))
+                    devices.append(build_device(device_config, pin_factory, sysfs_root, mqtt))
                 except DeviceError:
                     raise
                 except Exception as exc:  # gpiozero: pin in use, no PWM, bad pin...
@@ -89,8 +95,18 @@ class DeviceRegistry:
         with self._lock:
             device.apply(action, value)
             if action != "query":
+                # Told before the save: the pin has changed already, and an fsync on an SD card
+                # takes tens of ms (listeners only queue; they never block).
+                self._notify(device)
                 self.save()
         return device
+
+    def _notify(self, device: Device) -> None:
+        for listener in list(self.listeners):
+            try:
+                listener(device)
+            except Exception:  # publication must never undo or block a change
+                _LOGGER.exception("device listener failed for %s", device.id)
 
     def save(self) -> None:
         if self._store is None:

@@ -4,6 +4,7 @@ their order (``core``). Each phase hands the next a typed value (``stages``)."""
 
 from assistant.pipeline.core import MUTE_AFTER_REPLY_MS, Pipeline
 from assistant.pipeline.stages import (
+    Arbiter,
     Brain,
     Mode,
     SecondStage,
@@ -13,5 +14,5 @@ from assistant.pipeline.stages import (
     WakeStart,
 )
 
-__all__ = ["MUTE_AFTER_REPLY_MS", "Brain", "Mode", "Pipeline", "SecondStage", "SpeechResult",
+__all__ = ["MUTE_AFTER_REPLY_MS", "Arbiter", "Brain", "Mode", "Pipeline", "SecondStage", "SpeechResult",
            "Stages", "Trigger", "WakeStart"]

@@ -16,17 +16,26 @@ class PendingWake:
     """A wake word whose second stage has not settled yet."""
 
     start: WakeStart
-    check: Future[WakeVerdict] | None = None
-    """The second stage's verdict, once the window's tail has been heard and handed to it."""
+    check: Future[WakeVerdict | None] | None = None
+    """The second stage's verdict (None without one), once the window's tail has been heard and
+    handed to it, and the arbitration after it."""
     paused: bool = True
     """Whether the speaker paused after the wake word, as the check was told."""
+    answers: bool | None = None
+    """The arbiter's answer (set before ``check`` is done): False = another appliance answers;
+    None = not asked."""
+    arbitration_ms: float = 0.0
+    waited_ms: float | None = None
+    """How long the turn waited for the verdicts after the end of speech (None: it did not)."""
 
     def rejected(self) -> bool:
-        """True once the second stage has said no. A check that failed is left for the turn,
-        which reports the error; it must not stop the audio loop."""
+        """True once the second stage has said no, or the arbiter. A check that failed is left
+        for the turn, which reports the error; it must not stop the audio loop."""
         check = self.check
-        return (check is not None and check.done() and check.exception() is None
-                and check.result().outcome == "drop")
+        if check is None or not check.done() or check.exception() is not None:
+            return False
+        verdict = check.result()
+        return self.answers is False or (verdict is not None and verdict.outcome == "drop")
 
 
 @dataclass

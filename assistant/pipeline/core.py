@@ -57,7 +57,8 @@ class Pipeline:
         """Called once per chunk (the systemd watchdog ping lives here)."""
         self.mode = Mode.IDLE
         self.muted = False
-        self.gate = WakeGate(stages.wake, stages.second_stage, refractory, bus, self._lag_ms)
+        self.gate = WakeGate(stages.wake, stages.second_stage, refractory, bus, self._lag_ms,
+                             stages.arbiter)
         self.speech = Speech(stages, clock, realtime)
         self.turns = Turns(stages, bus, self.gate, self.speech, self._lag_ms, clock, realtime)
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="brain")

@@ -44,6 +44,22 @@ class SecondStage(Protocol):
         ...
 
 
+class Arbiter(Protocol):
+    """Which of the appliances that heard one wake word answers (``assistant.mqtt.arbiter``)."""
+
+    window_ms: float
+    """How much audio before the detection its loudness is measured on."""
+
+    def shared(self) -> bool:
+        """Whether another appliance may hear the same wake word (then nothing chimes before
+        the answer: a chime in the room that stands down would be a false wake to the ear)."""
+        ...
+
+    def answers(self, detection: WakeDetection, window: bytes) -> bool:
+        """Whether this appliance answers; blocks a broker round trip or two, on the wake worker."""
+        ...
+
+
 @dataclass
 class Stages:
     wake: WakeDetector
@@ -62,6 +78,8 @@ class Stages:
     """A second look at the final transcript against its audio (``assistant.recheck``)."""
     recheck_answer: Callable[[bytes, Transcript], Transcript] | None = None
     """The same for the answer to a yes/no question (``Recheck.answer``)."""
+    arbiter: Arbiter | None = None
+    """Asked once the wake word stands whether this appliance answers; None: it always does."""
 
 
 class Mode(enum.Enum):

@@ -65,20 +65,19 @@ class Turns:
             self.bus.emit(EventType.ERROR, stage="turn", message=str(exc))
 
     def _woken(self, cmd: Command, speech_end_ms: float) -> SpeechResult | bool | None:
-        """The second stage's verdict, reported: False when the wake does not stand, a final
-        transcript when it took one to decide (a borderline verdict), else None."""
+        """The second stage's verdict and the arbiter's, reported: False when the wake does not
+        stand or another appliance answers it, a final transcript when it took one to decide (a
+        borderline verdict), else True."""
         verdict = self.gate.verdict(cmd)
-        if verdict is None:
-            return None
-        if verdict.outcome is not Outcome.BORDERLINE:
-            self.gate.report(verdict)
-            return verdict.outcome is Outcome.WAKE
+        if verdict is None or verdict.outcome is not Outcome.BORDERLINE:
+            return self.gate.decided(cmd, verdict)
         result = self.speech.final(cmd, speech_end_ms)
         written = result.heard.heard or result.heard.text
         # As whisper wrote it, or as the recheck read it from the audio.
         ok = self.gate.stands(verdict, self.s.normalize(written)) or (
             result.heard.heard is not None and self.gate.stands(verdict, result.text))
-        self.gate.report(verdict, ok, heard=written.strip())
+        ok = ok and self.gate.answers(cmd)
+        self.gate.report(verdict, ok, heard=written.strip(), wake=cmd.wake)
         return result if ok else False
 
     def answer(self, text: str, speech_end_ms: float, timings: dict[str, float],
