@@ -49,7 +49,9 @@ class Home:
         self.registry.close()
 
 
-def build_home(config: Config, *, no_cloud: bool = False, pin_factory: Any = None) -> Home:
+def build_home(config: Config, *, no_cloud: bool = False, pin_factory: Any = None,
+               preload: bool = False) -> Home:
+    """preload: a long-running assistant (run), where local_llm.load auto means start."""
     from assistant.brain.actions import DeviceExecutor
     from assistant.brain.intents import LocalIntents
     from assistant.brain.local import LocalBrain
@@ -65,5 +67,5 @@ def build_home(config: Config, *, no_cloud: bool = False, pin_factory: Any = Non
     intents = LocalIntents(config)
     timers = TimerManager(Path(config.state.path).expanduser().with_name("timers.json"), time.time)
     local = LocalBrain(intents, executor, timers=timers)
-    brain = build_router(config, local, executor, no_cloud=no_cloud)
+    brain = build_router(config, local, executor, no_cloud=no_cloud, preload=preload)
     return Home(config, registry, executor, intents, brain, pin_factory=factory, timers=timers)

