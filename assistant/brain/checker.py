@@ -166,7 +166,10 @@ def _targets(claim: Claim, ev: Evidence, catalog: Catalog, kinds: frozenset[str]
 
 
 def _state(claim: Claim, ev: Evidence, catalog: Catalog) -> tuple[str, frozenset[str]]:
-    kinds = _STATE_KINDS.get(claim.state or "") if claim.kind == "state" else None
+    if claim.kind == "state":
+        kinds = _STATE_KINDS.get(claim.state or "")
+    else:  # a reading: degrees from a sensor, a percentage from a dimmer
+        kinds = frozenset({"sensor"}) if claim.unit != "%" else frozenset({"light", "fan"})
     if claim.ref.unknown and not claim.ref.devices:
         return "unknown_device", frozenset()
     targets = _targets(claim, ev, catalog, kinds)
@@ -218,5 +221,5 @@ def check(sentences: Iterable[str], results: Sequence[ActionResult],
     catalog = Catalog(devices)
     evidence = Evidence(tuple(results), states, topic=mentions([question, *context], catalog),
                         asked_live=live_topic(question) is not None)
-    return [judge(s, extract(s, catalog, evidence.asked_live), evidence, catalog)
+    return [judge(s, extract(s, catalog, evidence.asked_live, question), evidence, catalog)
             for s in sentences]

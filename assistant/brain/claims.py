@@ -51,6 +51,7 @@ FAMILY_ACTIONS: dict[str, frozenset[str]] = {
     "generic": frozenset({"turn_on", "turn_off", "toggle", "set_brightness", "set_speed", "open",
                           "close", "lock", "unlock"}),
 }
+FAMILY_ACTIONS["echo"] = FAMILY_ACTIONS["generic"]
 """Which executed actions make a claimed change true (a lock's turn_on locks it)."""
 
 # -- the lexicon ----------------------------------------------------------------------------
@@ -372,9 +373,24 @@ def _blocked(before: str, modals: frozenset[str] = _MODALS) -> tuple[bool, bool]
     return negated, modal
 
 
-def extract(sentence: str, catalog: Catalog, asked_live: bool = False) -> list[Claim]:
+_SOCIAL = frozenset({"thank you", "thanks", "hello", "hi", "hey", "good morning", "good night",
+                     "good evening", "goodbye", "bye", "you are welcome", "how are you"})
+_LEADING = re.compile(r"^(?:and|now|then|so|also|okay|ok|please|just|hey)\s+")
+
+
+def echoes(sentence: str, question: str) -> bool:
+    """The model only repeated the command ("and dim it" -> "Dim it."): heard as a yes."""
+    said, asked = normalize(sentence), normalize(question)
+    while _LEADING.match(asked):
+        asked = _LEADING.sub("", asked, count=1)
+    said = _LEADING.sub("", said, count=1)
+    return len(said.split()) >= 2 and said == asked and said not in _SOCIAL
+
+
+def extract(sentence: str, catalog: Catalog, asked_live: bool = False,
+            question: str = "") -> list[Claim]:
     """Every claim one sentence makes. ``asked_live``: the question was about a live topic, so
-    any mention of one is taken as an answer to it."""
+    any mention of one is taken as an answer to it. An echo of ``question`` claims it was done."""
     if is_question(sentence):
         return []
     parts = segments(sentence)
@@ -388,6 +404,8 @@ def extract(sentence: str, catalog: Catalog, asked_live: bool = False) -> list[C
         if _ACK_RE.match(part):
             continue
         claims.extend(_part_claims(part, catalog, asked_live))
+    if question and not any(c.kind == "change" for c in claims) and echoes(sentence, question):
+        claims.append(Claim("change", frozenset({"echo"}), text=normalize(sentence)))
     return claims
 
 
@@ -452,7 +470,7 @@ def _part_claims(part: str, catalog: Catalog, asked_live: bool) -> list[Claim]:
     if live is not None and (asked_live or _DEICTIC.search(part) or _LIVE_STRONG.search(part)):
         negated, modal = _blocked(part[:live.start()])
         if not negated and not modal:
-            claims.append(Claim("live", ref=ref, text=part))
+            claims.insert(0, Claim("live", ref=ref, text=part))  # the clearest reason first
     return claims
 
 

@@ -61,7 +61,7 @@ class HonestSpeaker:
         self.describe = describe
         self.offline = offline
         self.asked_live = live_topic(question) is not None
-        self.topic = mentions([question, *context], catalog)
+        self.topic = topic(question, context, catalog)
         self.verdicts: list[Verdict] = []
         self.spoken: list[str] = []
         self.covered: set[str] = set()
@@ -76,7 +76,7 @@ class HonestSpeaker:
             self.verdicts.append(Verdict(sentence, False, "after_false_claim"))
             _LOGGER.info("Not spoken (after a false claim): %r", sentence)
             return
-        claims = extract(sentence, self.catalog, self.asked_live)
+        claims = extract(sentence, self.catalog, self.asked_live, self.question)
         evidence = Evidence(tuple(self.results), self._states(claims), self.topic,
                             self.asked_live)
         verdict = judge(sentence, claims, evidence, self.catalog)
@@ -130,7 +130,7 @@ class HonestSpeaker:
             return [self.offline]
         if asked.unknown and not asked.named:
             return [f"I don't know a device called the {asked.unknown[0]}."]
-        if any(c.kind == "change" and c.families & DEVICE_FAMILIES for c in claims):
+        if any(c.kind == "change" and c.families & (DEVICE_FAMILIES | {"echo"}) for c in claims):
             return [NOTHING_CHANGED]
         return [CANT_HERE]
 
@@ -163,6 +163,15 @@ class HonestSpeaker:
             result = self.query(device)
             states[device] = DeviceState(result.state, dict(result.attributes))
         return states
+
+
+def topic(question: str, context: Sequence[str], catalog: Catalog) -> frozenset[str]:
+    """The devices a question is about; the last turn's only when the question names no thing
+    ("is it still on?"), so "is the back door locked" is not about the fan asked about before."""
+    asked = catalog.refer(normalize(question))
+    if asked.named or asked.unknown or asked.areas or asked.everything:
+        return mentions([question], catalog)
+    return mentions([question, *context[-2:]], catalog)
 
 
 def executor_query(executor: Any) -> Query:
