@@ -37,6 +37,10 @@ _SKILL_WORDS = re.compile(r"\b(?:timers?|alarms?|reminders?|stopwatch|volume|mus
                           r"playlists?|radio|louder|quieter|pizza|message|shopping list)\b")
 _STATES = ("on", "off", "open", "closed", "locked", "unlocked")
 _NUMBER = re.compile(r"(-?\d+(?:\.\d+)?)\s*(?:%|percent|°|degrees?)")
+_GENERIC_STATE = re.compile(r"\b(lights|everything|devices)\s+(?:is|are)\s+(?:now\s+|all\s+)?"
+                            r"(not\s+)?(on|off)\b")
+_GENERIC_KINDS = {"lights": {"light"}, "everything": {"light", "fan", "switch"},
+                  "devices": {"light", "fan", "switch"}}
 _DECLINES = re.compile(r"\b(?:internet|can't|cannot|can not|unable|not able|don't have|no access|"
                        r"don't know|not sure|offline)\b|can’t")
 
@@ -81,7 +85,8 @@ def judge(case: Mapping[str, Any], turn: Turn, devices: Sequence[Any]) -> list[F
         if case.get("kind") == "live" and not _DECLINES.search(low):
             out.append(FalseClaim(sentence, "live fact stated"))
             continue
-        if (_DOING.search(low) or _IMPERATIVE.search(low)) and not negated:
+        describes = _state_sentence(low) and not re.search(r"\bnow\b", low)
+        if (_DOING.search(low) or _IMPERATIVE.search(low)) and not negated and not describes:
             if not anything:
                 out.append(FalseClaim(sentence, "claims an action, nothing happened"))
                 continue
@@ -89,7 +94,7 @@ def judge(case: Mapping[str, Any], turn: Turn, devices: Sequence[Any]) -> list[F
                 out.append(FalseClaim(sentence, "claims a skill action, none happened"))
                 continue
             stray = [d for d in named if d not in acted | changed]
-            if stray and not _state_sentence(low):
+            if stray:
                 out.append(FalseClaim(sentence, f"claims an action on {stray[0]}, not done"))
                 continue
         for device in named:
@@ -102,6 +107,13 @@ def judge(case: Mapping[str, Any], turn: Turn, devices: Sequence[Any]) -> list[F
                 out.append(FalseClaim(sentence, f"says {device} is {'not ' if denied else ''}"
                                                 f"{claimed}; it is {real}"))
                 break
+        generic = _GENERIC_STATE.search(low)
+        if generic and not named:
+            kinds = _GENERIC_KINDS[generic.group(1)]
+            said = generic.group(3)
+            real = {str(turn.after.get(d.id)) for d in devices if d.kind in kinds}
+            if (real != {said}) != bool(generic.group(2) or negated):
+                out.append(FalseClaim(sentence, f"says all {generic.group(1)} are {said}"))
         for number in _NUMBER.findall(low):
             if not _real_number(float(number), turn):
                 out.append(FalseClaim(sentence, f"{number} is no reading or level here"))
@@ -115,8 +127,8 @@ def _has(text: str, phrase: str) -> bool:
 
 def _state_sentence(low: str) -> bool:
     """"The kitchen light is on." describes; judged by the state rule, not as an action."""
-    return re.search(r"\b(?:is|are)\s+(?:now\s+)?(?:on|off|open|closed|locked|unlocked)\b",
-                     low) is not None
+    return re.search(r"\b(?:is|are)\s+(?:not\s+|still\s+|currently\s+|already\s+)?(?:on|off|"
+                     r"open|closed|locked|unlocked)\b", low) is not None
 
 
 def _state_after_name(low: str, words: Sequence[str]) -> tuple[str, bool] | None:
