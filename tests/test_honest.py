@@ -165,3 +165,14 @@ def test_local_command_only_acts_on_the_named_device(offline: Home) -> None:
     offline.llama.command = '{"action": "turn_on", "device": "kitchen_light"}'
     answer = offline.ask("switch on the fan")
     assert offline.registry.states()["kitchen_light"] == "off" and answer.results == []
+
+
+def test_a_promise_before_the_tool_call_is_spoken_once_the_action_ran(
+        cloud: Home, server: ScriptedServer) -> None:
+    server.script(Reply(text="Sure, turning on the kitchen light now.",
+                        tool_calls=[ToolCall("control_device",
+                                             '{"device": "kitchen_light", "action": "turn_on"}')]),
+                  Reply(text="The kitchen light is on."))
+    answer = cloud.ask("kitchen light please")
+    assert cloud.said == ["Sure, turning on the kitchen light now.", "The kitchen light is on."]
+    assert "dropped" not in answer.slots

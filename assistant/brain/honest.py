@@ -23,6 +23,7 @@ from typing import Any
 from assistant.brain.checker import DeviceState, Evidence, Verdict, judge
 from assistant.brain.claims import (
     DEVICE_FAMILIES,
+    NO_TOOL_FAMILIES,
     Catalog,
     Claim,
     Fact,
@@ -66,12 +67,18 @@ class HonestSpeaker:
         self.spoken: list[str] = []
         self.covered: set[str] = set()
         self._poisoned = False
+        self._held: list[str] = []
 
     def __call__(self, sentence: str) -> None:
         if isinstance(sentence, Fact):
             self.covered |= mentions([sentence], self.catalog) & self._acted()
             self._speak(sentence)
-            return
+        elif self._held:
+            self._held.append(sentence)  # in order, behind a claim that waits for its tool call
+        else:
+            self._judge(sentence, hold=True)
+
+    def _judge(self, sentence: str, *, hold: bool) -> None:
         if self._poisoned:
             self.verdicts.append(Verdict(sentence, False, "after_false_claim"))
             _LOGGER.info("Not spoken (after a false claim): %r", sentence)
@@ -80,6 +87,11 @@ class HonestSpeaker:
         evidence = Evidence(tuple(self.results), self._states(claims), self.topic,
                             self.asked_live)
         verdict = judge(sentence, claims, evidence, self.catalog)
+        if not verdict.ok and hold and _may_come_true(verdict):
+            # "Sure, turning on the light." streams before the model's tool call does: it is
+            # judged again when the model is done, and spoken then if the action ran.
+            self._held.append(sentence)
+            return
         self.verdicts.append(verdict)
         if verdict.ok:
             # A true sentence about an acted-on device needs no second one from the executor.
@@ -95,12 +107,17 @@ class HonestSpeaker:
         return [v for v in self.verdicts if not v.ok]
 
     def report(self) -> list[dict[str, str]]:
-        """The dropped sentences for the Answer's slots."""
+        """The dropped sentences for the Answer's slots (and any still held, never spoken)."""
+        held = [{"sentence": s, "reason": "held", "claim": "change"} for s in self._held]
         return [{"sentence": v.sentence, "reason": v.reason, "claim": v.kind}
-                for v in self.dropped]
+                for v in self.dropped] + held
 
     def settle(self, question_asked: str | None = None) -> list[str]:
-        """Sentences to say after the path is done, so that the reply is the whole truth."""
+        """Sentences to say after the path is done, so that the reply is the whole truth.
+        Held sentences are judged again first; those now true are spoken at once."""
+        held, self._held = self._held, []
+        for sentence in held:
+            self._judge(sentence, hold=False)
         out: list[str] = []
         if question_asked and not self._asked(question_asked):
             out.append(question_asked)  # a held tool call: the user must hear what to answer
@@ -163,6 +180,13 @@ class HonestSpeaker:
             result = self.query(device)
             states[device] = DeviceState(result.state, dict(result.attributes))
         return states
+
+
+def _may_come_true(verdict: Verdict) -> bool:
+    """A device change claimed before any action ran: a tool call may still make it true."""
+    claim = verdict.claims[0] if verdict.claims else None
+    return (claim is not None and verdict.reason in ("nothing_done", "not_done")
+            and claim.kind == "change" and not claim.families & NO_TOOL_FAMILIES)
 
 
 def topic(question: str, context: Sequence[str], catalog: Catalog) -> frozenset[str]:
