@@ -46,6 +46,8 @@ class ModelSpec:
     """File or folder name inside the models directory."""
     description: str
     license: str
+    hint: str = ""
+    """How to use it once installed, printed after the fetch."""
 
 
 REGISTRY: dict[str, ModelSpec] = {
@@ -72,6 +74,7 @@ REGISTRY: dict[str, ModelSpec] = {
             target="qwen2.5-0.5b-instruct-q4_k_m.gguf",
             description="Qwen2.5-0.5B-Instruct Q4_K_M GGUF (491 MB): local_llm.model",
             license="Apache-2.0",
+            hint="set local_llm.model: qwen2.5-0.5b-instruct in the config to use it",
         ),
         ModelSpec(
             name="qwen2.5-1.5b-instruct",
@@ -84,6 +87,7 @@ REGISTRY: dict[str, ModelSpec] = {
             description="Qwen2.5-1.5B-Instruct Q4_K_M GGUF (1.1 GB, a Pi 5 with 4 GB+): "
             "local_llm.model",
             license="Apache-2.0",
+            hint="set local_llm.model: qwen2.5-1.5b-instruct in the config to use it",
         ),
     )
 }
@@ -146,6 +150,8 @@ def fetch(
     finally:
         part.unlink(missing_ok=True)
     progress(f"{name} installed in {target}")
+    if spec.hint:
+        progress(spec.hint)
     _LOGGER.info("model %s installed in %s", name, target)
     return target
 

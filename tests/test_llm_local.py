@@ -3,6 +3,7 @@ behind llama-cpp-python's own OpenAI-compatible server (the cloud client's real 
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import os
@@ -201,3 +202,58 @@ def test_cloud_client_against_llama_cpp_server(llama_server: str) -> None:
     answer = router.answer("What is the capital of France?", said.append)
     assert answer.handled_by == "cloud", answer.slots
     assert said and all(s.strip() for s in said)
+
+
+def test_a_fetched_model_is_named_in_the_config(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """`assistant models fetch qwen2.5-0.5b-instruct` (here from a loopback server, sha256
+    checked) then local_llm.model: qwen2.5-0.5b-instruct loads that file."""
+    import hashlib
+    import http.server
+    import threading
+
+    from assistant import models
+    from assistant.brain.llm_local import resolve_model_path
+
+    payload = b"GGUF" + bytes(range(256)) * 64
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    monkeypatch.setenv("ASSISTANT_MODELS_DIR", str(tmp_path))
+    official = models.REGISTRY["qwen2.5-0.5b-instruct"]
+    config = LocalLlmConfig(model="qwen2.5-0.5b-instruct")
+    try:
+        with pytest.raises(ModelMissingError, match="models fetch qwen2.5-0.5b-instruct"):
+            resolve_model_path(config)
+        served = {official.name: dataclasses.replace(
+            official, url=f"http://127.0.0.1:{httpd.server_address[1]}/q.gguf",
+            sha256=hashlib.sha256(payload).hexdigest(), size=len(payload))}
+        said: list[str] = []
+        path = models.fetch(official.name, None, said.append, served)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert path == tmp_path / "qwen2.5-0.5b-instruct-q4_k_m.gguf" and path.read_bytes() == payload
+    assert any("local_llm.model: qwen2.5-0.5b-instruct" in line for line in said)
+    assert resolve_model_path(config) == path
+    assert resolve_model_path(LocalLlmConfig(model=str(path))) == path, "a path works too"
+
+
+def test_the_registry_pins_the_publishers_files() -> None:
+    from assistant import models
+
+    for name in ("qwen2.5-0.5b-instruct", "qwen2.5-1.5b-instruct"):
+        spec = models.REGISTRY[name]
+        assert spec.url.startswith("https://huggingface.co/Qwen/") and "/resolve/" in spec.url
+        assert spec.url.endswith(spec.target) and spec.target.endswith("-q4_k_m.gguf")
+        assert len(spec.sha256) == 64 and spec.size > 400_000_000

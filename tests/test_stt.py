@@ -267,7 +267,7 @@ def test_fetch_errors_are_explained(server, tmp_path):
 
 def test_registry_and_models_dir(monkeypatch, tmp_path):
     listing = models.available()
-    assert set(listing) == {"vosk-small-en", "qwen2.5-0.5b-instruct"}
+    assert set(listing) == {"vosk-small-en", "qwen2.5-0.5b-instruct", "qwen2.5-1.5b-instruct"}
     for entry in models.REGISTRY.values():
         assert entry.url.startswith("https://") and len(entry.sha256) == 64 and entry.size > 0
     monkeypatch.setenv("ASSISTANT_MODELS_DIR", str(tmp_path))
