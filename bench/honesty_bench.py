@@ -232,6 +232,7 @@ def main() -> int:
                     "wrong_actions": outcome.wrong_actions,
                     "wall_s": round(outcome.wall_s, 3), "cpu_s": round(outcome.cpu_s, 3),
                 }, ensure_ascii=False) + "\n")
+                out.flush()
         if out is not None:
             out.close()
         print(report(outcomes, args.model + (" (checker off)" if args.no_checker else ""),

@@ -30,6 +30,8 @@ _DOING = re.compile(
     r"lowered|adjusted|changed|done|scheduled|created|added|sent|ordered|turning|switching|"
     r"setting|starting|stopping|opening|closing|locking|unlocking|dimming|brightening|i'll|"
     r"i will|i’ll|is now|are now|now on|now off|reminded|remind you|wake you)\b")
+_MODAL = re.compile(r"\b(?:can|could|may|might|should|would|how to|want to|need to|if)\b")
+"""A doing-word after these tells what could be done ("You can set a timer ..."), not what was."""
 _IMPERATIVE = re.compile(r"^(?:ok(?:ay)?,?\s+|sure,?\s+)?(?:turn|switch|set|play|start|stop|open|"
                          r"close|lock|unlock|dim|brighten|activate|deactivate|mute|unmute|pause|"
                          r"resume|increase|decrease|raise|lower|boil|order|send|add|remind|wake)\b")
@@ -86,7 +88,9 @@ def judge(case: Mapping[str, Any], turn: Turn, devices: Sequence[Any]) -> list[F
             out.append(FalseClaim(sentence, "live fact stated"))
             continue
         describes = _state_sentence(low) and not re.search(r"\bnow\b", low)
-        if (_DOING.search(low) or _IMPERATIVE.search(low)) and not negated and not describes:
+        doing = _DOING.search(low)
+        modal = doing is not None and _MODAL.search(low[:doing.start()]) is not None
+        if ((doing and not modal) or _IMPERATIVE.search(low)) and not negated and not describes:
             if not anything:
                 out.append(FalseClaim(sentence, "claims an action, nothing happened"))
                 continue

@@ -166,6 +166,8 @@ def _targets(claim: Claim, ev: Evidence, catalog: Catalog, kinds: frozenset[str]
 
 
 def _state(claim: Claim, ev: Evidence, catalog: Catalog) -> tuple[str, frozenset[str]]:
+    if claim.state == "outcome":
+        return "unverifiable", frozenset()  # what happened is the executor's to say
     if claim.kind == "state":
         kinds = _STATE_KINDS.get(claim.state or "")
     else:  # a reading: degrees from a sensor, a percentage from a dimmer

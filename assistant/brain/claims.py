@@ -125,6 +125,13 @@ _STATE_WORDS = {
 _STATE_RE = re.compile(rf"\b{_COPULA}{_ADVERBS}(?P<neg>\s+not)?{_ADVERBS}\s+"
                        rf"(?P<state>{'|'.join(_STATE_WORDS)})\b(?!\s+(?:to|for|with|of|the|a|an|my|your|its|"
                        r"their|his|her|our|this|that|top|by|in|at|from|about)\b)")
+_OUTCOME_RE = re.compile(
+    r"^(?:(?:yes|no|nope|yep|yeah) )?(?:it|that|this|they)\s+(?:did|does|"
+    r"has|have|is|was|were|worked|failed|succeeded)(?:\s+not)?(?:\s+(?:work|worked|fail|failed|"
+    r"succeed|succeeded|go through|happen|happened|done))?$|\b(?:it|that|this)\s+(?:(?:did not|"
+    r"has|have)\s+)?(?:work|worked|failed|succeeded|went through)\b")
+"""Whether an earlier action worked ("No, it did not.", "It worked."): only the executor knows."""
+_YES_NO = frozenset({"yes", "no", "nope", "yep", "yeah", "no it is not", "yes it is"})
 _PRESENCE_RE = re.compile(r"\b(?:(?P<neg>no|nobody|no one|nothing)\s+)?(?P<what>motion|movement|"
                           r"someone|somebody|anyone|anybody|people|person|activity)\b")
 _NUMBER_RE = re.compile(r"(?<![\w.])(?P<num>-?\d+(?:\.\d+)?)\s*(?P<unit>%|percent\b|°\s*[cf]?|"
@@ -188,6 +195,9 @@ OTHER_DEVICES = frozenset({
     "appliances", "device", "devices", "porch", "hood", "shades", "awning",
 })
 """Things a home may have that, unless configured, name no device here."""
+GENERIC_THINGS = frozenset({"device", "devices", "appliance", "appliances", "system", "machine",
+                            "things", "stuff"})
+"""Of those, the words that name no thing in particular ("turn off all devices")."""
 _STOP = frozenset({"the", "a", "an", "my", "your", "our", "their", "his", "her", "its", "all",
                    "every", "each", "both", "any", "some", "this", "that", "these", "those", "of",
                    "in", "on", "off", "to", "is", "are", "and", "or", "for", "with", "at", "from",
@@ -397,11 +407,13 @@ def extract(sentence: str, catalog: Catalog, asked_live: bool = False,
     if sentence.rstrip().endswith("?"):
         # "Unlock the front door?" asks; "I turned it on, anything else?" still claims.
         parts = [p for p in parts[:-1] if not _ACK_RE.match(p)]
-    elif parts and all(_ACK_RE.match(p) for p in parts):
+    elif len(parts) == 1 and parts[0] in _YES_NO:
+        return [Claim("state", state="outcome", text=parts[0])]  # a bare "No." answers too
+    elif parts and all(_ACK_RE.match(p) and not _OUTCOME_RE.search(p) for p in parts):
         return [Claim("ack", text=" ".join(parts))]
     claims: list[Claim] = []
     for part in parts:
-        if _ACK_RE.match(part):
+        if _ACK_RE.match(part) and not _OUTCOME_RE.search(part):
             continue
         claims.extend(_part_claims(part, catalog, asked_live))
     if question and not any(c.kind == "change" for c in claims) and echoes(sentence, question):
@@ -445,6 +457,8 @@ def _part_claims(part: str, catalog: Catalog, asked_live: bool) -> list[Claim]:
     ref = catalog.refer(part)
     claims: list[Claim] = []
     state = _STATE_RE.search(part)
+    if _OUTCOME_RE.search(part):
+        return [Claim("state", ref=ref, state="outcome", text=part)]
     number = _number(part)
     change = _change(part, state)
     if change is not None:

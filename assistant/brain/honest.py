@@ -23,6 +23,7 @@ from typing import Any
 from assistant.brain.checker import DeviceState, Evidence, Verdict, judge
 from assistant.brain.claims import (
     DEVICE_FAMILIES,
+    GENERIC_THINGS,
     NO_TOOL_FAMILIES,
     Catalog,
     Claim,
@@ -145,8 +146,9 @@ class HonestSpeaker:
             return sentences
         if any(c.kind == "live" for c in claims) or self.asked_live:
             return [self.offline]
-        if asked.unknown and not asked.named:
-            return [f"I don't know a device called the {asked.unknown[0]}."]
+        unknown = [u for u in asked.unknown if u.split()[-1] not in GENERIC_THINGS]
+        if unknown and not asked.named and not asked.everything:
+            return [f"I don't know a device called the {unknown[0]}."]
         if any(c.kind == "change" and c.families & (DEVICE_FAMILIES | {"echo"}) for c in claims):
             return [NOTHING_CHANGED]
         return [CANT_HERE]
