@@ -257,3 +257,33 @@ def test_the_registry_pins_the_publishers_files() -> None:
         assert spec.url.startswith("https://huggingface.co/Qwen/") and "/resolve/" in spec.url
         assert spec.url.endswith(spec.target) and spec.target.endswith("-q4_k_m.gguf")
         assert len(spec.sha256) == 64 and spec.size > 400_000_000
+
+
+@pytest.mark.parametrize(("load", "preload", "at_start"), [
+    ("auto", True, True), ("auto", False, False), ("start", False, True), ("lazy", True, False)])
+def test_the_model_loads_at_start_for_run(model: Path, load: str, preload: bool,
+                                          at_start: bool) -> None:
+    """`assistant run` builds with preload: local_llm.load auto (the default) loads and warms
+    the model at start, on a thread; one-shot commands and lazy load it at the first question."""
+    from assistant.brain.router import build_router
+
+    config = Config(llm=LlmConfig(enabled=False),
+                    local_llm=LocalLlmConfig(model=str(model), load=load))  # type: ignore[arg-type]
+    router = build_router(config, None, Recorder(), preload=preload)
+    llm = router.local_llm
+    assert isinstance(llm, LocalLLM)
+    deadline = time.monotonic() + 30
+    while at_start and llm._error is None and llm._llama is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    tried = llm._error is not None or llm._llama is not None  # "GGUF" alone does not load
+    assert tried == at_start
+
+
+def test_background_load_warms_once_and_the_answer_waits_for_it(model: Path) -> None:
+    fake = FakeLlama(text="Hi there.")
+    llm = local(fake, model)
+    llm.load_in_background().join(10)
+    said, _ = ask(llm, "hello")
+    assert said == ["Hi there."]
+    assert [r.get("max_tokens") for r in fake.requests][0] == 1, "warmed on the system prompt"
+    assert fake.requests[0]["messages"][0]["content"] == "SYSTEM"
