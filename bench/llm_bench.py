@@ -18,10 +18,11 @@ Cases (real time, median and p95 over --runs; the hang case runs at most 3 times
 
 Device tool calls of a local model, on the example home (config/assistant.yaml): TOOL_CASES,
 the twelve commands and questions the ~7/12 of SmolLM2-135M was first measured on, and
-TOOL_CASES_HELD_OUT, twelve other phrasings written afterwards. Each goes through the local
-model's grammar-constrained JSON (LocalLLM._command, the named devices only) and the shared tool
-validation; right = right tool (control or query), device and action, and the value where one
-is asked. Also printed: load + warm time, generation speed (tokens/s over a 64-token answer) and
+TOOL_CASES_HELD_OUT, twelve other phrasings written afterwards. Each goes through LocalLLM.answer as
+the router calls it: a question naming devices is read from their states (no model), a command
+through the model's grammar-constrained JSON (the named devices only, no "query") and the shared
+tool validation; right = right tool (control or query), device and action, and the value where
+one is asked. Also printed: load + warm time, generation speed (tokens/s over a 64-token answer) and
 the process's peak RSS, each model in a process of its own.
 """
 
@@ -202,7 +203,6 @@ def bench_tools(model: str) -> dict[str, Any]:
     """Tool-call accuracy, load time, tokens/s and peak RSS of one local model (this process)."""
     import resource
 
-    from assistant.brain.tools import mentioned_devices
     from assistant.config import load_config
 
     config = load_config(Path(__file__).resolve().parent.parent / "config" / "assistant.yaml")
@@ -223,10 +223,9 @@ def bench_tools(model: str) -> dict[str, Any]:
         right, wrong, cpu = 0, [], time.process_time()
         for text, device, action, value in cases:
             executor.actions.clear()
-            named = mentioned_devices(list(tools.devices.values()), text)
             messages = [{"role": "system", "content": router.system_prompt},
                         {"role": "user", "content": text}]
-            local._command(messages, named, lambda s: None, [])
+            local.answer(messages, lambda s: None, [])
             got = executor.actions[0] if executor.actions else None
             if got is not None and (got.device, got.action) == (device, action) and (
                     value is None or got.value == value):

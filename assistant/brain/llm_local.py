@@ -40,7 +40,8 @@ MAX_SENTENCES = 2
 # Said as an example, not as a rule list: the 135M model copies examples better than it follows
 # instructions (with "query to read it" it answered every command with a query).
 _JSON_HINT = ('\nAnswer in JSON, e.g. "turn off the fan" -> {"action": "turn_off", "device": '
-              '"fan"}; "is the fan on?" -> {"action": "query", "device": "fan"}.')
+              '"fan"}.')
+"""Questions never get here (they are answered from the states), so no query example."""
 _QUESTION_WORDS = frozenset({"is", "are", "was", "were", "what", "whats", "how", "which", "does",
                              "do", "did", "has", "have", "where", "who", "tell", "check"})
 """First words of a question about a device's state ("is the fan on", "did I leave ... on")."""
@@ -163,7 +164,8 @@ class LocalLLM:
         prompt = [*messages[:-1], {"role": "user", "content": messages[-1]["content"] + _JSON_HINT}]
         out = self._llama.create_chat_completion(
             messages=prompt, max_tokens=48, temperature=0.0,
-            response_format={"type": "json_object", "schema": self.tools.command_schema(named)})
+            response_format={"type": "json_object",
+                             "schema": self.tools.command_schema(named, query=False)})
         raw = out["choices"][0]["message"].get("content") or ""
         _LOGGER.debug("Local model command: %s", raw)
         try:
