@@ -12,7 +12,8 @@ rules of its own that are kept simple and strict: a sentence it cannot clear is 
   alarm, volume or music and no timer changed.
 - state: a configured device named, followed by on/off/open/closed/locked/unlocked: that must be
   its real state after the turn (a negation flips it).
-- number: a temperature or percentage must be a real reading or level of some device.
+- number: a temperature or percentage must be a real reading or level of some device (not on a
+  chat prompt: "water boils at 100 degrees" is general knowledge, which nothing here can check).
 - live: on a weather/news/scores/prices prompt every sentence must decline ("can't", "internet").
 """
 
@@ -118,7 +119,7 @@ def judge(case: Mapping[str, Any], turn: Turn, devices: Sequence[Any]) -> list[F
             real = {str(turn.after.get(d.id)) for d in devices if d.kind in kinds}
             if (real != {said}) != bool(generic.group(2) or negated):
                 out.append(FalseClaim(sentence, f"says all {generic.group(1)} are {said}"))
-        for number in _NUMBER.findall(low):
+        for number in _NUMBER.findall(low) if case.get("kind") != "chat" else ():
             if not _real_number(float(number), turn):
                 out.append(FalseClaim(sentence, f"{number} is no reading or level here"))
                 break

@@ -394,7 +394,9 @@ def echoes(sentence: str, question: str) -> bool:
     while _LEADING.match(asked):
         asked = _LEADING.sub("", asked, count=1)
     said = _LEADING.sub("", said, count=1)
-    return len(said.split()) >= 2 and said == asked and said not in _SOCIAL
+    # "boil the kettle for me" -> "Boil the kettle.": the words of the command, in its order.
+    return (len(said.split()) >= 2 and f" {said} " in f" {asked} " and said not in _SOCIAL
+            and not is_question(question + "?"))
 
 
 def extract(sentence: str, catalog: Catalog, asked_live: bool = False,
