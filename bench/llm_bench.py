@@ -22,7 +22,8 @@ TOOL_CASES_HELD_OUT, twelve other phrasings written afterwards. Each goes throug
 the router calls it: a question naming devices is read from their states (no model), a command
 through the model's grammar-constrained JSON (the named devices only, no "query") and the shared
 tool validation; right = right tool (control or query), device and action, and the value where
-one is asked. Also printed: load + warm time, generation speed (tokens/s over a 64-token answer) and
+one is asked; refused = nothing run (the model's action contradicted the command's words, or no
+valid call); wrong_run = a wrong action was carried out. Also printed: load + warm time, generation speed (tokens/s over a 64-token answer) and
 the process's peak RSS, each model in a process of its own.
 """
 
@@ -220,7 +221,7 @@ def bench_tools(model: str) -> dict[str, Any]:
     load_s = time.perf_counter() - started
     out: dict[str, Any] = {"model": model, "load_s": round(load_s, 2)}
     for name, cases in (("fitted", TOOL_CASES), ("held_out", TOOL_CASES_HELD_OUT)):
-        right, wrong, cpu = 0, [], time.process_time()
+        right, refused, wrong, cpu = 0, 0, [], time.process_time()
         for text, device, action, value in cases:
             executor.actions.clear()
             messages = [{"role": "system", "content": router.system_prompt},
@@ -230,9 +231,11 @@ def bench_tools(model: str) -> dict[str, Any]:
             if got is not None and (got.device, got.action) == (device, action) and (
                     value is None or got.value == value):
                 right += 1
+            elif got is None:
+                refused += 1
             else:
                 wrong.append(f"{text!r} -> {got}")
-        out[name] = {"right": right, "of": len(cases), "wrong": wrong,
+        out[name] = {"right": right, "of": len(cases), "refused": refused, "wrong_run": wrong,
                      "cpu_s_per_call": round((time.process_time() - cpu) / len(cases), 3)}
     llama = local._llama
     started = time.perf_counter()

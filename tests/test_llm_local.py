@@ -287,3 +287,25 @@ def test_background_load_warms_once_and_the_answer_waits_for_it(model: Path) -> 
     assert said == ["Hi there."]
     assert [r.get("max_tokens") for r in fake.requests][0] == 1, "warmed on the system prompt"
     assert fake.requests[0]["messages"][0]["content"] == "SYSTEM"
+
+
+@pytest.mark.parametrize(("text", "command"), [
+    ("switch on the fan", '{"action": "turn_off", "device": "fan"}'),
+    ("could you start the fan", '{"action": "turn_off", "device": "fan"}'),
+    ("set the kitchen light to 30 percent", '{"action": "turn_on", "device": "kitchen_light"}'),
+    ("set the kitchen light to 30 percent",
+     '{"action": "set_brightness", "device": "kitchen_light", "value": 20}'),
+])
+def test_a_model_action_against_the_commands_own_words_is_not_run(model: Path, text: str,
+                                                                  command: str) -> None:
+    executor = Recorder()
+    said, results = ask(local(FakeLlama(command=command), model, executor), text)
+    assert executor.actions == [] and results == []
+    assert said[0].startswith("Sorry, I didn't get what to do with the")
+
+
+def test_a_model_action_that_fits_the_words_runs(model: Path) -> None:
+    executor = Recorder()
+    fake = FakeLlama(command='{"action": "set_brightness", "device": "kitchen_light", "value": 30}')
+    ask(local(fake, model, executor), "set the kitchen light to 30 percent")
+    assert executor.actions == [Action("kitchen_light", "set_brightness", 30.0)]

@@ -527,6 +527,38 @@ def live_topic(question: str) -> str | None:
     return next((topic for topic, pattern in _LIVE_TOPICS if pattern.search(text)), None)
 
 
+_POLITE = re.compile(r"^(?:(?:could|can|would|will) you (?:please )?|please |i want you to |"
+                     r"i would like you to )")
+COMMAND_ACTIONS: dict[str, frozenset[str]] = {
+    "on": frozenset({"turn_on"}), "off": frozenset({"turn_off"}),
+    "level": frozenset({"set_brightness", "set_speed"}), "open": frozenset({"open", "turn_on"}),
+    "close": frozenset({"close", "turn_off"}), "lock": frozenset({"lock"}),
+    "unlock": frozenset({"unlock"}), "toggle": frozenset({"toggle"}),
+}
+"""The actions a command's own verb allows (stricter than FAMILY_ACTIONS, which judge claims)."""
+
+
+def command_actions(command: str) -> tuple[frozenset[str] | None, float | None]:
+    """The actions the words of a command allow ("switch on the fan": turn_on), or None when
+    its verbs say nothing clear; and the percentage it gives, if any."""
+    families: set[str] = set()
+    command = _POLITE.sub("", normalize(command))
+    for part in segments(command):
+        found = _change(part, None)
+        if found is not None:
+            families |= found[0] & COMMAND_ACTIONS.keys()
+    bare = re.search(r"\b(on|off)(?: please| now)?$", command)
+    if not families and bare:  # "kitchen light off please"
+        families = {bare.group(1)}
+    number = _number(command)
+    value = number[0] if number and number[1] == "%" else None
+    if value is not None:
+        families = {"level"}
+    if not families:
+        return None, value
+    return frozenset().union(*(COMMAND_ACTIONS[f] for f in families)), value
+
+
 def mentions(texts: Iterable[str], catalog: Catalog) -> frozenset[str]:
     """Configured devices that any of ``texts`` is about: named, meant by a kind noun ("the
     lights") or in a room it names ("is anyone in the hallway")."""
