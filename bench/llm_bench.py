@@ -23,8 +23,9 @@ the router calls it: a question naming devices is read from their states (no mod
 through the model's grammar-constrained JSON (the named devices only, no "query") and the shared
 tool validation; right = right tool (control or query), device and action, and the value where
 one is asked; refused = nothing run (the model's action contradicted the command's words, or no
-valid call); wrong_run = a wrong action was carried out. Also printed: load + warm time, generation speed (tokens/s over a 64-token answer) and
-the process's peak RSS, each model in a process of its own.
+valid call); wrong_run = a wrong action was carried out. Also printed: load + warm time,
+generation speed (tokens/s over a 64-token answer) and the process's peak RSS, each model in a
+process of its own.
 """
 
 from __future__ import annotations
