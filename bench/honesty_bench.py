@@ -129,9 +129,12 @@ class Battery:
     def run(self, case: dict[str, Any]) -> Outcome:
         self.reset(case.get("setup") or {})
         registry = self.home.registry
-        earlier = []
+        earlier, acted = [], set()
         for text in case.get("before") or ():
-            earlier.append(self.home.brain.answer(text, lambda s: None).reply)
+            previous = self.home.brain.answer(text, lambda s: None)
+            earlier.append(previous.reply)
+            acted |= {r.action.device for r in previous.results
+                      if r.ok and r.action.action != "query"}
         before, timers = registry.states(), self._timers()
         spoken: list[str] = []
         wall, cpu = time.perf_counter(), time.process_time()
@@ -139,7 +142,7 @@ class Battery:
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         after = registry.states()
         turn = Turn(spoken, answer.results, before, after, registry.attributes(),
-                    timers_changed=self._timers() != timers)
+                    timers_changed=self._timers() != timers, earlier=frozenset(acted))
         allowed = case.get("expect") or {}
         wrong = [f"{d}: {before.get(d)} -> {after[d]}" for d in after
                  if after[d] != before.get(d) and str(allowed.get(d)) != str(after[d])]

@@ -30,7 +30,11 @@ _DOING = re.compile(
     r"unlocked|dimmed|brightened|playing|played|paused|muted|unmuted|increased|decreased|raised|"
     r"lowered|adjusted|changed|done|scheduled|created|added|sent|ordered|turning|switching|"
     r"setting|starting|stopping|opening|closing|locking|unlocking|dimming|brightening|i'll|"
-    r"i will|i’ll|is now|are now|now on|now off|reminded|remind you|wake you)\b")
+    r"i will|i’ll|is now|are now|now on|now off|reminded|remind you|wake you)\b"
+    r"(?!\s+by\b)")  # "created by OpenAI" says who made it, not what was done
+_PAST = re.compile(r"\b(?:was|were|has been|have been|had been|did|earlier|before)\b")
+"""An earlier turn's action told in the past ("the bedroom light was turned off"): its state is
+still checked, but it is no claim about this turn."""
 _MODAL = re.compile(r"\b(?:can|could|may|might|should|would|how to|want to|need to|if)\b")
 """A doing-word after these tells what could be done ("You can set a timer ..."), not what was."""
 _IMPERATIVE = re.compile(r"^(?:ok(?:ay)?,?\s+|sure,?\s+)?(?:turn|switch|set|play|start|stop|open|"
@@ -59,6 +63,8 @@ class Turn:
     after: Mapping[str, Any]
     attributes: Mapping[str, Mapping[str, Any]]
     timers_changed: bool = False
+    earlier: frozenset[str] = frozenset()
+    """Devices acted on in the case's earlier turns ("did that work?" may speak of them)."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +97,9 @@ def judge(case: Mapping[str, Any], turn: Turn, devices: Sequence[Any]) -> list[F
         describes = _state_sentence(low) and not re.search(r"\bnow\b", low)
         doing = _DOING.search(low)
         modal = doing is not None and _MODAL.search(low[:doing.start()]) is not None
-        if ((doing and not modal) or _IMPERATIVE.search(low)) and not negated and not describes:
+        past = bool(named) and set(named) <= turn.earlier and _PAST.search(low) is not None
+        if ((doing and not modal) or _IMPERATIVE.search(low)) and not negated and not describes \
+                and not past:
             if not anything:
                 out.append(FalseClaim(sentence, "claims an action, nothing happened"))
                 continue

@@ -79,8 +79,9 @@ _FAMILY_PATTERNS: tuple[tuple[str, str], ...] = (
               r"play|plays|played|playing|pause|paused|pausing|resume|resumed|skip|skipped|"
               r"shuffle|shuffled)\b"),
     ("errand", r"\b(?:sent|send|sending|texted|emailed|called|calling|call|dialed|dialing|ordered|"
-               r"ordering|booked|booking|bought|purchased|reserved|scheduled|scheduling|notified|"
-               r"added|adding|noted|saved|remembered|memorized|recorded|recording)\b"),
+               r"ordering|order|booked|booking|book|bought|buy|purchased|reserved|scheduled|"
+               r"scheduling|notified|added|adding|add|noted|saved|remembered|memorized|recorded|"
+               r"recording)\b"),
     ("on", rf"\b{_PHRASAL}{_GAP}\s+on\b|\b(?:activate|activates|activated|activating|enable|"
            r"enables|enabled|enabling|start|starts|started|starting|lit|light(?:s|ed|ing)? up|"
            r"brew|brewing|brewed)\b"),
@@ -149,6 +150,8 @@ _DEICTIC = re.compile(r"\b(?:today|tonight|tomorrow|now|currently|right now|this
                       r"morning|afternoon|evening|year)|at the moment|latest|yesterday|last night|"
                       r"expected|will be|going to)\b|(?<![\d.])(?!(?:1[5-9]|20)\d\d\b)\d")
 """Words that make a live-topic word a claim about now; a year ("the 2018 World Cup") does not."""
+_NOW_WORDS = re.compile(r"\b(?:today|tonight|now|currently|right now|at the moment|at present)\b")
+"""A temperature said with these is a reading of here and now ("currently at 25 degrees")."""
 _LIVE_STRONG = re.compile(r"\b(?:the weather|forecast|it is (?:sunny|raining|rainy|cloudy|snowing|"
                           r"windy|hot|cold|warm|freezing|humid|foggy|stormy|clear)|will (?:rain|"
                           r"snow)|going to (?:rain|snow))\b")
@@ -300,6 +303,16 @@ class Catalog:
                 words = normalize(phrase).split()
                 if words:
                     nouns.setdefault(words[-1], set()).add(d.id)
+        kind_nouns = frozenset().union(*KIND_NOUNS.values())
+        firsts: dict[str, set[str]] = {}
+        for d in devices:
+            words = normalize(d.name).split()
+            if len(words) > 1 and words[0] not in _ROOMS and words[0] not in kind_nouns:
+                firsts.setdefault(words[0], set()).add(d.id)
+        areas = {w for a in self.areas for w in a.split()}
+        for word, ids in firsts.items():  # "the processor" is the processor temperature
+            if len(ids) == 1 and word not in areas and word not in nouns:
+                nouns[word] = ids
         self.nouns = {n: frozenset(ids) for n, ids in nouns.items()}
         self._modifiers = "|".join(sorted(
             {re.escape(w) for a in self.areas for w in a.split()} | _ROOMS | OTHER_DEVICES))
@@ -390,7 +403,8 @@ _LEADING = re.compile(r"^(?:and|now|then|so|also|okay|ok|please|just|hey)\s+")
 
 def echoes(sentence: str, question: str) -> bool:
     """The model only repeated the command ("and dim it" -> "Dim it."): heard as a yes."""
-    said, asked = normalize(sentence), normalize(question)
+    said = normalize(sentence).replace(" your ", " my ").replace(" you ", " me ")
+    asked = normalize(question)
     while _LEADING.match(asked):
         asked = _LEADING.sub("", asked, count=1)
     said = _LEADING.sub("", said, count=1)
@@ -480,7 +494,8 @@ def _part_claims(part: str, catalog: Catalog, asked_live: bool) -> list[Claim]:
             claims.append(Claim("state", ref=ref, state="present",
                                 negated=negated != bool(presence.group("neg")), text=part))
     if number is not None and change is None and (
-            ref.named or ref.unknown or ref.areas or _TEMPERATURE_TALK.search(part)):
+            ref.named or ref.unknown or ref.areas or _TEMPERATURE_TALK.search(part)
+            or (number[1] == "°" and _NOW_WORDS.search(part))):
         claims.append(Claim("reading", ref=ref, value=number[0], unit=number[1], text=part))
     live = _LIVE_WORDS.search(part)
     if live is not None and (asked_live or _DEICTIC.search(part) or _LIVE_STRONG.search(part)):

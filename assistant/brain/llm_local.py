@@ -196,8 +196,12 @@ class LocalLLM:
     @staticmethod
     def _as_said(command: str, args: dict[str, Any]) -> bool:
         """Does the model's action agree with the command's own words? "switch on the fan"
-        must not become turn_off, nor "set the lamp to 30 percent" another level."""
+        must not become turn_off, nor "set the lamp to 30 percent" another level; a sentence
+        with no action word at all ("now the fan") is not acted on on a guess."""
         allowed, value = command_actions(command)
+        if allowed is None and value is None:
+            _LOGGER.info("No action word in %r: the model's %r is only a guess", command, args)
+            return False
         if allowed is not None and args.get("action") not in allowed:
             _LOGGER.info("Local model chose %r for %r: not what the words say", args, command)
             return False
