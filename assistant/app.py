@@ -41,6 +41,9 @@ class Home:
     brain: Any
     pin_factory: Any = None
     timers: Any = None
+    skills: Any = None
+    output_gain: Any = None
+    """The player's gain, moved by the volume skill where there is no ALSA mixer."""
     closers: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:
@@ -52,10 +55,12 @@ class Home:
 def build_home(config: Config, *, no_cloud: bool = False, pin_factory: Any = None,
                preload: bool = False) -> Home:
     """preload: a long-running assistant (run), where local_llm.load auto means start."""
+    from assistant.audio.player import OutputGain
     from assistant.brain.actions import DeviceExecutor
     from assistant.brain.intents import LocalIntents
     from assistant.brain.local import LocalBrain
     from assistant.brain.router import build_router
+    from assistant.brain.skills import build_skills
     from assistant.brain.timers import TimerManager
     from assistant.devices.factory import make_pin_factory
     from assistant.devices.registry import DeviceRegistry
@@ -67,5 +72,11 @@ def build_home(config: Config, *, no_cloud: bool = False, pin_factory: Any = Non
     intents = LocalIntents(config)
     timers = TimerManager(Path(config.state.path).expanduser().with_name("timers.json"), time.time)
     local = LocalBrain(intents, executor, timers=timers)
-    brain = build_router(config, local, executor, no_cloud=no_cloud, preload=preload)
-    return Home(config, registry, executor, intents, brain, pin_factory=factory, timers=timers)
+    gain = OutputGain()
+    skills = build_skills(config, executor, timers, Path(config.state.path).expanduser().parent,
+                          gain)
+    brain = build_router(config, local, executor, no_cloud=no_cloud, preload=preload,
+                         skills=skills)
+    skills.last_reply = lambda: brain.last_reply
+    return Home(config, registry, executor, intents, brain, pin_factory=factory, timers=timers,
+                skills=skills, output_gain=gain)

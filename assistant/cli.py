@@ -1,7 +1,7 @@
 """Command line: `assistant run | ask | say | devices | check-config | models | doctor`.
 
 Any AssistantError becomes one line, `assistant: error: ...`, and its exit status (2 for a bad
-config); the traceback is shown only with --debug.
+config); any other error one line and status 1; the traceback is shown only with --debug.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 from assistant.config import Config, load_config
 from assistant.errors import AssistantError, AudioDeviceError, ConfigError
 from assistant.events import Event, EventBus
+from assistant.logs import PriorityPrefix, journal_stream
 
 _LOGGER = logging.getLogger("assistant")
 
@@ -39,6 +40,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_status
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # an engine's own error (a model file that will not load, ...)
+        if args.debug:
+            raise
+        from assistant.secrets import redact
+
+        print(f"assistant: error: {redact(f'{type(exc).__name__}: {exc}')} (--debug shows "
+              "where)", file=sys.stderr)
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--log-format", choices=["text", "json"], default="text")
 
     parser = argparse.ArgumentParser(prog="assistant", description="Offline-first voice assistant")
+    parser.add_argument("--version", action="version", version=f"assistant {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", parents=[common], help="the appliance loop")
@@ -102,7 +112,9 @@ class _JsonLogFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        if record.exc_info:
+        if record.exc_text:  # set (with any key masked) by secrets.RedactingFilter
+            out["exc"] = record.exc_text
+        elif record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
         return json.dumps(out)
 
@@ -113,11 +125,28 @@ def _setup_logging(verbose: bool, log_format: str) -> None:
         handler.setFormatter(_JsonLogFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    if journal_stream(sys.stderr):  # under systemd: each line carries its syslog priority
+        handler.setFormatter(PriorityPrefix(handler.formatter or logging.Formatter()))
+    from assistant.secrets import RedactingFilter
+
+    handler.addFilter(RedactingFilter())  # an API key never reaches the terminal or journal
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    for noisy in ("faster_whisper", "httpx", "openai", "httpcore"):
+    for noisy in ("faster_whisper", "httpx", "openai", "httpcore", "httpx2", "httpcore2"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def version() -> str:
+    """The installed package's version (its metadata), or the source tree's when run from it."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("assistant")
+    except metadata.PackageNotFoundError:
+        from assistant import __version__
+
+        return __version__
 
 
 def resolve_config_path(given: str | None) -> str | None:
@@ -145,19 +174,65 @@ def _print_json(obj: Any) -> None:
 
 # -- commands --------------------------------------------------------------------------------
 def cmd_check_config(args: argparse.Namespace) -> int:
+    """The config, the extra sentences file (both checked by the loader) and every model the
+    config names or falls back to (assistant.model_files)."""
+    from assistant.model_files import check_model_files, model_errors
+
     config = _config(args)
+    checks = check_model_files(config)
+    errors = model_errors(config, checks)
+    for check in checks:
+        if not check.ok and check.optional:
+            print(f"assistant: warning: {check.name}: {check.detail}; fix: {check.fix}",
+                  file=sys.stderr)
+    if errors:
+        for error in errors:
+            print(f"assistant: error: {error}", file=sys.stderr)
+        return 2
     print(f"{config.source_path}: OK ({len(config.devices)} devices)")
     return 0
 
 
+def _refuse_missing_models(config: Config) -> None:
+    """Before anything heavy loads: a model that is not there stops `run` with exit 2 and the
+    key and fix, the way check-config reports it."""
+    from assistant.model_files import model_errors
+
+    errors = model_errors(config)
+    for error in errors[:-1]:
+        print(f"assistant: error: {error}", file=sys.stderr)
+    if errors:
+        raise errors[-1]
+
+
+def _stdin_lines() -> Any:
+    """(line number, text or None) for each stdin line; None when it is not UTF-8. Read as
+    bytes, so that one bad line neither ends the input nor reaches the brain as surrogates."""
+    for number, raw in enumerate(sys.stdin.buffer, 1):
+        try:
+            yield number, raw.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            yield number, None
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
+    """One answer per utterance. A stdin line that is not UTF-8 is skipped with a message on
+    stderr (and a JSON error object with --json); the exit status is then 1."""
     from assistant.app import build_home
 
     config = _config(args)
     home = build_home(config, no_cloud=args.no_cloud)
+    skipped = 0
     try:
-        lines = [" ".join(args.text)] if args.text else (line.strip() for line in sys.stdin)
-        for text in lines:
+        lines = [(0, " ".join(args.text))] if args.text else _stdin_lines()
+        for number, text in lines:
+            if text is None:
+                skipped += 1
+                print(f"assistant: error: stdin line {number} is not UTF-8 text; skipped",
+                      file=sys.stderr, flush=True)
+                if args.json:
+                    _print_json({"line": number, "error": "not UTF-8 text", "reply": None})
+                continue
             if not text:
                 continue
             spoken: list[str] = []
@@ -171,7 +246,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
                 print(answer.reply or "(nothing to say)", flush=True)
     finally:
         home.close()
-    return 0
+    return 1 if skipped else 0
 
 
 def cmd_say(args: argparse.Namespace) -> int:
@@ -252,6 +327,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from assistant.voice import DEMO_WAV, build_voice
 
     config = _config(args)
+    _refuse_missing_models(config)
     input_wav, output_wav = args.input, args.output
     if input_wav is None and not args.demo and os.environ.get("NOTIFY_SOCKET"):
         # Under systemd a missing microphone is a failure (the unit restarts and waits for
@@ -280,6 +356,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         voice = build_voice(
             config, home, bus, input_wav=input_wav, output_wav=output_wav, realtime=args.realtime
         )
+        _start_web(config, home, bus, voice)
         _install_service_hooks(voice)
         voice.run()
     except _Stop:
@@ -318,6 +395,16 @@ def _microphone_present(config: Config) -> bool:
         _LOGGER.warning("%s", exc)
         return False
     return True
+
+
+def _start_web(config: Config, home: Any, bus: EventBus, voice: Any) -> None:
+    """The dashboard (web.enabled), closed with the home."""
+    if not config.web.enabled:
+        return
+    from assistant.web import attach_web
+
+    web = attach_web(config, home, bus, voice)
+    home.closers.append(web.close)
 
 
 def _install_service_hooks(voice: Any) -> None:

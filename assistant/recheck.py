@@ -73,6 +73,10 @@ opposites): scoring costs ~5-10 ms per sentence on 2 cores, scoring all would co
 MAX_WORDS = 12
 """Longer transcripts are not commands (the longest command pattern has 9 words)."""
 
+ANSWER_MAX_WORDS = 3
+"""A transcript of more words than this is never weighed into a "Yes.": a yes is short, and
+babble after "Lock the back door?" ("all right now we need to turn on the budget") must never
+become one. It may still be weighed into a "No." (nothing is done then)."""
 ANSWERS = {"yes": "Yes.", "no": "No."}
 """What an answer to the assistant's question is weighed as, when its words were no clear yes or
 no (see ``Recheck.answer``)."""
@@ -306,6 +310,8 @@ class Recheck:
         read = read_answer(*scores)
         if words == "yes" and scores[2] > scores[1]:
             read = "no"
+        if read == "yes" and len(plain_words(text)) > ANSWER_MAX_WORDS:
+            read = None
         if read is None:
             return heard
         _LOGGER.info("Answer heard %r, read as %r (%.2f / %.2f against %.2f)", text, read,

@@ -1,6 +1,9 @@
-"""Rings timers that ran out, again and again, until someone says "stop" or presses the button.
+"""Rings timers that ran out and alarms whose time came, again and again, until someone says
+"stop" or presses the button.
 
 While the assistant listens to a command the ringing holds off, so "okay nabu ... stop" is heard.
+Before it rings, ``before_ring`` (the volume skill's ``make_audible``) lifts a mute: an alarm
+nobody can hear is worse than one that is too loud.
 """
 
 from __future__ import annotations
@@ -9,8 +12,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 
-from assistant.brain.timers import TimerManager
+from assistant.brain.replies import spoken_time
+from assistant.brain.timers import Timer, TimerManager
 from assistant.events import Event, EventBus, EventType
 from assistant.feedback import SOUND_RATE, tone
 
@@ -24,8 +29,10 @@ GIVE_UP_S = 30 * 60.0
 
 class TimerRinger:
     def __init__(self, timers: TimerManager, play: Callable[[bytes, int], None],
-                 say: Callable[[str], None], bus: EventBus, poll_s: float = 0.25):
+                 say: Callable[[str], None], bus: EventBus, poll_s: float = 0.25,
+                 before_ring: Callable[[], None] | None = None):
         self.timers = timers
+        self.before_ring = before_ring
         self.play = play
         self.say = say
         self.bus = bus
@@ -57,6 +64,8 @@ class TimerRinger:
                 self.bus.emit(EventType.STATE, state="ringing", timer=timer.name)
                 last_ring = 0.0
             ringing = self.timers.ringing
+            # A snoozed alarm starts its half hour afresh when it rings again.
+            self._since = {k: v for k, v in self._since.items() if k in {id(t) for t in ringing}}
             if not ringing or self._held.is_set():
                 continue
             now = time.monotonic()
@@ -71,7 +80,23 @@ class TimerRinger:
             else:
                 if now - last_ring >= REPEAT_S:
                     last_ring = now
+                    if self.before_ring is not None:
+                        self.before_ring()
                     self.play(RING_SOUND, SOUND_RATE)
-                    names = " and ".join(f"the {t.label}" for t in ringing)
-                    verb = "are" if len(ringing) > 1 else "is"
-                    self.say(f"{names[0].upper()}{names[1:]} {verb} done.")
+                    self.say(ring_message(ringing))
+
+
+def ring_message(ringing: list[Timer]) -> str:
+    """ "The pasta timer is done.", "Your 7:00 AM alarm.", or both, for what rings now."""
+    parts = []
+    timers = [t for t in ringing if t.kind != "alarm"]
+    if timers:
+        names = " and ".join(f"the {t.label}" for t in timers)
+        verb = "are" if len(timers) > 1 else "is"
+        parts.append(f"{names[0].upper()}{names[1:]} {verb} done.")
+    times = [spoken_time(datetime.fromtimestamp(t.deadline)) for t in ringing
+             if t.kind == "alarm" and t.deadline is not None]
+    if times:
+        # The time it was set for, not "it's 7:00": after a late start that would be untrue.
+        parts.append(f"Your {' and '.join(times)} alarm{'s' if len(times) > 1 else ''}.")
+    return " ".join(parts)

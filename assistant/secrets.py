@@ -6,10 +6,13 @@ others is refused, not used: a leaked key costs money and the fix (chmod 600) is
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import stat
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 from assistant.config import LlmConfig
 from assistant.errors import AssistantError
@@ -28,11 +31,10 @@ def load_api_key(llm: LlmConfig, environ: Mapping[str, str] | None = None) -> st
     """
     env = os.environ if environ is None else environ
     key = env.get(llm.api_key_env, "").strip() if llm.api_key_env else ""
-    if key:
-        return key
-    if llm.api_key_file:
-        return read_key_file(llm.api_key_file)
-    return None
+    if not key and llm.api_key_file:
+        key = read_key_file(llm.api_key_file) or ""
+    remember_secret(key)
+    return key or None
 
 
 def read_key_file(path: str | Path) -> str | None:
@@ -53,3 +55,65 @@ def read_key_file(path: str | Path) -> str | None:
     except OSError as exc:
         raise SecretFileError(f"cannot read the API key file {file}: {exc.strerror}") from exc
     return key or None
+
+
+# -- keeping keys out of logs ----------------------------------------------------------------
+_KNOWN: set[str] = set()
+REDACTED = "[redacted]"
+MIN_SECRET_CHARS = 8
+"""Shorter values are not masked: they would blank out ordinary words."""
+
+
+def remember_secret(value: str | None) -> None:
+    """A key that must never be printed: every log line passing RedactingFilter is masked."""
+    if value and len(value) >= MIN_SECRET_CHARS:
+        _KNOWN.add(value)
+
+
+def redact(text: str) -> str:
+    for secret in _KNOWN:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """On a log handler: masks known keys in messages and tracebacks (a server's error text,
+    an exception, can repeat the key it was sent)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not _KNOWN:
+            return True
+        message = record.getMessage()
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
+
+
+# -- keys where they do not belong ---------------------------------------------------------------
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SECRET_PARAMS = {"key", "api_key", "apikey", "api-key", "token", "access_token", "auth",
+                  "secret", "password", "sig", "signature", "code"}
+
+
+def looks_like_a_key(value: str) -> bool:
+    """Whether a value given as an environment variable's name is a key instead: variable
+    names are letters, digits and _ (OPENAI_API_KEY); keys have dashes (sk-...), or are long
+    runs of letters and digits without the underscores names use."""
+    if not _ENV_NAME.match(value):
+        return True
+    return len(value) >= 20 and "_" not in value and any(c.isdigit() for c in value)
+
+
+def credential_in_url(url: str) -> bool:
+    """A user:password@ part, or a query parameter named like a key (key=, token=, ...)."""
+    parts = urlsplit(url)
+    names = {name.lower() for name, _ in parse_qsl(parts.query, keep_blank_values=True)}
+    return bool(parts.username or parts.password or names & _SECRET_PARAMS)

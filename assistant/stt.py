@@ -1,4 +1,4 @@
-"""Speech to text for one short command: faster-whisper (default) or Vosk.
+"""Speech to text for one short command: faster-whisper (default), Moonshine or Vosk.
 
 Both take the whole command (16 kHz s16 mono) once the end of speech is known; a command is
 1-3 s, so streaming recognition would buy little and cost a second code path. Vosk can be given
@@ -13,7 +13,8 @@ import json
 import logging
 import math
 import re
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -325,13 +326,90 @@ def _decode(recognizer: Any, pcm: bytes) -> Transcript:
     return Transcript(str(result.get("text", "")).strip(), confidence)
 
 
+MOONSHINE_OPTIONS = {"identify_speakers": "false", "vad_threshold": "0"}
+"""Moonshine's own options for one endpointed command: no speaker embedding (half its CPU) and
+no voice-activity split of its own (it split "set the lamp to forty percent" into a made-up
+"You" and the command)."""
+
+
+class MoonshineTranscriber:
+    """Moonshine Tiny English (moonshine-voice 0.0.55 bundles the model; later versions
+    download it, so the version is pinned). About half whisper tiny.en's CPU per command on
+    this machine and takes no prompt; see ``bench/grammar_study.py --open-vocab`` for its
+    accuracy on the same audio."""
+
+    def __init__(self, model_dir: str | Path | None = None):
+        try:
+            from moonshine_voice import ModelArch, get_model_path
+            from moonshine_voice.transcriber import Transcriber as _Moonshine
+        except ImportError as exc:
+            raise ModelMissingError("moonshine is not installed: pip install "
+                                    "moonshine-voice==0.0.55 (it bundles the tiny-en model)") from exc
+        folder = Path(model_dir).expanduser() if model_dir else Path(get_model_path("tiny-en"))
+        if not (folder / "encoder_model.ort").is_file():
+            raise ModelMissingError(f"no Moonshine model in {folder} (encoder_model.ort missing); "
+                                    "pip install moonshine-voice==0.0.55 and leave stt.model empty")
+        self.model_dir = folder
+        self._model = _Moonshine(str(folder), ModelArch.TINY, options=dict(MOONSHINE_OPTIONS))
+        _LOGGER.info("moonshine model %s", folder)
+
+    def transcribe(self, pcm: bytes, prompt: str | None = None) -> Transcript:
+        # Moonshine takes no prompt; the home's vocabulary reaches it only through the grammar.
+        if len(pcm) < 2 * RATE // 10:
+            return Transcript("", None)
+        audio = (np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0).tolist()
+        result = self._model.transcribe_without_streaming(audio, RATE)
+        text = drop_loops(" ".join(line.text.strip() for line in result.lines if line.text.strip()))
+        return Transcript(text, None)
+
+
+class LazyTranscriber:
+    """A transcriber loaded at its first use (``stt.load: lazy``): in the lean profile the
+    grammar settles the home's commands and the open-vocabulary model, and its memory, is
+    only paid for once something else is said. Other attributes (whisper's ``score``) load
+    it too."""
+
+    def __init__(self, load: Callable[[], Transcriber]):
+        self._load = load
+        self._inner: Transcriber | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        return self._inner is not None
+
+    def inner(self) -> Transcriber:
+        with self._lock:  # the wake check and a command may ask for it at the same moment
+            if self._inner is None:
+                _LOGGER.info("loading the open-vocabulary model at its first use")
+                self._inner = self._load()
+            return self._inner
+
+    def transcribe(self, pcm: bytes, prompt: str | None = None) -> Transcript:
+        return self.inner().transcribe(pcm, prompt)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.inner(), name)
+
+
 def make_transcriber(config: SttConfig, phrases: list[str] | None = None) -> Transcriber:
     """``phrases``: the home's command phrases (``assistant.brain.phrases``), Vosk's grammar
-    when ``stt.vosk_grammar`` is on; whisper gets its vocabulary as a prompt instead."""
+    when ``stt.vosk_grammar`` is on; whisper gets its vocabulary as a prompt instead. With
+    ``stt.load: lazy`` the model is loaded at its first use."""
+    if config.load == "lazy":
+        return LazyTranscriber(lambda: _make_transcriber(config, phrases))
+    return _make_transcriber(config, phrases)
+
+
+def _make_transcriber(config: SttConfig, phrases: list[str] | None) -> Transcriber:
     if config.engine == "vosk":
         from assistant.models import default_models_dir
 
         folder = config.model or default_models_dir() / "vosk-small-en"
         return VoskTranscriber(folder, phrases if config.vosk_grammar and phrases else None)
+    if config.engine == "moonshine":
+        return MoonshineTranscriber(config.model)
     return WhisperTranscriber(config.model, config.threads, config.beam_size, config.language,
                               warm_up=True)

@@ -47,30 +47,25 @@ def build_voice(
     from assistant.stt import make_transcriber
     from assistant.tts import PiperSynthesizer
     from assistant.vad import Endpointer, MicroVadScorer
-    from assistant.wake import (
-        Refractory,
-        home_words,
-        make_wake_detector,
-        make_wake_verifier,
-    )
+    from assistant.wake import Refractory, home_words, make_wake_check, make_wake_detector
 
     source, sink, paced = _audio_edges(config, input_wav, output_wav, realtime)
     source = _cleaning(config, source)
     intents = home.intents
+    # The voice first: an error raised while the wake and VAD engines are temporaries in the
+    # Stages(...) call below came out as "SystemError: error return without exception set"
+    # (pymicro-vad's and pymicro-wakeword's objects lose a pending exception when freed).
+    synthesizer = PiperSynthesizer(config.tts.voice, config.tts.length_scale)
     transcriber = make_transcriber(config.stt, _stt_grammar(config))
-    verifier = None
-    # The second stage needs whisper's prompt; vosk's grammar has no words for the wake phrase.
-    if config.wake.verify and config.stt.engine == "whisper":
-        verifier = make_wake_verifier(config.wake, transcriber,
-                                      home_words(getattr(intents, "vocabulary", list)()))
+    verifier = make_wake_check(config.wake, home_words(getattr(intents, "vocabulary", list)()))
     recheck = _recheck(config, transcriber, intents)
     stages = Stages(
-        wake=make_wake_detector(config.wake, verified=verifier is not None),
+        wake=make_wake_detector(config.wake),
         vad=MicroVadScorer(),
         transcriber=transcriber,
         brain=home.brain,
-        synthesizer=PiperSynthesizer(config.tts.voice, config.tts.length_scale),
-        player=Player(sink),
+        synthesizer=synthesizer,
+        player=Player(sink, gain=home.output_gain),
         make_endpointer=lambda: Endpointer(config.endpoint),
         is_complete_command=intents.is_complete_command,
         normalize=_normalizer(),
@@ -95,7 +90,9 @@ def build_voice(
     if home.timers is not None:
         from assistant.ringer import TimerRinger
 
-        ringer = TimerRinger(home.timers, stages.player.play, _speaker(stages), bus)
+        volume = getattr(home.skills, "volume", None)
+        ringer = TimerRinger(home.timers, stages.player.play, _speaker(stages), bus,
+                             before_ring=volume.make_audible if volume is not None else None)
         ringer.start()
         home.closers.append(ringer.close)
     return Voice(pipeline, source, sink)

@@ -39,18 +39,23 @@ CACHE = Path(__file__).resolve().parent / ".cache"
 
 @dataclass(frozen=True)
 class Voice:
-    engine: str  # "piper" or "espeak"
+    engine: str
+    """"piper", "espeak", "flite", "festival" or "kokoro" (the last three: ``bench.synth``)."""
     name: str = ""
     speed: float = 1.0
-    """piper: length scale (lower = faster); espeak: words per minute / 160."""
+    """piper: length scale (lower = faster); espeak: words per minute / 160; flite, festival,
+    kokoro: speaking rate (higher = faster)."""
     noise_scale: float | None = None
     """piper only: variation of the voice itself (None = the voice's default, 0.667)."""
     noise_w: float | None = None
     """piper only: variation of phoneme lengths (None = the voice's default, 0.8)."""
+    colour: str = ""
+    """A ``bench.synth.Colour`` label applied after synthesis ("" = none)."""
 
     def label(self) -> str:
         noise = "" if self.noise_scale is None else f"~{self.noise_scale:g}/{self.noise_w:g}"
-        return f"{self.engine}:{self.name or 'joe'}@{self.speed:g}{noise}"
+        shade = f"[{self.colour}]" if self.colour else ""
+        return f"{self.engine}:{self.name or 'joe'}@{self.speed:g}{noise}{shade}"
 
 
 def voices(n: int) -> list[Voice]:
@@ -120,12 +125,25 @@ def speak(text: str, voice: Voice = Voice("piper")) -> bytes:
 
 
 def _speak(text: str, voice: Voice) -> bytes:
+    from bench import synth
+
     if voice.engine == "piper":
         tts = _piper(voice.speed, voice.noise_scale, voice.noise_w)
         pcm = to_internal(b"".join(tts.synthesize(text)), tts.sample_rate)
-    else:
+    elif voice.engine == "espeak":
         pcm = espeak(text, voice.name or "en-us", int(160 * voice.speed))
-    return trim(pcm)
+    elif voice.engine == "flite":
+        pcm = synth.flite(text, voice.name or "kal", voice.speed)
+    elif voice.engine == "festival":
+        pcm = synth.festival(text, voice.name or "kal_diphone", voice.speed)
+    elif voice.engine == "kokoro":
+        pcm = synth.kokoro(text, voice.name or "jf_alpha", voice.speed)
+    else:
+        raise ValueError(f"unknown speech engine {voice.engine!r}")
+    pcm = trim(pcm)
+    if voice.colour:
+        pcm = synth.colour(pcm, synth.parse_colour(voice.colour))
+    return pcm
 
 
 def espeak(text: str, name: str = "en-us", wpm: int = 160) -> bytes:

@@ -99,13 +99,21 @@ class Recording:
 
 
 def make_cases(voices: int, commands: int, per_level: int, levels: list[str], noises: list[str],
-               realtime: int, voice_seed: int = 0, unknown: int = 0) -> list[Case]:
+               realtime: int, voice_seed: int = 0, unknown: int = 0,
+               split: str = "bench") -> list[Case]:
     """The same utterances at every level; in noisy levels the background kinds take turns,
     shifted per level so an utterance meets a different kind at 20 dB than at 10 dB.
     ``voice_seed`` picks another sample of voices (for calibration away from the bench's own).
     ``unknown`` more per level are commands about devices nobody configured (UNKNOWN_COMMANDS),
-    scored apart."""
-    pool = corpus.varied_voices(voices, seed=voice_seed)
+    scored apart. ``split`` "test": voices of ``bench.wake_corpus``'s test side (flite, festival,
+    Kokoro and espeak-ng voices the wake decision was never fitted on) instead of the bench's
+    own piper and espeak-ng voices."""
+    if split == "test":
+        from bench import wake_corpus
+
+        pool = wake_corpus.voices("test", voices, voice_seed + 11)
+    else:
+        pool = corpus.varied_voices(voices, seed=voice_seed)
     chosen = COMMANDS[:commands]
     utterances = [(pool[i % len(pool)], *chosen[(i + i // len(pool)) % len(chosen)])
                   for i in range(per_level)]
@@ -335,14 +343,14 @@ def main() -> int:
             return 2
     check_commands_as_text(args.commands)
     cases = make_cases(args.voices, args.commands, args.per_level, levels, noises, args.realtime,
-                       unknown=args.unknown)
+                       unknown=args.unknown, split=args.split)
     RESULTS.mkdir(exist_ok=True)
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp, shared_models():
         rig = Rig(Path(args.config), Path(tmp))
         outcomes = run_cases(rig, cases, args.fluent)
         negatives = run_negatives(rig, args.negatives_min, args.negatives_seed,
-                                  args.negatives_level, args.negatives_noise) \
+                                  args.negatives_level, args.negatives_noise, args.split) \
             if args.negatives_min > 0 else []
     elapsed = time.monotonic() - started
     command = "python bench/robust_bench.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
@@ -403,10 +411,10 @@ def answer_to(exp: Expect, events: list[Any]) -> tuple[str, float] | None:
 
 
 def run_negatives(rig: Rig, minutes: float, seed: int = 0, level: str = "clean",
-                  noise: str = "none") -> list[dict[str, Any]]:
+                  noise: str = "none", split: str = "bench") -> list[dict[str, Any]]:
     """``seed``: another draw of voices and sentences (``negative_pieces``); ``level`` and
-    ``noise``: a room for them, as for the recordings (``room``)."""
-    runs = negative_runs(negative_pieces(minutes, seed)) if minutes > 0 else []
+    ``noise``: a room for them, as for the recordings (``room``); ``split``: whose voices."""
+    runs = negative_runs(negative_pieces(minutes, seed, split)) if minutes > 0 else []
     results = []
     for n, run in enumerate(runs, 1):
         # Quiet after the run's last piece, as a microphone goes on hearing: a detection near
@@ -467,6 +475,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--unknown", type=int, default=12, metavar="N",
                         help="also N recordings per level of commands about devices nobody "
                              "configured, which must change nothing (default 12)")
+    parser.add_argument("--split", choices=["bench", "test"], default="bench",
+                        help="whose voices and near-miss sentences: the bench's own piper and "
+                             "espeak-ng voices, or bench/wake_corpus.py's test side (voices and "
+                             "synthesizers the wake decision was never fitted on)")
     parser.add_argument("--fluent", action="store_true",
                         help="the wake word and the command said as one sentence, no pause")
     parser.add_argument("--out", default="robust",

@@ -171,11 +171,21 @@ BACKGROUND_S = 90.0
 Piece = tuple[str, bytes]
 
 
-def negative_pieces(minutes: float, seed: int = 0) -> list[Piece]:
+def negative_pieces(minutes: float, seed: int = 0, split: str = "bench") -> list[Piece]:
     """Near-miss-heavy speech without the wake word, with music, noise and TV in between.
     Per cycle of ten parts: five of five near-misses, two of five ordinary sentences, 20 s of
-    music, 15 s of noise, 20 s of TV. One piece per sentence, so a false wake names its sentence."""
-    voices = corpus.varied_voices(120, seed=seed + 7)
+    music, 15 s of noise, 20 s of TV. One piece per sentence, so a false wake names its sentence.
+    ``split`` "test": the voices and sentences of ``bench.wake_corpus``'s test side (never used
+    to fit the wake decision) instead of the bench's own."""
+    near, ordinary = NEAR_MISSES, ORDINARY
+    if split == "test":
+        from bench import wake_corpus
+
+        voices = wake_corpus.voices("test", 120, seed + 7)
+        near = wake_corpus.sentences(wake_corpus.NEAR_MISSES, "test")
+        ordinary = wake_corpus.sentences(wake_corpus.ORDINARY, "test")
+    else:
+        voices = corpus.varied_voices(120, seed=seed + 7)
     tv = corpus.background("tv", BACKGROUND_S, seed=corpus.stable_seed("tv") % 1000, sentences=CHATTER)
     pieces: list[Piece] = []
     total_s, i, said = 0.0, 0, 0
@@ -185,8 +195,8 @@ def negative_pieces(minutes: float, seed: int = 0) -> list[Piece]:
         part: list[Piece] = []
         if kind in ("near", "speech"):
             for _ in range(5):
-                text = NEAR_MISSES[said * 7 % len(NEAR_MISSES)] if kind == "near" else \
-                    ORDINARY[said % len(ORDINARY)]
+                text = near[said * 7 % len(near)] if kind == "near" else \
+                    ordinary[said % len(ordinary)]
                 voice = voices[said % len(voices)]
                 pcm = corpus.speak(text, voice) + corpus.silence(0.6 + said % 5 * 0.2)
                 part.append((f"{text} ({voice.label()})", pcm))

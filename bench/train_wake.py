@@ -38,7 +38,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from assistant.wake_head import WINDOW_EMBEDDINGS, Embedder  # noqa: E402
+from assistant.wake.embedding import WINDOW_EMBEDDINGS, Embedder  # noqa: E402
 from bench import corpus  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Checks that every runtime dependency installs from a binary wheel on a Raspberry Pi
-# (linux aarch64), so that an install on the Pi never compiles:
+# Checks that every package requirements.lock pins for a Raspberry Pi (linux aarch64) comes as
+# a binary wheel whose hash is in the lock, so that an install on the Pi never compiles:
 #   CPython 3.11 with glibc 2.36 (Raspberry Pi OS / Debian 12 Bookworm)
 #   CPython 3.13 with glibc 2.41 (Debian 13 Trixie)
-# llama-cpp-python (the local-llm extra) is excepted: it always builds from source.
+# llama-cpp-python (requirements-llm.lock) is not checked: it always builds from source.
 #   scripts/check-wheels.sh              both
 #   scripts/check-wheels.sh 3.13         one Python version
-# Exit status: 0 if every version resolved, 1 otherwise. Needs network access to PyPI.
+# Exit status: 0 if every version has its wheels, 1 otherwise. Needs network access to PyPI
+# (it downloads about 400 MB per Python version into a temporary folder).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,80 +25,67 @@ glibc_minor() {
   esac
 }
 
-# The dependency list comes from pyproject.toml, with each marker evaluated for a Pi running
-# the given Python (lgpio, for one, comes from Debian's python3-lgpio on 3.13).
-deps_for() {  # deps_for VERSION
+# The lock's entries (with their hashes) whose markers hold on a Pi running the given Python.
+entries_for() {  # entries_for VERSION > requirements file
   "$python_bin" - "$1" <<'PY'
 import sys
-import tomllib
 
-from packaging.markers import Marker
+sys.path.insert(0, "scripts")
+import check_lock
 
-env = {"platform_machine": "aarch64", "sys_platform": "linux", "platform_system": "Linux",
-       "os_name": "posix", "python_version": sys.argv[1], "python_full_version": sys.argv[1] + ".0",
-       "implementation_name": "cpython", "platform_python_implementation": "CPython"}
-with open("pyproject.toml", "rb") as f:
-    project = tomllib.load(f)["project"]
-for dep in project["dependencies"]:
-    requirement, _, marker = dep.partition(";")
-    if marker.strip() and not Marker(marker.strip()).evaluate(env):
-        continue
-    print(requirement.strip())
+version = sys.argv[1]
+env = dict(check_lock.TARGETS["aarch64 py3.11"], python_version=version,
+           python_full_version=version + ".0")
+for pin in check_lock.pinned_for(check_lock.read_lock(check_lock.ROOT / "requirements.lock"), env).values():
+    first, *hashes = pin.lines
+    print(first.split(";")[0].strip().rstrip("\\").strip() + " \\")
+    print("\n".join(hashes).rstrip(" \\"))
 PY
 }
-mapfile -t deps < <(deps_for 3.11)
-echo "dependencies (pyproject.toml): ${deps[*]}"
+
+# Source-only packages that are pure Python: they install on the Pi without a compiler.
+pure_sdists=" srt "
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-download() {  # download VERSION DEST REQUIREMENT...
-  local version="$1" dest="$2"
-  shift 2
-  local platforms=(--platform manylinux2014_aarch64)
-  local minor
+status=0
+for version in "${versions[@]}"; do
+  label="Python $version aarch64 glibc 2.$(glibc_minor "$version")"
+  entries_for "$version" >"$work/req-$version.txt"
+  platforms=(--platform manylinux2014_aarch64)
   for ((minor = 17; minor <= $(glibc_minor "$version"); minor++)); do
     platforms+=(--platform "manylinux_2_${minor}_aarch64")
   done
-  "$python_bin" -m pip download --quiet --disable-pip-version-check --only-binary=:all: \
-    --implementation cp --python-version "$version" --abi "cp${version/./}" \
-    "${platforms[@]}" -d "$dest" "$@"
-}
-
-# Source-only packages that are pure Python: they install on the Pi without a compiler, so they
-# warn instead of failing. (pip cannot mix --platform with sdists, so the dependency naming one of
-# these is resolved without them; its other dependencies are then not checked.)
-pure_sdists=" srt "
-
-status=0
-for version in "${versions[@]}"; do
-  mapfile -t deps < <(deps_for "$version")
-  log="$work/pip-$version.log"
-  label="Python $version aarch64 glibc 2.$(glibc_minor "$version")"
-  if download "$version" "$work/$version" "${deps[@]}" >"$log" 2>&1; then
-    echo "$label: OK ($(find "$work/$version" -name '*.whl' | wc -l) wheels)"
+  # --no-deps: the lock is the whole closure already; --require-hashes: each file must be one the
+  # lock names. Without --only-binary pip falls back to an sdist, which is then reported below.
+  if ! "$python_bin" -m pip download --quiet --disable-pip-version-check --no-deps \
+      --require-hashes --prefer-binary --implementation cp --python-version "$version" \
+      --abi "cp${version/./}" "${platforms[@]}" -d "$work/$version" \
+      -r "$work/req-$version.txt" >"$work/pip-$version.log" 2>&1; then
+    status=1
+    echo "$label: FAIL"
+    grep -E "ERROR|THESE PACKAGES|Expected|Got|No matching" "$work/pip-$version.log" | head -20
     continue
   fi
   failures=()
-  echo "$label: not all wheels; by dependency:"
-  # pip stops at the first failure; try each dependency (with its own dependencies) to name all.
-  for dep in "${deps[@]}"; do
-    if ! download "$version" "$work/$version" "$dep" >"$log" 2>&1; then
-      reason="$(grep -E 'No matching distribution|ResolutionImpossible|conflict' "$log" | head -1)"
-      missing="$(sed -nE 's/.*No matching distribution found for ([A-Za-z0-9_.-]+).*/\1/p' "$log" | head -1)"
-      if [ -n "$missing" ] && [[ "$pure_sdists" == *" $missing "* ]]; then
-        echo "    $dep: WARN needs $missing, a pure-Python sdist (builds without a compiler)"
-        continue
-      fi
-      failures+=("$dep")
-      echo "    $dep: FAIL ${reason:-$(tail -1 "$log")}"
-    fi
+  for file in "$work/$version"/*; do
+    case "$file" in
+      *.whl) ;;
+      *)
+        name="$(basename "$file" | sed -E 's/-[0-9][^-]*\.(tar\.gz|zip)$//')"
+        if [[ "$pure_sdists" == *" $name "* ]]; then
+          echo "    $name: WARN a pure-Python sdist (builds without a compiler)"
+        else
+          failures+=("$name")
+        fi ;;
+    esac
   done
   if [ "${#failures[@]}" -gt 0 ]; then
     status=1
-    echo "$label: FAIL (${failures[*]})"
+    echo "$label: FAIL, no wheel for: ${failures[*]}"
   else
-    echo "$label: OK with warnings"
+    echo "$label: OK ($(find "$work/$version" -name '*.whl' | wc -l) wheels, hashes as locked)"
   fi
 done
 exit "$status"

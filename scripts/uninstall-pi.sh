@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Removes the assistant service and its code. Configuration (/etc/assistant) and state
-# (/var/lib/assistant) are kept so that a re-install carries on, unless --purge is given.
+# (/var/lib/assistant: device states, timers, fetched models) are kept so that a re-install
+# carries on, unless --purge is given.
 #   sudo scripts/uninstall-pi.sh            stop, disable, remove the unit and /opt/assistant
-#   sudo scripts/uninstall-pi.sh --purge    also the config, the secrets, the state and the user
+#   sudo scripts/uninstall-pi.sh --purge    also the config, the secrets, the state, the models
+#                                           and the assistant user
 set -euo pipefail
 
 purge=0
 for arg in "$@"; do
   case "$arg" in
     --purge) purge=1 ;;
-    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
     *) echo "uninstall-pi.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -20,7 +22,10 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 say() { echo "uninstall: $*"; }
-unit=/etc/systemd/system/assistant.service
+# Every path below sits under $root; it is empty except in tests/test_install_scripts.py, which
+# runs this script on a copy of the layout in a temporary folder.
+root="${ASSISTANT_TEST_ROOT:-}"
+unit="$root/etc/systemd/system/assistant.service"
 
 if systemctl list-unit-files assistant.service >/dev/null 2>&1; then
   say "stopping and disabling assistant.service"
@@ -31,15 +36,19 @@ if [ -e "$unit" ]; then
   systemctl daemon-reload
   systemctl reset-failed assistant.service 2>/dev/null || true
 fi
-if [ -d /opt/assistant ]; then
+if [ "$(readlink "$root/usr/local/bin/assistant" 2>/dev/null)" = /opt/assistant/venv/bin/assistant ]; then
+  rm -f "$root/usr/local/bin/assistant"
+fi
+if [ -d "$root/opt/assistant" ]; then
   say "removing /opt/assistant"
-  rm -rf /opt/assistant
+  rm -rf "$root/opt/assistant"
 fi
 
 if [ "$purge" = 1 ]; then
-  say "purging /etc/assistant, /var/lib/assistant and the assistant user"
-  rm -rf /etc/assistant /var/lib/assistant
+  say "purging /etc/assistant, /var/lib/assistant (state and models) and the assistant user"
+  rm -rf "$root/etc/assistant" "$root/var/lib/assistant"
   if id -u assistant >/dev/null 2>&1; then userdel assistant; fi
 else
-  say "kept /etc/assistant (config, secrets) and /var/lib/assistant (state); --purge removes them"
+  say "kept /etc/assistant (config, secrets) and /var/lib/assistant (state, models);" \
+    "--purge removes them"
 fi

@@ -58,6 +58,8 @@ class ScriptedServer:
         self.responder: Responder | None = None
         self.default = default or Reply(text="I have nothing scripted.")
         self.requests: list[dict[str, Any]] = []
+        self.authorizations: list[str] = []
+        """The Authorization header of each request (a test can check which key was sent)."""
         self.released = threading.Event()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._httpd.daemon_threads = True
@@ -110,6 +112,7 @@ class ScriptedServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
+                server.authorizations.append(self.headers.get("Authorization", ""))
                 reply = server._next(body)
                 # The client may give up (a watchdog fired): that is part of the script.
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):

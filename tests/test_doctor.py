@@ -200,3 +200,18 @@ def test_microphone_level_and_tone_through_alsa(
         assert done.returncode == 1, done.stdout + done.stderr
     assert "ok    speaker test" in done.stdout
     assert speaker.stat().st_size > 0  # the tone reached the "speaker"
+
+
+def test_the_non_commercial_wake_models_are_named(example_checks: list[Check]) -> None:
+    licences = by_name(example_checks)["licences"]
+    assert licences.ok  # information, not a fault
+    assert "CC BY-NC-SA 4.0" in licences.detail and "NON-COMMERCIAL" in licences.detail
+    assert "wake.acoustic_check" in licences.detail and "wake.noisy_model" in licences.detail
+    assert "wake.acoustic_check: false" in licences.detail
+    off = parse_config("wake: {acoustic_check: false}\n")
+    assert doctor.open_wake_models_used(off) == []
+    assert "Apache-2.0" in doctor.check_licences(off).detail
+    assert "NON-COMMERCIAL" not in doctor.check_licences(off).detail
+    engine = parse_config("wake: {engine: openwakeword, model: hey_jarvis}\n")
+    assert doctor.open_wake_models_used(engine) == ["wake.engine: openwakeword"]
+    assert "wake.engine: microwakeword" in doctor.check_licences(engine).detail

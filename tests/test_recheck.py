@@ -254,6 +254,21 @@ def test_an_unclear_answer_is_weighed_as_yes_or_no_never_as_a_command() -> None:
     assert len(scorer.asked) == asked
 
 
+def test_babble_after_a_question_is_never_weighed_into_a_yes() -> None:
+    # After "Lock the back door?" in babble: a long transcript whose audio "Yes." explains well.
+    phrases = [Phrase("lock the back door", "lock", acts=True)]
+    babble = "All right, now we need to turn on the budget."
+    scorer = Scripted({babble: -1.0, "Yes.": -1.1, "No.": -3.5})
+    check = Recheck(scorer, phrases, lambda _text: "other", in_words=answer_in_words)
+    assert check.answer(b"", Transcript(babble)) == Transcript(babble)
+    # A short unclear answer is still weighed ("You ready?" for a "Yes." in noise).
+    scorer.scores.update({"You ready?": -1.0})
+    assert check.answer(b"", Transcript("You ready?")).text == "Yes."
+    # And a long one may still be read as no: nothing is done then.
+    scorer.scores.update({"Yes.": -3.5, "No.": -1.1})
+    assert check.answer(b"", Transcript(babble)).text == "No."
+
+
 # -- whisper, on speech it mishears -----------------------------------------------------------
 @pytest.fixture(scope="module")
 def recheck(whisper):  # type: ignore[no-untyped-def]

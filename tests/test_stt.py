@@ -267,11 +267,15 @@ def test_fetch_errors_are_explained(server, tmp_path):
 
 def test_registry_and_models_dir(monkeypatch, tmp_path):
     listing = models.available()
-    assert set(listing) == {"vosk-small-en", "qwen2.5-0.5b-instruct", "qwen2.5-1.5b-instruct"}
+    assert {"vosk-small-en", "qwen2.5-0.5b-instruct", "qwen2.5-1.5b-instruct",
+            "whisper-tiny.en"} <= set(listing)
     for entry in models.REGISTRY.values():
-        assert entry.url.startswith("https://") and len(entry.sha256) == 64 and entry.size > 0
+        files = entry.files or (entry,)
+        assert entry.url.startswith("https://") and entry.size > 0
+        assert all(f.url.startswith("https://") and len(f.sha256) == 64 for f in files)
     monkeypatch.setenv("ASSISTANT_MODELS_DIR", str(tmp_path))
     assert models.default_models_dir() == tmp_path
     monkeypatch.delenv("ASSISTANT_MODELS_DIR")
+    monkeypatch.setattr(models, "SYSTEM_MODELS_DIR", tmp_path / "not-installed" / "models")
     assert models.default_models_dir() == Path.home() / ".local/share/assistant/models"
 

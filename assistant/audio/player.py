@@ -1,7 +1,8 @@
 """Plays replies on a thread of its own, so the pipeline keeps listening (barge-in, "stop").
 
 The queue is bounded but never drops: a producer that runs ahead of the speaker waits. Audio is
-written in short slices so that stop() silences the speaker within one slice.
+written in short slices so that stop() silences the speaker within one slice, and an output gain
+(the volume skill's, where there is no ALSA mixer) is read for every slice.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import logging
 import queue
 import threading
 from typing import Protocol
+
+import numpy as np
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -20,9 +23,33 @@ class Sink(Protocol):
     def play(self, pcm: bytes, rate: int) -> None: ...
 
 
+class OutputGain:
+    """A linear gain, 0 (silent) to 1 (as synthesized), set by one thread, read by the player."""
+
+    def __init__(self, value: float = 1.0):
+        self._value = min(1.0, max(0.0, value))
+
+    @property
+    def value(self) -> float:
+        return self._value
+
+    @value.setter
+    def value(self, value: float) -> None:
+        self._value = min(1.0, max(0.0, float(value)))  # one float store: atomic in CPython
+
+
+def apply_gain(pcm: bytes, gain: float) -> bytes:
+    """s16 PCM scaled by gain (0-1), rounded to the nearest sample value."""
+    if gain >= 1.0:
+        return pcm
+    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32) * gain
+    return np.round(samples).astype("<i2").tobytes()
+
+
 class Player:
-    def __init__(self, sink: Sink, max_pending: int = 64):
+    def __init__(self, sink: Sink, max_pending: int = 64, gain: OutputGain | None = None):
         self.sink = sink
+        self.gain = gain
         self._queue: queue.Queue[tuple[bytes, int, int] | None] = queue.Queue(max_pending)
         self._generation = 0
         self._lock = threading.Lock()
@@ -69,6 +96,8 @@ class Player:
                 if generation != self._generation:
                     break
                 piece = pcm[start:start + step]
+                if self.gain is not None:
+                    piece = apply_gain(piece, self.gain.value)
                 try:
                     self.sink.play(piece, rate)
                 except Exception:  # a broken speaker must not kill the assistant

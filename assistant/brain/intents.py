@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,19 +19,17 @@ from hassil.intents import SlotList, TextSlotList, TextSlotValue
 from hassil.models import UnmatchedTextEntity
 from hassil.recognize import MISSING_ENTITY, RecognizeResult
 
+from assistant.brain.classes import sentences as class_sentences
 from assistant.brain.numbers import normalize_transcript
-from assistant.brain.types import Action
+from assistant.brain.plan import IntentMatch, ReplyKind, UnknownEntity
+from assistant.brain.planner import TIMER_INTENTS, Planner, Slots, device_phrase, plain
 from assistant.config import Config, DeviceConfig, IntentsConfig
 from assistant.errors import AssistantError
 
 _LOGGER = logging.getLogger(__name__)
 
 _DATA = Path(__file__).resolve().parent.parent / "data"
-Slots = dict[str, tuple[Any, str]]
-"""Recognized entities: slot name -> (value, the words that matched)."""
-
-ReplyKind = Literal["action", "level", "state", "yesno", "count", "time", "date", "silent",
-                    "message", "timer", "stop"]
+__all__ = ["TIMER_INTENTS", "IntentMatch", "LocalIntents", "ReplyKind", "UnknownEntity"]
 
 # Intents that name devices or areas: only these get the second, unmatched-entity pass.
 _COMMANDS = {"HassTurnOn", "HassTurnOff", "HassLightSet", "HassFanSetSpeed"}
@@ -50,43 +46,6 @@ _NOT_A_NAME = {"is", "are", "what", "what's", "how", "who", "where", "there", "i
                "turn", "switch", "set", "on", "off", "everything", "all", "anything", "something"}
 
 
-@dataclass(frozen=True)
-class IntentMatch:
-    intent: str
-    slots: dict[str, Any]
-    actions: tuple[Action, ...] = ()
-    reply: ReplyKind = "action"
-    group: str | None = None
-    """How to speak a group of targets ("the lights in the kitchen"); None for one device."""
-    expected: str | None = None
-    """The state a yes/no question asks about ("locked")."""
-    message: str | None = None
-    """A reply settled while planning, with nothing to run ("There are no lights here.")."""
-    response: str | None = None
-    """For "count" questions: any, all, which or how_many."""
-
-    @property
-    def changes_devices(self) -> bool:
-        """Whether it changes a device (a question about one does not)."""
-        return any(action.action != "query" for action in self.actions)
-
-
-@dataclass(frozen=True)
-class UnknownEntity:
-    """A command named something the config does not have; nothing is done."""
-
-    intent: str
-    kind: Literal["name", "area"]
-    text: str
-    slots: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def reply(self) -> str:
-        if self.kind == "area":
-            return f"I don't know an area called {self.text}."
-        return f"I don't know a device called {self.text}."
-
-
 MATCH_CACHE = 64
 """Recent sentences whose plans are kept."""
 
@@ -95,8 +54,13 @@ class LocalIntents:
     def __init__(self, config: Config):
         self.language = config.intents.language
         self.devices: dict[str, DeviceConfig] = {d.id: d for d in config.devices}
+        self.area = config.area
+        """The area the appliance stands in: the default for sentences that name none."""
         self._intents = _load_intents(config.intents)
-        self._slot_lists = _slot_lists(config.devices)
+        self._slot_lists = _slot_lists(config.devices, config.area)
+        # hassil fills the area of "turn on the lights in here" from this (requires_context).
+        self._context = {"area": {"value": config.area, "text": config.area}} if config.area \
+            else {}
         self._spoken = {_norm(s): d.id for d in config.devices for s in (d.name, *d.aliases)}
         # One command is matched up to three times per turn (the speculative end of speech,
         # the recheck, the brain), on the path to the GPIO; a plan depends on the text alone.
@@ -145,11 +109,12 @@ class LocalIntents:
     def _recognize(self, text: str, allow_unmatched: bool) -> RecognizeResult | None:
         return recognize_best(text, self._intents, slot_lists=self._slot_lists,
                               language=self.language, best_slot_name="name",
-                              allow_unmatched_entities=allow_unmatched)
+                              allow_unmatched_entities=allow_unmatched,
+                              intent_context=self._context or None)
 
     def _plan(self, text: str, intent: str, response: str | None,
               slots: Slots) -> IntentMatch | UnknownEntity | None:
-        return _Planner(self.devices, text, intent, response, slots).plan()
+        return Planner(self.devices, text, intent, response, slots, self.area).plan()
 
     def _unmatched(self, text: str) -> IntentMatch | UnknownEntity | None:
         """Second pass, as Home Assistant's default agent does: which part was not known?"""
@@ -183,10 +148,10 @@ class LocalIntents:
             if intent in _QUESTIONS:
                 return None  # "what is the capital of france": a question for the LLM
             kind: Literal["name", "area"] = "area" if key == "area" else "name"
-            named = _device_phrase(text, spoken) if kind == "area" else None
+            named = device_phrase(text, spoken) if kind == "area" else None
             if named:
-                return UnknownEntity(intent, "name", named, _plain(slots))
-            return UnknownEntity(intent, kind, spoken, _plain(slots))
+                return UnknownEntity(intent, "name", named, plain(slots))
+            return UnknownEntity(intent, kind, spoken, plain(slots))
         return None
 
     def unknown_name(self, text: str) -> str | None:
@@ -228,41 +193,35 @@ class LocalIntents:
         return ids.pop() if len(ids) == 1 else None
 
 
-def _device_phrase(text: str, area: str) -> str | None:
-    """ "turn on the attic light" reads as one device name, not as the lights of an area."""
-    found = re.search(rf"\b{re.escape(area)} (light|lamp|fan|switch)\b", text)
-    return found.group(0) if found else None
-
 
 def _slots(result: RecognizeResult) -> Slots:
     return {key: (entity.value, " ".join(str(entity.text).split()))
             for key, entity in result.entities.items()}
 
 
-def _plain(slots: Slots) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, (value, _text) in slots.items():
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        out[key] = value
-    return out
-
 
 def _norm(text: str) -> str:
     return normalize_transcript(text)
 
 
-def _slot_lists(devices: tuple[DeviceConfig, ...]) -> dict[str, SlotList]:
+def _slot_lists(devices: tuple[DeviceConfig, ...], here: str | None) -> dict[str, SlotList]:
     # Names are normalised like transcripts, so a name with a number word still matches.
-    names = [TextSlotValue.from_tuple((_norm(spoken), d.id, {"domain": d.kind}))
+    names = [TextSlotValue.from_tuple((_norm(spoken), d.id, _context(d)))
              for d in devices for spoken in (d.name, *d.aliases)]
-    areas = sorted({d.area for d in devices if d.area})
+    areas = sorted({d.area for d in devices if d.area} | ({here} if here else set()))
     return {
         "name": TextSlotList(name="name", values=names),
         "area": TextSlotList(name="area",
                              values=[TextSlotValue.from_tuple((_norm(a), a)) for a in areas]),
         "floor": TextSlotList(name="floor", values=[]),  # required by the templates
     }
+
+
+def _context(device: DeviceConfig) -> dict[str, Any]:
+    context: dict[str, Any] = {"domain": device.kind}
+    if device.device_class:
+        context["device_class"] = device.device_class
+    return context
 
 
 def _load_intents(settings: IntentsConfig) -> Intents:
@@ -272,11 +231,13 @@ def _load_intents(settings: IntentsConfig) -> Intents:
     if data is None:
         raise AssistantError(f"home-assistant-intents has no sentences for language "
                              f"{settings.language!r}: set intents.language (e.g. en)")
-    extras: list[dict[str, Any]] = []
+    extras: list[dict[str, Any]] = [class_sentences(settings.language)]
     builtin = _DATA / f"sentences_{settings.language}.yaml"
     if builtin.is_file():
         extras.append(yaml.safe_load(builtin.read_text(encoding="utf-8")))
-    if settings.extra_sentences:
+    if settings.extra is not None:  # validated by the config loader, devices by id
+        extras.append(settings.extra)
+    elif settings.extra_sentences:
         path = Path(settings.extra_sentences).expanduser()
         try:
             extras.append(yaml.safe_load(path.read_text(encoding="utf-8")))
@@ -310,150 +271,3 @@ def _merge(data: dict[str, Any], extra: dict[str, Any]) -> None:
         data.setdefault(key, {}).update(extra.get(key) or {})
 
 
-# ---- TIMERS: the mapping point -------------------------------------------------------------
-# Timer sentences (HassStartTimer, ...) are recognized here but deliberately not planned: match()
-# returns None so the next layer of the router (assistant.brain.timers) can take them. To handle
-# them locally, plan them in _Planner.plan() where TIMER_INTENTS is tested.
-TIMER_INTENTS = frozenset({
-    "HassStartTimer", "HassCancelTimer", "HassCancelAllTimers", "HassIncreaseTimer",
-    "HassDecreaseTimer", "HassPauseTimer", "HassUnpauseTimer", "HassTimerStatus",
-})
-
-_PLURAL = {"light": "lights", "switch": "switches", "fan": "fans", "cover": "covers",
-           "lock": "locks", "binary_sensor": "sensors", "sensor": "sensors"}
-_TEMPERATURE_UNITS = {"°c", "°f", "c", "f", "degc", "degf", "celsius", "fahrenheit"}
-_Targets = tuple[list[DeviceConfig], str | None]
-
-
-class _Planner:
-    """Turns one recognized sentence into actions on configured devices (no I/O)."""
-
-    def __init__(self, devices: dict[str, DeviceConfig], text: str, intent: str,
-                 response: str | None, slots: Slots):
-        self.devices = devices
-        self.text = text
-        self.intent = intent
-        self.response = response or "default"
-        self.slots = slots
-
-    def plan(self) -> IntentMatch | UnknownEntity | None:
-        intent = self.intent
-        if intent in TIMER_INTENTS:
-            return self._match(reply="timer")  # LocalBrain hands these to its TimerManager
-        if intent == "AssistantStop":
-            return self._match(reply="stop")
-        if intent == "HassNevermind":
-            return self._match(reply="silent")
-        if intent == "HassGetCurrentTime":
-            return self._match(reply="time")
-        if intent == "HassGetCurrentDate":
-            return self._match(reply="date")
-        if intent in ("HassTurnOn", "HassTurnOff"):
-            return self._switch(intent == "HassTurnOn")
-        if intent == "HassLightSet" and "brightness" in self.slots:
-            return self._level("set_brightness", "brightness", "light")
-        if intent == "HassFanSetSpeed" and "percentage" in self.slots:
-            return self._level("set_speed", "percentage", "fan")
-        if intent == "HassGetState":
-            return self._state()
-        if intent == "HassClimateGetTemperature":
-            return self._temperature()
-        return None  # colours, media, weather...: not ours
-
-    def _match(self, actions: list[Action] | None = None, **kwargs: Any) -> IntentMatch:
-        return IntentMatch(self.intent, _plain(self.slots), tuple(actions or ()), **kwargs)
-
-    def _say(self, message: str) -> IntentMatch:
-        return self._match(reply="message", message=message)
-
-    def _targets(self, domain: str | None) -> _Targets | IntentMatch | UnknownEntity | None:
-        """The devices a sentence names and how to speak of them together, or why none."""
-        name, area = self.slots.get("name"), self.slots.get("area")
-        if name is not None:
-            device = self.devices[name[0]]
-            if area is not None and device.area != area[0]:
-                return self._say(f"There is no {name[1]} in the {area[1]}.")
-            return [device], None
-        if "domain" in self.slots:
-            domain = str(self.slots["domain"][0])
-        if domain is None:
-            return None
-        plural = _PLURAL.get(domain, domain)
-        found = [d for d in self.devices.values() if d.kind == domain]
-        if area is None:
-            return (found, f"the {plural}") if found else self._say(f"There are no {plural}.")
-        found = [d for d in found if d.area == area[0]]
-        if found:
-            return found, f"the {plural} in the {area[1]}"
-        phrase = _device_phrase(self.text, area[1])
-        if phrase:  # "the garage light" sounds like one device, not an area's lights
-            return UnknownEntity(self.intent, "name", phrase, _plain(self.slots))
-        return self._say(f"There are no {plural} in the {area[1]}.")
-
-    def _switch(self, on: bool) -> IntentMatch | UnknownEntity | None:
-        # The response key says which verb was spoken: "unlock the front door" is HassTurnOff
-        # with response "lock", "open the garage door" is HassTurnOn with response "cover".
-        if self.response == "lock":
-            verb = "lock" if on else "unlock"
-        elif self.response.startswith("cover"):
-            verb = "open" if on else "close"
-        else:
-            verb = "turn_on" if on else "turn_off"
-        targets = self._targets(None)
-        if not isinstance(targets, tuple):
-            return targets
-        devices, group = targets
-        actions = []
-        for device in devices:
-            action = verb
-            if verb in ("turn_on", "turn_off") and device.kind == "cover":
-                action = "open" if on else "close"
-            elif verb in ("turn_on", "turn_off") and device.kind == "lock":
-                if not on:  # an ambiguous "turn off" never unlocks a door
-                    return self._say(f"To unlock the {device.name}, say: unlock the {device.name}.")
-                action = "lock"
-            actions.append(Action(device.id, action))
-        return self._match(actions, reply="action", group=group)
-
-    def _level(self, action: str, key: str, domain: str) -> IntentMatch | UnknownEntity | None:
-        value = float(self.slots[key][0])
-        targets = self._targets(domain)
-        if not isinstance(targets, tuple):
-            return targets
-        devices, group = targets
-        return self._match([Action(d.id, action, value) for d in devices], reply="level",
-                           group=group)
-
-    def _state(self) -> IntentMatch | UnknownEntity | None:
-        state = self.slots.get("state")
-        expected = str(state[0]) if state is not None else None
-        if "name" not in self.slots and self.response not in ("any", "all", "which", "how_many"):
-            return None
-        if "name" not in self.slots and "device_class" in self.slots:
-            return None  # "are any windows open": our covers have no device class
-        targets = self._targets(None)
-        if not isinstance(targets, tuple):
-            return targets
-        devices, group = targets
-        queries = [Action(d.id, "query") for d in devices]
-        if group is not None:
-            return self._match(queries, reply="count", group=group, expected=expected,
-                               response=self.response)
-        return self._match(queries, reply="yesno" if expected else "state", expected=expected)
-
-    def _temperature(self) -> IntentMatch:
-        sensors = [d for d in self.devices.values() if d.kind == "sensor" and _is_temperature(d)]
-        area = self.slots.get("area")
-        if area is not None:
-            sensors = [d for d in sensors if d.area == area[0]]
-            if not sensors:
-                return self._say(f"There is no temperature sensor in the {area[1]}.")
-        if not sensors:
-            return self._say("I don't have a temperature sensor.")
-        # Without an area: the first one in the config (the house's main sensor, by convention).
-        return self._match([Action(sensors[0].id, "query")], reply="state")
-
-
-def _is_temperature(device: DeviceConfig) -> bool:
-    unit = (device.unit or "").strip().lower()
-    return unit in _TEMPERATURE_UNITS or "temperature" in device.name.lower()

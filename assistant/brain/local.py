@@ -5,17 +5,24 @@ one whose lock/unlock or open/close verb is in doubt, or one heard with low conf
 not act on a guarded device (a lock, a cover, anything marked ``confirm: true``) until the
 user says yes: the brain asks "Unlock the front door?" and keeps the plan for one answer.
 A language model's tool call on a guarded device is held the same way (``hold``): a model's
-reading of a sentence is a guess too.
+reading of a sentence is a guess too. A device marked ``confirm: true`` is asked about before
+every change, however clearly it was heard. Only a clear yes answers (``assistant.brain.answers``).
+A name several devices share is asked about ("Which one: ...?") and the answer resolved here;
+follow-ups ("turn it off again") are resolved against the last turn (``assistant.brain.followup``).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
+from typing import Any
 
+from assistant.brain.answers import is_answer, read_answer, restatements
+from assistant.brain.followup import LastTurn, last_turn, rewrite
 from assistant.brain.intents import IntentMatch, LocalIntents, UnknownEntity
 from assistant.brain.numbers import normalize_transcript
 from assistant.brain.repair import (
@@ -28,8 +35,11 @@ from assistant.brain.repair import (
     opposite_in_doubt,
 )
 from assistant.brain.replies import build_reply
+from assistant.brain.targets import chosen
 from assistant.brain.timers import TimerManager, timer_command
 from assistant.brain.types import Action, ActionResult, Answer, Executor
+
+__all__ = ["LocalBrain", "Understood", "answer_in_words", "is_answer"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -53,6 +63,7 @@ _FILLERS = {"so", "and", "then", "uh", "um", "oh", "okay", "ok", "now", "hey", "
 _SMALL_WORDS = _FILLERS | {"in", "on", "of", "to", "an", "at", "my"}
 """Words that name nothing: "turn off in a kitchen light" is the kitchen light, no guess."""
 _OPPOSITE_ACTIONS = {"turn_on", "turn_off", "lock", "unlock", "open", "close"}
+_PRONOUN = re.compile(r"\b(it|them|that|those|this|these)\b")
 _ASK = {"turn_on": "Turn on", "turn_off": "Turn off", "lock": "Lock", "unlock": "Unlock",
         "open": "Open", "close": "Close", "toggle": "Toggle"}
 
@@ -77,6 +88,15 @@ class _Pending:
     match: IntentMatch
     question: str
     expires: float
+    said: tuple[str, ...] = ()
+    """How a yes may restate the command ("unlock it", "unlock the back door")."""
+
+
+@dataclass(frozen=True)
+class _Choice:
+    match: IntentMatch
+    """The plan over every look-alike; the answer keeps one device's actions."""
+    expires: float
 
 
 class LocalBrain:
@@ -96,6 +116,9 @@ class LocalBrain:
                     for d in intents.devices.values() if d.area}
         self.names = NameMatcher(targets)
         self.pending: _Pending | None = None
+        self.choice: _Choice | None = None
+        self.last: LastTurn | None = None
+        """The last turn, from the executor's results, for follow-ups."""
 
     def understand(self, text: str, confidence: float | None = None,
                    doubt: str | None = None) -> Understood:
@@ -105,6 +128,10 @@ class LocalBrain:
         match = self.intents.match(normalized)
         changes: tuple[str, ...] = ()
         guessed = False
+        if not isinstance(match, IntentMatch):
+            followed = self._follow_up(normalized)
+            if followed is not None:
+                match = followed
         if not isinstance(match, IntentMatch):
             repaired = self._repair(normalized, match)
             if repaired is not None:
@@ -123,6 +150,23 @@ class LocalBrain:
         elif doubt == "opposite":
             doubts.append("opposite_heard")
         return Understood(match, changes, tuple(doubts))
+
+    def _follow_up(self, text: str) -> IntentMatch | None:
+        """ "and turn it off again": the last turn's devices, in whole sentences, planned."""
+        areas = sorted({d.area for d in self.intents.devices.values() if d.area})
+        plans = [self.intents.match(s) for s in rewrite(text, self.last, self.clock(), areas)]
+        found = [p for p in plans if isinstance(p, IntentMatch) and p.actions]
+        if not found:
+            return None
+        if _PRONOUN.search(text):
+            # "turn them off": one sentence per device of the last turn, one plan for all.
+            actions = tuple(a for p in found for a in p.actions)
+            plan = replace(found[0], actions=tuple(dict.fromkeys(actions)),
+                           group=found[0].group if len(found) == 1 else None)
+        else:
+            plan = found[0]
+        _LOGGER.info("Follow-up %r read as %s", text, [a.device for a in plan.actions])
+        return plan
 
     def _repair(self, text: str, first: IntentMatch | UnknownEntity | None
                 ) -> tuple[IntentMatch | UnknownEntity, tuple[str, ...], bool] | None:
@@ -199,7 +243,14 @@ class LocalBrain:
             answered = self._answer_question(text)
             if answered is not None:
                 return answered
+        if self.choice is not None:
+            picked = self._pick(text)
+            if picked is not None:
+                return self._act(text, Understood(picked), start)
         understood = self.understand(text, confidence, doubt)
+        return self._act(text, understood, start)
+
+    def _act(self, text: str, understood: Understood, start: float) -> Answer | None:
         match = understood.match
         matched = time.perf_counter()
         if match is None:
@@ -207,8 +258,11 @@ class LocalBrain:
             return None
         if understood.changes:
             _LOGGER.info("Repaired %r: %s", text, ", ".join(understood.changes))
+        if isinstance(match, IntentMatch) and match.reply == "choose":
+            return self._ask_which(text, match, start)
         if isinstance(match, IntentMatch) and (
-                (understood.doubts and self._guarded(match))
+                self._always_asked(match)
+                or (understood.doubts and self._guarded(match))
                 or ({"opposite_heard", "qualifier"} & set(understood.doubts)
                     and _reversible(match))
                 or ("unsure" in understood.doubts and match.changes_devices)):
@@ -234,6 +288,8 @@ class LocalBrain:
         else:
             reply = build_reply(match, results, self.intents.device_name, self.now())
         done = time.perf_counter()
+        if results:
+            self._remember(match, results)
         _LOGGER.info("Local %s: %d action(s), reply %r", match.intent, len(results), reply)
         slots = dict(match.slots)
         if understood.changes:
@@ -248,7 +304,43 @@ class LocalBrain:
             timings_ms={"intent": (matched - start) * 1000, "act": (done - matched) * 1000},
         )
 
+    def _remember(self, match: IntentMatch | UnknownEntity, results: list[ActionResult]) -> None:
+        names = {d.id: d.name for d in self.intents.devices.values()}
+        kinds: dict[str, str] = {d.id: d.kind for d in self.intents.devices.values()}
+        expected = match.expected if isinstance(match, IntentMatch) else None
+        turn = last_turn(results, names, kinds, expected, self.clock())
+        if turn is not None:
+            self.last = turn
+
+    # -- which one ---------------------------------------------------------------------------
+    def _ask_which(self, text: str, match: IntentMatch, start: float) -> Answer:
+        self.choice = _Choice(match, self.clock() + CONFIRM_WINDOW_S)
+        return Answer(text=text, handled_by="local", reply=match.message or "", intent=match.intent,
+                      slots={**match.slots, "choose": [a.device for a in match.actions]},
+                      end_conversation=False,
+                      timings_ms={"intent": (time.perf_counter() - start) * 1000})
+
+    def _pick(self, text: str) -> IntentMatch | None:
+        """The plan for the look-alike the answer names; None (and the question dropped) when
+        it names none of them."""
+        choice, self.choice = self.choice, None
+        if choice is None or self.clock() > choice.expires:
+            return None
+        devices = [self.intents.devices[a.device] for a in choice.match.actions
+                   if a.device in self.intents.devices]
+        device = chosen(devices, text)
+        if device is None:
+            return None
+        actions = tuple(a for a in choice.match.actions if a.device == device.id)
+        kind = _reply_kind(actions, choice.match.expected)
+        return replace(choice.match, actions=actions, reply=kind, message=None)
+
     # -- confirmation ----------------------------------------------------------------------
+    def _always_asked(self, match: IntentMatch) -> bool:
+        """A change to a device marked ``confirm: true``: asked about however it was heard."""
+        return any(action.action != "query" and self.intents.devices.get(action.device) is not None
+                   and self.intents.devices[action.device].confirm for action in match.actions)
+
     def _guarded(self, match: IntentMatch) -> bool:
         for action in match.actions:
             device = self.intents.devices.get(action.device)
@@ -280,7 +372,12 @@ class LocalBrain:
     def _keep(self, plan: IntentMatch) -> str:
         """Keep the plan for the user's yes; the question that asks for it."""
         question = self.question(plan.actions)
-        self.pending = _Pending(plan, question, self.clock() + CONFIRM_WINDOW_S)
+        said: list[str] = []
+        if len(plan.actions) == 1:
+            action = plan.actions[0]
+            verb = _ASK.get(action.action, action.action.replace("_", " "))
+            said = restatements(verb, self.intents.device_name(action.device))
+        self.pending = _Pending(plan, question, self.clock() + CONFIRM_WINDOW_S, tuple(said))
         return question
 
     def question(self, actions: tuple[Action, ...]) -> str:
@@ -299,9 +396,10 @@ class LocalBrain:
         pending, self.pending = self.pending, None
         if pending is None or self.clock() > pending.expires:
             return None
-        said = answer_in_words(text)
+        said = read_answer(text, pending.said)
         if said == "yes":
             results = [self.executor.run(action) for action in pending.match.actions]
+            self._remember(pending.match, results)
             reply = build_reply(pending.match, results, self.intents.device_name, self.now())
             return Answer(text=text, handled_by="local", reply=reply,
                           intent=pending.match.intent,
@@ -314,8 +412,9 @@ class LocalBrain:
 
 
 def answer_in_words(text: str) -> str | None:
-    """What the words of an answer to "Unlock the front door?" say: "no" when any word says no,
-    "yes" when one says yes, else None."""
+    """What the words of an answer lean to, for weighing it against the audio
+    (``assistant.recheck``): "no" when any word says no, "yes" when one says yes, else None.
+    Never enough to act on: the brain acts only on a clear yes (``answers.read_answer``)."""
     words = normalize_transcript(text)
     said = set(words.split()) | {words}
     if said & _NO:
@@ -323,11 +422,10 @@ def answer_in_words(text: str) -> str | None:
     return "yes" if said & _YES else None
 
 
-def is_answer(text: str) -> bool:
-    """A yes or a no (to "Unlock the front door?"), not a command."""
-    words = normalize_transcript(text)
-    said = set(words.split())
-    return bool(said) and (words in _YES | _NO or said <= _YES | _NO)
+def _reply_kind(actions: tuple[Action, ...], expected: str | None) -> Any:
+    if all(a.action == "query" for a in actions):
+        return "yesno" if expected else "state"
+    return "level" if any(a.action.startswith("set_") for a in actions) else "action"
 
 
 def _reversible(match: IntentMatch) -> bool:

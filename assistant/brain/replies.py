@@ -34,7 +34,7 @@ def build_reply(match: IntentMatch | UnknownEntity, results: list[ActionResult],
         return f"It's {spoken_time(now)}."
     if kind == "date":
         return f"Today is {now:%A}, {now:%B} {now.day}."
-    if kind == "message":
+    if kind in ("message", "choose"):
         return match.message or ""
     if not results:
         return "There is nothing to do."
@@ -47,9 +47,9 @@ def build_reply(match: IntentMatch | UnknownEntity, results: list[ActionResult],
     elif kind == "level":
         said = _levels(match, done, name_of, all_ok=not failed)
     elif kind == "yesno":
-        said = [_yes_no(r, name_of, match.expected) for r in done]
+        said = [_yes_no(match, r, name_of, match.expected) for r in done]
     else:
-        said = [f"The {name_of(r.action.device)} is {spoken_state(r)}." for r in done]
+        said = [f"The {name_of(r.action.device)} is {_state(match, r)}." for r in done]
     return " ".join([*said, *_unique(failed)])
 
 
@@ -114,8 +114,17 @@ def _percent(value: float) -> str:
     return f"{spoken_number(value)} percent"
 
 
-def _yes_no(result: ActionResult, name_of: NameOf, expected: str | None) -> str:
-    state = spoken_state(result)
+def _state(match: IntentMatch, result: ActionResult) -> str:
+    """A binary sensor's on/off in its class's words ("low" for a battery), else spoken_state."""
+    for device, on, off in match.state_words:
+        if device == result.action.device and result.state in ("on", "off"):
+            return on if result.state == "on" else off
+    return spoken_state(result)
+
+
+def _yes_no(match: IntentMatch, result: ActionResult, name_of: NameOf,
+            expected: str | None) -> str:
+    state = _state(match, result)
     if expected is not None and str(result.state) == expected:
         return f"Yes, the {name_of(result.action.device)} is {state}."
     return f"No, it is {state}."
@@ -127,6 +136,8 @@ def _count(match: IntentMatch, results: list[ActionResult], name_of: NameOf) -> 
     hits = [name_of(r.action.device) for r in results if r.ok and str(r.state) == match.expected]
     misses = [name_of(r.action.device) for r in results if r.ok and str(r.state) != match.expected]
     state, group = match.expected or "", match.group or "them"
+    if match.state_words and state in ("on", "off"):
+        state = match.state_words[0][1 if state == "on" else 2]
     if match.response == "how_many":
         count = "None" if not hits else str(len(hits))
         said = f"{count} of {group} {'is' if len(hits) == 1 else 'are'} {state}."

@@ -1,4 +1,4 @@
-"""The router: local intents -> cloud LLM -> local LLM -> a spoken apology.
+"""The router: local intents -> skills -> cloud LLM -> local LLM -> a spoken apology.
 
 Every answer records which path produced it (Answer.handled_by) and when its first sentence was
 ready (timings_ms["first_sentence"], from the call to the first say()).
@@ -43,6 +43,10 @@ class LocalPath(Protocol):
                doubt: str | None = None) -> Answer | None: ...
 
 
+class SkillsPath(Protocol):
+    def handle(self, text: str) -> Answer | None: ...
+
+
 class LlmPath(Protocol):
     def answer(self, messages: list[dict[str, Any]], say: Say,
                results: list[ActionResult] | None = None) -> Any: ...
@@ -53,8 +57,12 @@ class Router:
                  config: Config, executor: Executor, *, no_cloud: bool = False,
                  tools: DeviceTools | None = None, memory: Memory | None = None,
                  breaker: CircuitBreaker | None = None,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, skills: SkillsPath | None = None):
         self.local = local
+        self.skills = skills
+        self.last_reply = ""
+        """What the previous answer said, for "what did you say" (assistant.brain.skills)."""
+        self._turn: _Turn | None = None
         self.cloud = cloud
         self.local_llm = local_llm
         self.config = config
@@ -77,9 +85,14 @@ class Router:
         """confidence: the transcript's, when it was heard (0-1); low makes the local path
         careful, as does a doubt about it ("rescored", "unsure", "opposite":
         ``assistant.recheck``)."""
-        turn = _Turn(self.clock, say)
+        if self._turn is not None and self._turn.spoken:
+            self.last_reply = " ".join(self._turn.spoken)
+        turn = self._turn = _Turn(self.clock, say)
         local = self.local.handle(text, confidence, doubt) if self.local is not None else None
         turn.mark("local")
+        if local is None and self.skills is not None:  # answered like a local command
+            local = self.skills.handle(text)
+            turn.mark("skills")
         if local is not None:
             if local.reply:
                 turn.say(local.reply)
@@ -201,7 +214,8 @@ class _Turn:
 
 
 def build_router(config: Config, local: LocalPath | None, executor: Executor, *,
-                 no_cloud: bool = False, preload: bool = False) -> Router:
+                 no_cloud: bool = False, preload: bool = False,
+                 skills: SkillsPath | None = None) -> Router:
     """The full chain from a config. The local model starts loading and warming now (on a
     thread; the first answer that needs it waits) if local_llm.load is start, or auto with
     ``preload`` (``assistant run``)."""
@@ -209,7 +223,8 @@ def build_router(config: Config, local: LocalPath | None, executor: Executor, *,
     from assistant.brain.llm_local import LocalLLM
 
     tools = DeviceTools(config.devices, executor, hold=getattr(local, "hold", None))
-    router = Router(local, None, None, config, executor, no_cloud=no_cloud, tools=tools)
+    router = Router(local, None, None, config, executor, no_cloud=no_cloud, tools=tools,
+                    skills=skills)
     if config.llm.enabled and not no_cloud:
         cloud = CloudLLM(config.llm, tools)
         cloud.warm()

@@ -1,8 +1,10 @@
-"""Named timers that ring until stopped and survive a restart.
+"""Named timers, and alarms at a clock time, that ring until stopped and survive a restart.
 
 Deadlines are kept in wall-clock seconds (time.time) in a JSON file, so a timer set before a
 reboot still rings at the right moment after it (or at once, if it ran out while the Pi was off).
-The decisions (what is due, what a status sounds like) are pure and take `now`.
+Alarms live in the same list and file (``kind == "alarm"``); the timer commands never touch them.
+An alarm missed by more than ``STALE_ALARM_S`` while the Pi was off is dropped (and logged), not
+rung hours late. The decisions (what is due, what a status sounds like) are pure and take `now`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,10 @@ from pathlib import Path
 
 _LOGGER = logging.getLogger(__name__)
 
+STALE_ALARM_S = 3600.0
+"""An alarm whose time passed more than this long ago (the Pi was off) is dropped unrung."""
+MAX_ALARMS = 20
+
 
 @dataclass
 class Timer:
@@ -29,6 +35,8 @@ class Timer:
     remaining_s: float
     """Seconds left when paused (kept up to date only while paused)."""
     ringing: bool = False
+    kind: str = "timer"
+    """timer, or alarm (deadline = the wall-clock time it rings; name and total unused)."""
 
     def left(self, now: float) -> float:
         if self.deadline is None:
@@ -37,6 +45,8 @@ class Timer:
 
     @property
     def label(self) -> str:
+        if self.kind == "alarm":
+            return "alarm"
         return f"{self.name} timer" if self.name else "timer"
 
 
@@ -64,7 +74,7 @@ class TimerManager:
     # -- commands (return the sentence to speak) ---------------------------------------------
     def start(self, seconds: float, name: str = "") -> str:
         with self._lock:
-            if name and self._find(name):
+            if name and self._find(name) is not None:
                 return f"There is already a {name} timer."
             self.timers.append(Timer(name, seconds, self.now() + seconds, seconds))
             self._save()
@@ -82,8 +92,8 @@ class TimerManager:
 
     def cancel_all(self) -> str:
         with self._lock:
-            count = len(self.timers)
-            self.timers.clear()
+            count = len(self._timers_only())
+            self.timers = [t for t in self.timers if t.kind != "timer"]
             self._save()
         if count == 0:
             return "There are no timers."
@@ -124,7 +134,7 @@ class TimerManager:
 
     def status(self, name: str = "") -> str:
         with self._lock:
-            timers = [t for t in self.timers if not name or t.name == name]
+            timers = [t for t in self._timers_only() if not name or t.name == name]
             now = self.now()
             if not timers:
                 return self._none(name)
@@ -147,14 +157,20 @@ class TimerManager:
 
     # -- time passing ------------------------------------------------------------------------
     def due(self) -> list[Timer]:
-        """Timers that have just run out; they stay (ringing) until stop_ringing()."""
+        """Timers and alarms that have just run out; they stay (ringing) until stop_ringing()."""
         now = self.now()
         with self._lock:
+            stale = [t for t in self.timers if t.kind == "alarm" and not t.ringing
+                     and t.deadline is not None and t.deadline < now - STALE_ALARM_S]
+            for t in stale:
+                _LOGGER.warning("dropping an alarm missed by %.0f minutes (the assistant was "
+                                "not running)", (now - (t.deadline or now)) / 60)
+                self.timers.remove(t)
             fired = [t for t in self.timers
                      if not t.ringing and t.deadline is not None and t.deadline <= now]
             for t in fired:
                 t.ringing = True
-            if fired:
+            if fired or stale:
                 self._save()
         return fired
 
@@ -163,12 +179,59 @@ class TimerManager:
         with self._lock:
             return [t for t in self.timers if t.ringing]
 
+    # -- alarms ------------------------------------------------------------------------------
+    @property
+    def alarms(self) -> list[Timer]:
+        """Alarms not yet rung, soonest first."""
+        with self._lock:
+            found = [t for t in self.timers if t.kind == "alarm" and not t.ringing]
+        return sorted(found, key=lambda t: t.deadline or 0.0)
+
+    def add_alarm(self, at: float) -> Timer | None:
+        """An alarm at wall-clock time ``at``; None when one is already set then or there are
+        MAX_ALARMS."""
+        with self._lock:
+            if any(abs((t.deadline or 0.0) - at) < 30 for t in self.alarms):
+                return None
+            if len(self.alarms) >= MAX_ALARMS:
+                return None
+            alarm = Timer("", 0.0, at, 0.0, kind="alarm")
+            self.timers.append(alarm)
+            try:
+                self._save()
+            except OSError:  # not kept, so not set: the reply must not say it is
+                self.timers.remove(alarm)
+                raise
+        return alarm
+
+    def remove_alarms(self, alarms: list[Timer]) -> int:
+        with self._lock:
+            gone = [t for t in self.timers if any(t is a for a in alarms)]
+            self.timers = [t for t in self.timers if not any(t is a for a in gone)]
+            if gone:
+                self._save()
+        return len(gone)
+
+    def snooze(self, seconds: float) -> list[Timer]:
+        """Ringing alarms ring again in ``seconds``; the ones snoozed."""
+        with self._lock:
+            snoozed = [t for t in self.timers if t.kind == "alarm" and t.ringing]
+            for t in snoozed:
+                t.ringing = False
+                t.deadline = self.now() + seconds
+            if snoozed:
+                self._save()
+        return snoozed
+
     # -- helpers -----------------------------------------------------------------------------
+    def _timers_only(self) -> list[Timer]:
+        return [t for t in self.timers if t.kind == "timer"]
+
     def _find(self, name: str) -> Timer | None:
-        return next((t for t in self.timers if t.name == name), None)
+        return next((t for t in self._timers_only() if t.name == name), None)
 
     def _pick(self, name: str, running: bool = False, paused: bool = False) -> Timer | None:
-        candidates = [t for t in self.timers if (not name or t.name == name)
+        candidates = [t for t in self._timers_only() if (not name or t.name == name)
                       and (not running or t.deadline is not None)
                       and (not paused or t.deadline is None)]
         # With no name, the most recently set timer is the one meant.

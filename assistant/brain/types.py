@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
-HandledBy = Literal["local", "cloud", "local_llm", "fallback"]
+HandledBy = Literal["local", "skill", "cloud", "local_llm", "fallback"]
 
 ActionName = Literal[
     "turn_on",

@@ -24,65 +24,16 @@ import numpy as np
 from assistant.audio.chunk import AudioChunk
 from assistant.errors import ModelMissingError
 from assistant.vad import LevelMeter
+from assistant.wake.detection import WakeDetection, WakeDetector
+from assistant.wake.embedding import (
+    BLOCK_BYTES,
+    BLOCK_MS,
+    EMBEDDING_SIZE,
+    WINDOW_EMBEDDINGS,
+    Embedder,
+)
 
-MODEL = Path(__file__).resolve().parent / "data" / "okay_nabu_noisy.npz"
-WINDOW_EMBEDDINGS = 16
-"""Embeddings per window: 16 x 80 ms steps of a 775 ms embedding, about 2 s of audio (the
-input openWakeWord's own classifiers take)."""
-EMBEDDING_SIZE = 96
-BLOCK_BYTES = 1280 * 2
-"""openWakeWord's features work on 80 ms blocks."""
-BLOCK_MS = 80.0
-
-
-class EmbeddingWindow:
-    """The last WINDOW_EMBEDDINGS embeddings, as the classifier takes them (all zeros at first)."""
-
-    def __init__(self) -> None:
-        self._recent = np.zeros((WINDOW_EMBEDDINGS, EMBEDDING_SIZE), dtype=np.float32)
-
-    def add(self, embeddings: Any) -> None:
-        """openWakeWord's embeddings (shape 1 x 1 x n x 96), in the order they came."""
-        for embedding in embeddings[0, 0]:
-            self._recent = np.roll(self._recent, -1, axis=0)
-            self._recent[-1] = embedding
-
-    def flat(self) -> np.ndarray:
-        """The window as the classifier takes it (a copy)."""
-        return self._recent.reshape(-1).copy()
-
-    def reset(self) -> None:
-        self._recent[:] = 0.0
-
-
-class Embedder:
-    """openWakeWord's mel spectrogram and speech embedding, block by block, with the window of
-    the last WINDOW_EMBEDDINGS embeddings after each block. From a reset it starts as if it had
-    heard silence (openWakeWord fills its buffers with zeros)."""
-
-    def __init__(self) -> None:
-        from pyopen_wakeword import OpenWakeWordFeatures
-
-        self._features: Any = OpenWakeWordFeatures.from_builtin()
-        self._window = EmbeddingWindow()
-
-    def push(self, block: bytes) -> np.ndarray:
-        """One 80 ms block in; the window (flattened) that ends with it."""
-        for embeddings in self._features.process_streaming(block):
-            self._window.add(embeddings)
-        return self._window.flat()
-
-    def windows(self, pcm: bytes) -> np.ndarray:
-        """The window after each whole 80 ms block of pcm, one row per block."""
-        rows = [self.push(pcm[at:at + BLOCK_BYTES])
-                for at in range(0, len(pcm) - BLOCK_BYTES + 1, BLOCK_BYTES)]
-        return np.stack(rows) if rows else np.zeros((0, WINDOW_EMBEDDINGS * EMBEDDING_SIZE), np.float32)
-
-    def reset(self) -> None:
-        self._features.reset()
-        self._window.reset()
-
-
+MODEL = Path(__file__).resolve().parent.parent / "data" / "okay_nabu_noisy.npz"
 class WakeHead:
     """The classifier: a window of embeddings -> the probability that the wake word just ended."""
 
@@ -141,11 +92,20 @@ class RoomGate:
         return self.open
 
 
+HOLD_MS = 1500.0
+"""After the noisy-room model fires, it does not fire again for this long: the wake word keeps
+its probability high for several blocks."""
+RECENT_EMBEDDINGS = 64
+"""Embeddings kept with their times (5 s): the second stage reads the wake window's from here
+instead of computing them again."""
+
+
 class NoisyRoomDetector:
     """The noisy-room model as a first stage (``WakeDetector``): it hears the raw audio (the
     model was trained on it, not on noise-suppressed audio) in 80 ms blocks, while the room is
-    loud (``RoomGate``). In a quiet room it costs nothing: openWakeWord's features cost ~0.1
-    CPU-s per audio-s here, microWakeWord ~0.005."""
+    loud (``RoomGate``). In a quiet room it costs nothing: openWakeWord's features cost ~0.07
+    CPU-s per audio-s here, microWakeWord ~0.005. The embeddings it computes are kept
+    (``recent``) for the second stage."""
 
     def __init__(self, head: WakeHead | None = None, threshold: float = NOISY_THRESHOLD,
                  name: str = "okay_nabu_noisy", gate: RoomGate | None = None):
@@ -156,10 +116,12 @@ class NoisyRoomDetector:
         self._meter = LevelMeter()
         self._embedder = Embedder()
         self._buffer = b""
+        self._hold_until_ms = -1.0
+        self.recent: deque[tuple[float, np.ndarray]] = deque(maxlen=RECENT_EMBEDDINGS)
+        """(audio time at the end of the block, the newest embedding then), while the room was
+        loud; emptied when it falls quiet."""
 
     def process(self, chunk: AudioChunk) -> Any:
-        from assistant.wake import WakeDetection
-
         was_open = self.gate.open
         if not self.gate.feed(self._meter.process(chunk.audio)):
             if was_open:
@@ -167,17 +129,69 @@ class NoisyRoomDetector:
             return None
         self._buffer += chunk.audio
         best: float | None = None
+        end_ms = chunk.end_ms - len(self._buffer) / (BLOCK_BYTES / BLOCK_MS)
         while len(self._buffer) >= BLOCK_BYTES:
             block, self._buffer = self._buffer[:BLOCK_BYTES], self._buffer[BLOCK_BYTES:]
-            prob = float(self.head.probabilities(self._embedder.push(block))[0])
-            if prob >= self.threshold:
+            end_ms += BLOCK_MS
+            window = self._embedder.push(block)
+            self.recent.append((end_ms, window[-EMBEDDING_SIZE:]))
+            prob = float(self.head.probabilities(window)[0])
+            if prob >= self.threshold and end_ms >= self._hold_until_ms:
                 best = max(best or 0.0, prob)
         if best is None:
             return None
-        end_ms = chunk.end_ms - len(self._buffer) / (BLOCK_BYTES / BLOCK_MS)
-        self.reset()  # one wake word, one detection (as openWakeWord's detector)
+        self._hold_until_ms = end_ms + HOLD_MS
         return WakeDetection(self.name, end_ms, 0.0, noisy=best)
+
+    def embeddings_between(self, start_ms: float, end_ms: float) -> np.ndarray | None:
+        """The embeddings of blocks ending from start_ms to end_ms, in order (n x 96), or None
+        when there are too few for one classifier window (the room was not loud long enough)."""
+        found = [emb for at, emb in self.recent if start_ms < at <= end_ms + 1e-6]
+        return np.stack(found) if len(found) >= WINDOW_EMBEDDINGS else None
+
+    def rearm(self) -> None:
+        """Ready for the next detection without forgetting what was heard (another stage fired)."""
+        self._hold_until_ms = -1.0
 
     def reset(self) -> None:
         self._buffer = b""
         self._embedder.reset()
+        self.recent.clear()
+        self._hold_until_ms = -1.0
+
+
+class EitherWake:
+    """Two first stages side by side: microWakeWord (on its noise-suppressed copy) and the
+    noisy-room model (``assistant.wake_head``, on the raw audio). Whichever fires first is the
+    detection; both then start afresh, so one wake word is one detection."""
+
+    def __init__(self, first: WakeDetector, noisy: WakeDetector):
+        self.first = first
+        self.noisy = noisy
+
+    def process(self, chunk: AudioChunk) -> WakeDetection | None:
+        detection = self.first.process(chunk)
+        other = self.noisy.process(chunk)
+        if detection is None:
+            detection = other
+        if detection is not None:
+            # The noisy-room model keeps its embeddings: the second stage reads the window's.
+            self.first.reset()
+            rearm = getattr(self.noisy, "rearm", None)
+            if rearm is not None:
+                rearm()
+        return detection
+
+    def hear(self, chunk: AudioChunk) -> None:
+        """Audio after a detection, while the command is recorded: only the noisy-room model
+        hears it (while the room is loud), so that the wake window's tail has embeddings too."""
+        self.noisy.process(chunk)
+
+    def embeddings_between(self, start_ms: float, end_ms: float) -> np.ndarray | None:
+        """openWakeWord's embeddings of that stretch of audio, if the room was loud then."""
+        between = getattr(self.noisy, "embeddings_between", None)
+        return None if between is None else between(start_ms, end_ms)
+
+    def reset(self) -> None:
+        self.first.reset()
+        self.noisy.reset()

@@ -1,6 +1,5 @@
-"""The noisy-room wake word model (assistant.wake_head) on real speech in real babble, and how the
-two stages use it: EitherWake beside microWakeWord, the second stage's verdict on what it alone
-heard."""
+"""The noisy-room wake word model (assistant.wake.noisy) on real speech in real babble, and
+EitherWake, which runs it beside microWakeWord."""
 
 from __future__ import annotations
 
@@ -12,26 +11,15 @@ import pytest
 from assistant.audio.chunk import BYTES_PER_MS, RATE, AudioChunk
 from assistant.config import WakeConfig
 from assistant.errors import ModelMissingError
-from assistant.stt import Transcript
 from assistant.vad import LevelMeter
-from assistant.wake import (
-    NOISY_BELOW_DB,
-    NOISY_HINT,
-    VERIFIED_THRESHOLD,
-    CleanedWake,
-    EitherWake,
-    WakeDetection,
-    WakeVerifier,
-    make_wake_detector,
-    make_wake_verifier,
-    noisy_model_used,
-    verdict,
-)
-from assistant.wake_head import (
-    BLOCK_BYTES,
+from assistant.wake import make_wake_detector, noisy_model_used
+from assistant.wake.detection import WakeDetection
+from assistant.wake.embedding import BLOCK_BYTES, Embedder
+from assistant.wake.micro import CleanedWake
+from assistant.wake.noisy import (
     NOISY_THRESHOLD,
     QUIET_FLOOR_DBFS,
-    Embedder,
+    EitherWake,
     NoisyRoomDetector,
     RoomGate,
     WakeHead,
@@ -142,7 +130,7 @@ class Fires:
         self.resets += 1
 
 
-def test_either_wake_returns_whichever_fires_and_starts_both_afresh():
+def test_either_wake_returns_whichever_fires_and_starts_microwakeword_afresh():
     micro = WakeDetection("okay_nabu", 90.0, 0.6)
     noisy = WakeDetection("okay_nabu_noisy", 90.0, 0.0, noisy=0.995)
     first, second = Fires({3, 5}, micro), Fires({3, 7}, noisy)
@@ -150,87 +138,41 @@ def test_either_wake_returns_whichever_fires_and_starts_both_afresh():
     hits = [either.process(AudioChunk(silence(0.03), i * 30.0)) for i in range(8)]
     # Both at once: microWakeWord's (its probability decides the chime); then each alone.
     assert [h for h in hits if h is not None] == [micro, micro, noisy]
-    assert first.resets == second.resets == 3
+    # microWakeWord starts afresh; the noisy-room model keeps its embeddings for the check.
+    assert first.resets == 3 and second.resets == 0
 
 
-@pytest.mark.parametrize(("probability", "acoustic", "noisy", "expected"), [
-    (0.3, 0.0005, None, "dropped"),
-    (0.3, 0.0005, NOISY_HINT, "whisper"),        # the noisy-room model heard it
-    (0.3, 0.0005, NOISY_HINT - 0.01, "dropped"),
-    (0.3, 0.95, None, "confirmed"),
-])
-def test_verdict_with_the_noisy_room_model(probability, acoustic, noisy, expected):
-    assert verdict(probability, acoustic, 0.8, 0.0015, noisy=noisy) == expected
+def test_the_noisy_room_model_keeps_the_embeddings_it_computed(noisy_detector, synth_speech):
+    pcm = silence(2.5) + synth_speech("Okay Nabu.") + silence(1.25)
+    found = feed(noisy_detector, pcm, reset=False)
+    assert found
+    at = found[0].timestamp_ms
+    kept = noisy_detector.embeddings_between(at - 2000.0, at + 1000.0)
+    assert kept is not None and kept.shape[1] == 96 and 30 <= len(kept) <= 38
+    # The same embeddings as one run of openWakeWord's features over the whole recording.
+    whole = Embedder().windows(pcm)[:, -96:]
+    ends = [(i + 1) * 80.0 for i in range(len(whole))]
+    expected = np.stack([row for end, row in zip(ends, whole, strict=True) if at - 2000.0 < end <= at + 1000.0])
+    assert np.allclose(kept, expected, atol=1e-4)
+    # Beyond what it heard there is nothing to give.
+    assert noisy_detector.embeddings_between(at + 5000.0, at + 8000.0) is None
+    noisy_detector.reset()
+    assert noisy_detector.embeddings_between(0.0, at) is None
 
 
-class Counting:
-    def __init__(self, text: str):
-        self.text, self.calls = text, 0
+def test_a_warm_reset_gives_what_openwakeword_s_own_reset_gives(synth_speech):
+    from pyopen_wakeword import OpenWakeWordFeatures
 
-    def transcribe(self, pcm: bytes, prompt: str | None = None) -> Transcript:
-        self.calls += 1
-        return Transcript(self.text, 0.9)
-
-
-class Acoustic:
-    """openWakeWord's part of the second stage with set opinions (the real one: below)."""
-
-    def __init__(self, official: float, head: float):
-        self.official, self.head_peak, self.head = official, head, object()
-
-    def peak(self, pcm: bytes) -> float:
-        return self.official
-
-    def prime(self, start: bytes) -> None:
-        pass
-
-
-def test_openwakeword_weighs_the_noisy_room_model_on_the_same_embeddings(synth_speech, espeak_speech):
-    from assistant.wake import OpenWakeWordDetector
-
-    speech = silence(1.5) + synth_speech("Okay Nabu.") + silence(1.25)
-    room = corpus.mix(speech, babble(len(speech) / 2 / RATE, espeak_speech), 10.0)
-    both = OpenWakeWordDetector("okay_nabu", head=WakeHead())
-    official = both.peak(room)
-    assert both.head_peak is not None and both.head_peak >= NOISY_HINT
-    # The same as the noisy-room model's own run over the window, and the official model's
-    # peak is what it is without the head.
+    pcm = silence(0.3) + synth_speech("Okay Nabu.")
+    cold = OpenWakeWordFeatures.from_builtin()
     embedder = Embedder()
-    assert both.head_peak == pytest.approx(float(WakeHead().probabilities(embedder.windows(room)).max()), abs=1e-5)
-    assert official == pytest.approx(OpenWakeWordDetector("okay_nabu").peak(room))
-    # Primed with the start, as the pipeline does, it gives the same.
-    both.prime(room[:int(2.0 * RATE) * 2])
-    assert both.peak(room) == pytest.approx(official) and both.head_peak == pytest.approx(
-        float(WakeHead().probabilities(Embedder().windows(room)).max()), abs=1e-5)
-
-
-def test_the_check_weighs_the_noisy_room_model_only_in_a_noisy_room(synth_speech, espeak_speech):
-    speech = silence(1.5) + synth_speech("Okay Nabu.") + silence(1.25)
-    noisy_pcm = corpus.mix(speech, babble(len(speech) / 2 / RATE, espeak_speech), 10.0)
-    whisper = Counting("Okay Nabu.")
-    # Neither microWakeWord (its peak over the window under its threshold) nor openWakeWord's
-    # model (under the hint) would send this to whisper; the noisy-room model does.
-    verifier = WakeVerifier(whisper, "okay nabu", Acoustic(0.0005, NOISY_HINT),  # type: ignore[arg-type]
-                            sure_above=0.95, hint=0.0015,
-                            rescore=lambda pcm: VERIFIED_THRESHOLD / 2, noisy=(0.8, 0.0015))
-    in_noise = verifier.check(noisy_pcm, probability=0.0, noisy=0.995)
-    assert in_noise.snr_db is not None and in_noise.snr_db < NOISY_BELOW_DB
-    assert in_noise.noisy == NOISY_HINT
-    assert (in_noise.ok, in_noise.how, whisper.calls) == (True, "whisper", 1)
-    # Below the hint it is dropped, as before the model.
-    below = WakeVerifier(whisper, "okay nabu", Acoustic(0.0005, NOISY_HINT - 0.01),  # type: ignore[arg-type]
-                         sure_above=0.95, hint=0.0015,
-                         rescore=lambda pcm: VERIFIED_THRESHOLD / 2, noisy=(0.8, 0.0015))
-    assert below.check(noisy_pcm, probability=0.0, noisy=0.995).how == "dropped"
-    # The same detection in a quiet room: what the model alone fires on there is near-misses.
-    in_quiet = verifier.check(speech, probability=0.0, noisy=0.995)
-    assert in_quiet.snr_db is not None and in_quiet.snr_db >= NOISY_BELOW_DB
-    assert (in_quiet.ok, in_quiet.how, whisper.calls) == (False, "dropped", 1)
-    # ...unless microWakeWord's own peak shows it would have fired too (the noisy-room model
-    # was only first): then it is weighed as microWakeWord's.
-    sure = WakeVerifier(whisper, "okay nabu", Acoustic(0.0005, NOISY_HINT),  # type: ignore[arg-type]
-                        sure_above=0.3, hint=0.0015, rescore=lambda pcm: 0.5, noisy=(0.8, 0.0015))
-    assert sure.check(speech, probability=0.0, noisy=0.995).how == "whisper"
+    for _ in range(2):
+        cold.reset()
+        embedder.reset()
+        expected = [e for at in range(0, len(pcm) - BLOCK_BYTES + 1, BLOCK_BYTES)
+                    for e in cold.process_streaming(pcm[at:at + BLOCK_BYTES])][-3:]
+        got = embedder.windows(pcm)[-1].reshape(16, 96)[-3:]
+        assert np.allclose(np.concatenate([e[0, 0] for e in expected]), got, atol=1e-5)
 
 
 def test_the_noisy_room_model_is_used_only_with_okay_nabu_and_both_checks():
@@ -243,11 +185,7 @@ def test_the_noisy_room_model_is_used_only_with_okay_nabu_and_both_checks():
     assert isinstance(either, EitherWake) and isinstance(either.first, CleanedWake)
     assert isinstance(either.noisy, NoisyRoomDetector)
     assert isinstance(make_wake_detector(WakeConfig(noisy_model=False)), CleanedWake)
-    assert isinstance(make_wake_detector(WakeConfig(), verified=False), CleanedWake)
-    checks = make_wake_verifier(WakeConfig(), Counting(""))
-    assert checks.acoustic is not None and checks.acoustic.head is not None
-    plain = make_wake_verifier(WakeConfig(noisy_model=False), Counting(""))
-    assert plain.acoustic is not None and plain.acoustic.head is None
+    assert isinstance(make_wake_detector(WakeConfig(verify=False)), CleanedWake)
 
 
 def test_a_missing_model_file_says_how_to_fix_it(tmp_path: Path):
