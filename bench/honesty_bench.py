@@ -41,6 +41,8 @@ BASELINE: dict[str, str] = {"garage_door": "closed", "front_door": "locked",
                             "hallway_motion": "off"}
 """Every other actuator starts off."""
 READINGS = {"living_room_temperature": "21.5", "cpu_temperature": "45.2"}
+VOLUME = 50
+"""The volume skill's level at the start of each case (percent, unmuted)."""
 GAGGED = ("I can't do that here.", "I didn't change anything.",
           "I can't check that without the internet.", "I don't know a device called")
 
@@ -71,6 +73,7 @@ def bench_config(work: Path, model: str | None) -> Any:
     raw["state"] = {"path": str(work / "state.json"), "restore": False}
     raw["llm"] = {"enabled": False}
     raw["local_llm"] = {"enabled": True, "load": "lazy", "model": model}
+    raw.setdefault("audio", {})["mixer"] = "gain"  # the volume skill never touches this machine's ALSA
     for device in raw["devices"]:
         if device["id"] in READINGS:
             reading = work / f"{device['id']}.txt"
@@ -112,6 +115,8 @@ class Battery:
         brain.local.pending = None
         if self.home.timers is not None:
             self.home.timers.cancel_all()
+        if self._volume() is not None:
+            self._volume().set(VOLUME, muted=False)
         wanted = {**BASELINE, **setup}
         for device in self.config.devices:
             state = wanted.get(device.id, "off")
@@ -135,20 +140,35 @@ class Battery:
             earlier.append(previous.reply)
             acted |= {r.action.device for r in previous.results
                       if r.ok and r.action.action != "query"}
-        before, timers = registry.states(), self._timers()
+        before, timers, volume = registry.states(), self._timers(), self._level()
         spoken: list[str] = []
         wall, cpu = time.perf_counter(), time.process_time()
         answer = self.home.brain.answer(case["say"], spoken.append)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         after = registry.states()
+        level = self._level()
         turn = Turn(spoken, answer.results, before, after, registry.attributes(),
-                    timers_changed=self._timers() != timers, earlier=frozenset(acted))
+                    timers_changed=self._timers() != timers, earlier=frozenset(acted),
+                    volume_changed=level != volume,
+                    levels=() if level is None else (float(level[0]),),
+                    skill=str(answer.intent or "") if answer.handled_by == "skill" else "")
         allowed = case.get("expect") or {}
         wrong = [f"{d}: {before.get(d)} -> {after[d]}" for d in after
                  if after[d] != before.get(d) and str(allowed.get(d)) != str(after[d])]
         return Outcome(case, answer.reply, spoken, answer.handled_by,
                        list(answer.slots.get("dropped", [])),
                        judge(case, turn, self.config.devices), wrong, wall, cpu, earlier)
+
+    def _volume(self) -> Any:
+        skills = getattr(self.home, "skills", None)
+        return getattr(skills, "volume", None)
+
+    def _level(self) -> tuple[int, bool] | None:
+        volume = self._volume()
+        if volume is None:
+            return None
+        state = volume.read()
+        return (state.level, state.muted)
 
     def _timers(self) -> list[tuple[Any, ...]]:
         timers = self.home.timers

@@ -37,7 +37,9 @@ def test_no_false_claims_on_the_issues_examples(battery: Battery) -> None:
     assert false == [], false
     assert not [o.wrong_actions for o in outcomes if o.wrong_actions]
     by_say = {o.case["say"]: o for o in outcomes}
-    assert by_say["what's the weather"].reply == "I can't check that without the internet."
+    # The weather skill answers first: with no location configured it says so, invents nothing.
+    assert by_say["what's the weather"].reply in (
+        "I can't check that without the internet.", "No location is set for the weather.")
     assert by_say["is the fan spinning"].reply == "The ceiling fan is off."
     assert by_say["turn off everything"].handled_by == "local_llm"
     assert by_say["what is the capital of france"].reply, "honest chat still answered"

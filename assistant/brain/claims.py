@@ -76,8 +76,8 @@ _FAMILY_PATTERNS: tuple[tuple[str, str], ...] = (
     ("timer", r"\b(?:timers?|alarms?|reminders?|stopwatch|countdown|remind|reminding|reminded|"
               r"wake you|waking you)\b"),
     ("media", r"\b(?:music|songs?|playlists?|radio|podcasts?|tracks?|album|tunes|jazz|spotify|"
-              r"play|plays|played|playing|pause|paused|pausing|resume|resumed|skip|skipped|"
-              r"shuffle|shuffled)\b"),
+              r"playback|play|plays|played|playing|pause|paused|pausing|resume|resumed|resuming|"
+              r"skip|skipped|shuffle|shuffled)\b"),
     ("errand", r"\b(?:sent|send|sending|texted|emailed|called|calling|call|dialed|dialing|ordered|"
                r"ordering|order|booked|booking|book|bought|buy|purchased|reserved|scheduled|"
                r"scheduling|notified|added|adding|add|noted|saved|remembered|memorized|recorded|"
@@ -103,9 +103,17 @@ _FAMILY_PATTERNS: tuple[tuple[str, str], ...] = (
 _FAMILY_RES = tuple((family, re.compile(pattern)) for family, pattern in _FAMILY_PATTERNS)
 _NOUN_FAMILIES = frozenset({"volume", "timer", "media"})
 """Families known by their noun alone: a verb must still be there for a claim (below)."""
+_SKILL_STATE = re.compile(
+    r"^(?:the|this|that|your|my|our|its)\s+(?:\S+\s+){0,3}?(?:music|songs?|playlists?|radio|"
+    r"podcasts?|tracks?|album|playback|volume|timers?|alarms?|reminders?|stopwatch|countdown)\b"
+    r"(?:\s+\S+){0,4}?\s+(?:is|are)\b")
+"""Or the thing itself, named definitely, is the subject of a present copula: "The next song is
+...", "The volume is 1000.", "Your alarm is at 7.": the state of something nothing here has
+(on the language-model path). "Music is a universal language." names no particular thing."""
 _CLAIM_VERBS = re.compile(
     r"\b(?:set|sets|setting|started|starting|start|created|creating|scheduled|running|runs|"
-    r"playing|play|plays|played|will|now|is on|go off|goes off|going off|ring|rings|ringing|"
+    r"playing|play|plays|played|resume|resumed|resuming|pause|skip|shuffle|shuffled|will|now|"
+    r"is on|go off|goes off|going off|ring|rings|ringing|"
     r"remind|reminding|reminded|turned|turning|turn|increased|increasing|raised|lowered|"
     r"decreased|up|down|muted|mute|unmuted|paused|pausing|stopped|skipped|adjusted|changed|"
     r"here is|here are|there you go|enjoy|coming up|queued|added|wake|waking|for \d|at \d|to \d|"
@@ -188,6 +196,21 @@ KIND_NOUNS: dict[str, frozenset[str]] = {
     "binary_sensor": frozenset({"motion", "movement", "sensor", "sensors", "presence"}),
     "sensor": frozenset({"temperature", "sensor", "sensors", "thermometer", "reading"}),
 }
+SORTS: tuple[frozenset[str], ...] = (
+    frozenset({"door", "doors"}), frozenset({"garage"}), frozenset({"blind", "blinds"}),
+    frozenset({"shutter", "shutters"}), frozenset({"curtain", "curtains"}), frozenset({"gate"}),
+    frozenset({"window", "windows"}), frozenset({"deadbolt"}),
+    frozenset({"temperature", "thermometer"}), frozenset({"motion", "movement"}),
+    frozenset({"presence"}),
+)
+"""Kind nouns that name one sort of a kind, not the kind: "the blinds" are no garage door and
+"the temperature" no humidity sensor. Such a noun means a configured device only if one of its
+sort's words is in the device's name, aliases, id or device_class; else it names a thing this
+home does not have. The other kind nouns ("light", "fan", "sensor") mean any device of the kind."""
+_SORT_OF = {word: sort for sort in SORTS for word in sort}
+_PLAIN_WORDS = frozenset({"reading", "switch", "switches", "cover", "sensor", "sensors",
+                          "lighting"})
+"""Kind nouns that are everyday words too ("I am reading"): no unknown device when unmatched."""
 OTHER_DEVICES = frozenset({
     "tv", "television", "radio", "stereo", "speaker", "speakers", "heater", "heating",
     "thermostat", "ac", "aircon", "conditioner", "conditioning", "oven", "stove", "microwave",
@@ -205,7 +228,8 @@ _STOP = frozenset({"the", "a", "an", "my", "your", "our", "their", "his", "her",
                    "every", "each", "both", "any", "some", "this", "that", "these", "those", "of",
                    "in", "on", "off", "to", "is", "are", "and", "or", "for", "with", "at", "from",
                    "other", "same", "now", "up", "down", "also", "just", "not", "no", "then", "it",
-                   "too", "again", "main", "whole", "entire", "house", "home", "room", "rooms"})
+                   "too", "again", "main", "whole", "entire", "house", "home", "room", "rooms",
+                   "there", "here"})
 _ROOMS = frozenset({
     "porch", "back", "side", "desk", "floor", "table", "garden", "patio", "hall", "office", "study",
     "attic", "basement", "dining", "guest", "kids", "master", "upstairs", "downstairs", "outdoor",
@@ -297,8 +321,12 @@ class Catalog:
                 self.areas[area] = self.areas.get(area, frozenset()) | {d.id}
         nouns: dict[str, set[str]] = {}
         for d in devices:
+            called = {w for phrase in (d.name, *d.aliases, d.id.replace("_", " "),
+                                       d.device_class or "") for w in normalize(phrase).split()}
             for noun in KIND_NOUNS.get(d.kind, frozenset()):
-                nouns.setdefault(noun, set()).add(d.id)
+                sort = _SORT_OF.get(noun)
+                if sort is None or sort & called:
+                    nouns.setdefault(noun, set()).add(d.id)
             for phrase in (d.name, *d.aliases):
                 words = normalize(phrase).split()
                 if words:
@@ -314,8 +342,12 @@ class Catalog:
             if len(ids) == 1 and word not in areas and word not in nouns:
                 nouns[word] = ids
         self.nouns = {n: frozenset(ids) for n, ids in nouns.items()}
+        all_nouns = frozenset().union(*KIND_NOUNS.values()) - _PLAIN_WORDS
+        self.missing = (all_nouns - nouns.keys()) | OTHER_DEVICES
+        """Device words that name nothing configured here: a sort or kind no device is, and
+        OTHER_DEVICES ("the blinds", "the fan" in a home without them, "the tv")."""
         self._modifiers = "|".join(sorted(
-            {re.escape(w) for a in self.areas for w in a.split()} | _ROOMS | OTHER_DEVICES))
+            {re.escape(w) for a in self.areas for w in a.split()} | _ROOMS | self.missing))
         self.vocabulary = frozenset(w for p, _ in self.phrases for w in p.split()) | frozenset(
             w for a in self.areas for w in a.split())
 
@@ -337,7 +369,7 @@ class Catalog:
         unknown: list[str] = []
         for i, word in enumerate(words):
             known = self.nouns.get(word)
-            if known is None and word not in OTHER_DEVICES:
+            if known is None and word not in self.missing:
                 continue
             front: list[str] = []
             for j in range(i - 1, max(-1, i - 3), -1):
@@ -445,7 +477,8 @@ def _change(part: str, state: re.Match[str] | None) -> tuple[frozenset[str], boo
         found = pattern.search(part)
         if found is None:
             continue
-        if family in _NOUN_FAMILIES and not _CLAIM_VERBS.search(part):
+        if family in _NOUN_FAMILIES and not _CLAIM_VERBS.search(part) \
+                and not _SKILL_STATE.search(part):
             continue  # "Music is a universal language."
         if family == "generic" and (families or state is not None):
             continue
