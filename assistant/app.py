@@ -55,9 +55,10 @@ class Home:
 
 
 def build_home(config: Config, *, no_cloud: bool = False, pin_factory: Any = None,
-               appliance: bool = False) -> Home:
+               appliance: bool = False, preload: bool = False) -> Home:
     """``appliance``: this process is the appliance (``assistant run``): over MQTT it publishes
-    discovery and states and takes commands; otherwise it only drives its devices over MQTT."""
+    discovery and states and takes commands; otherwise it only drives its devices over MQTT.
+    ``preload``: a long-running assistant (run), where local_llm.load auto means start."""
     from assistant.audio.player import OutputGain
     from assistant.brain.actions import DeviceExecutor
     from assistant.brain.intents import LocalIntents
@@ -92,7 +93,8 @@ def build_home(config: Config, *, no_cloud: bool = False, pin_factory: Any = Non
     gain = OutputGain()
     skills = build_skills(config, executor, timers, Path(config.state.path).expanduser().parent,
                           gain)
-    brain = build_router(config, local, executor, no_cloud=no_cloud, skills=skills)
+    brain = build_router(config, local, executor, no_cloud=no_cloud, preload=preload,
+                         skills=skills)
     skills.last_reply = lambda: brain.last_reply
     home = Home(config, registry, executor, intents, brain, pin_factory=factory, timers=timers,
                 skills=skills, output_gain=gain, mqtt=bridge)

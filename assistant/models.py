@@ -57,6 +57,8 @@ class ModelSpec:
     """File or folder name inside the models directory."""
     description: str
     license: str
+    hint: str = ""
+    """How to use it once installed, printed after the fetch."""
     files: tuple[ModelFile, ...] = ()
     """kind "files": each file of the folder, checked one by one."""
 
@@ -93,6 +95,20 @@ REGISTRY: dict[str, ModelSpec] = {
             target="qwen2.5-0.5b-instruct-q4_k_m.gguf",
             description="Qwen2.5-0.5B-Instruct Q4_K_M GGUF (491 MB): local_llm.model",
             license="Apache-2.0",
+            hint="set local_llm.model: qwen2.5-0.5b-instruct in the config to use it",
+        ),
+        ModelSpec(
+            name="qwen2.5-1.5b-instruct",
+            url="https://huggingface.co/Qwen/Qwen2.5-1.5B-Instruct-GGUF/resolve/"
+            "91cad51170dc346986eccefdc2dd33a9da36ead9/qwen2.5-1.5b-instruct-q4_k_m.gguf",
+            sha256="6a1a2eb6d15622bf3c96857206351ba97e1af16c30d7a74ee38970e434e9407e",
+            size=1_117_320_736,
+            kind="file",
+            target="qwen2.5-1.5b-instruct-q4_k_m.gguf",
+            description="Qwen2.5-1.5B-Instruct Q4_K_M GGUF (1.1 GB, a Pi 5 with 4 GB+): "
+            "local_llm.model",
+            license="Apache-2.0",
+            hint="set local_llm.model: qwen2.5-1.5b-instruct in the config to use it",
         ),
         ModelSpec(
             name="whisper-tiny.en",
@@ -137,6 +153,8 @@ REGISTRY: dict[str, ModelSpec] = {
         ),
     )
 }
+"""The Qwen files are the publisher's own (Qwen/Qwen2.5-*-Instruct-GGUF), pinned to a revision;
+sizes and sha256 are those of the published files."""
 
 
 SYSTEM_MODELS_DIR = Path("/var/lib/assistant/models")
@@ -155,6 +173,16 @@ def default_models_dir() -> Path:
     if SYSTEM_MODELS_DIR.parent.is_dir():
         return SYSTEM_MODELS_DIR
     return Path("~/.local/share/assistant/models").expanduser()
+
+
+def installed_path(name: str, dest_dir: str | Path | None = None,
+                   registry: Mapping[str, ModelSpec] = REGISTRY) -> Path | None:
+    """Where ``assistant models fetch NAME`` puts the model NAME (None: not a known name)."""
+    spec = registry.get(name)
+    if spec is None:
+        return None
+    dest = Path(dest_dir).expanduser() if dest_dir else default_models_dir()
+    return dest / spec.target
 
 
 def available(registry: Mapping[str, ModelSpec] = REGISTRY) -> dict[str, str]:
@@ -209,6 +237,8 @@ def _fetch_one(spec: ModelSpec, target: Path, progress: Callable[[str], object])
     finally:
         part.unlink(missing_ok=True)
     progress(f"{spec.name} installed in {target}")
+    if spec.hint:
+        progress(spec.hint)
     _LOGGER.info("model %s installed in %s", spec.name, target)
     return target
 

@@ -13,6 +13,19 @@ Cases (real time, median and p95 over --runs; the hang case runs at most 3 times
 - breaker open: the cloud is skipped without any request; time to the apology's say().
 - local LLM (SmolLM2-135M Q4_1, in-process, loaded and warmed first): a one-sentence answer,
   time to the first say(). Target <= 1.5 s.
+
+    .venv/bin/python bench/llm_bench.py --tools [--model smollm2|qwen-standin|PATH]
+
+Device tool calls of a local model, on the example home (config/assistant.yaml): TOOL_CASES,
+the twelve commands and questions the ~7/12 of SmolLM2-135M was first measured on, and
+TOOL_CASES_HELD_OUT, twelve other phrasings written afterwards. Each goes through LocalLLM.answer as
+the router calls it: a question naming devices is read from their states (no model), a command
+through the model's grammar-constrained JSON (the named devices only, no "query") and the shared
+tool validation; right = right tool (control or query), device and action, and the value where
+one is asked; refused = nothing run (the model's action contradicted the command's words, or no
+valid call); wrong_run = a wrong action was carried out. Also printed: load + warm time,
+generation speed (tokens/s over a 64-token answer) and the process's peak RSS, each model in a
+process of its own.
 """
 
 from __future__ import annotations
@@ -149,11 +162,107 @@ def bench_local(runs: int) -> list[tuple[str, ...]]:
             summary("local LLM: first sentence", "<= 1500", samples, by)]
 
 
+TOOL_CASES: tuple[tuple[str, str, str, float | None], ...] = (
+    ("turn off the kitchen light", "kitchen_light", "turn_off", None),
+    ("switch on the ceiling fan", "ceiling_fan", "turn_on", None),
+    ("set the living room lamp to 30 percent", "living_room_lamp", "set_brightness", 30),
+    ("is the garage door open", "garage_door", "query", None),
+    ("lock the front door", "front_door", "lock", None),
+    ("turn on the coffee maker", "coffee_maker", "turn_on", None),
+    ("dim the lamp to 10%", "living_room_lamp", "set_brightness", 10),
+    ("what's the processor temperature", "cpu_temperature", "query", None),
+    ("open the garage door", "garage_door", "open", None),
+    ("turn the bedroom light on", "bedroom_light", "turn_on", None),
+    ("shut off the fan", "ceiling_fan", "turn_off", None),
+    ("unlock the front door", "front_door", "unlock", None),
+)
+TOOL_CASES_HELD_OUT: tuple[tuple[str, str, str, float | None], ...] = (
+    ("kitchen light off please", "kitchen_light", "turn_off", None),
+    ("could you start the ceiling fan", "ceiling_fan", "turn_on", None),
+    ("make the living room lamp 75 percent", "living_room_lamp", "set_brightness", 75),
+    ("is the front door locked", "front_door", "query", None),
+    ("close the garage door", "garage_door", "close", None),
+    ("switch the coffee maker off", "coffee_maker", "turn_off", None),
+    ("put the bedroom light on", "bedroom_light", "turn_on", None),
+    ("reading lamp at 50 percent", "living_room_lamp", "set_brightness", 50),
+    ("toggle the kitchen light", "kitchen_light", "toggle", None),
+    ("how hot is the processor temperature", "cpu_temperature", "query", None),
+    ("is there hallway motion", "hallway_motion", "query", None),
+    ("turn on the lamp", "living_room_lamp", "turn_on", None),
+)
+
+
+class Recording:
+    def __init__(self) -> None:
+        self.actions: list[Action] = []
+
+    def run(self, action: Action) -> ActionResult:
+        self.actions.append(action)
+        return ActionResult(action, ok=True, state=21.5 if action.action == "query" else "on")
+
+
+def bench_tools(model: str) -> dict[str, Any]:
+    """Tool-call accuracy, load time, tokens/s and peak RSS of one local model (this process)."""
+    import resource
+
+    from assistant.config import load_config
+
+    config = load_config(Path(__file__).resolve().parent.parent / "config" / "assistant.yaml")
+    path = None if model == "smollm2" else model
+    if model == "qwen-standin":
+        from bench.qwen_standin import standin_path
+
+        path = str(standin_path())
+    executor = Recording()
+    tools = DeviceTools(config.devices, executor)
+    router = Router(None, None, None, config, executor, tools=tools)
+    local = LocalLLM(LocalLlmConfig(model=path), tools, router.system_prompt)
+    started = time.perf_counter()
+    local.load()
+    load_s = time.perf_counter() - started
+    out: dict[str, Any] = {"model": model, "load_s": round(load_s, 2)}
+    for name, cases in (("fitted", TOOL_CASES), ("held_out", TOOL_CASES_HELD_OUT)):
+        right, refused, wrong, cpu = 0, 0, [], time.process_time()
+        for text, device, action, value in cases:
+            executor.actions.clear()
+            messages = [{"role": "system", "content": router.system_prompt},
+                        {"role": "user", "content": text}]
+            local.answer(messages, lambda s: None, [])
+            got = executor.actions[0] if executor.actions else None
+            if got is not None and (got.device, got.action) == (device, action) and (
+                    value is None or got.value == value):
+                right += 1
+            elif got is None:
+                refused += 1
+            else:
+                wrong.append(f"{text!r} -> {got}")
+        out[name] = {"right": right, "of": len(cases), "refused": refused, "wrong_run": wrong,
+                     "cpu_s_per_call": round((time.process_time() - cpu) / len(cases), 3)}
+    llama = local._llama
+    started = time.perf_counter()
+    reply = llama.create_chat_completion(
+        messages=[{"role": "user", "content": "Tell a long story about a dragon."}],
+        max_tokens=64, temperature=0.0)
+    gen_s = time.perf_counter() - started
+    tokens = reply["usage"]["completion_tokens"]
+    out["tokens_per_s"] = round(tokens / gen_s, 1)
+    out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--no-audio", action="store_true", help="skip the piper first-audio case")
+    parser.add_argument("--tools", action="store_true", help="device tool calls of a local model")
+    parser.add_argument("--model", default="smollm2")
     args = parser.parse_args()
+    if args.tools:
+        logging.basicConfig(level=logging.ERROR)
+        import json
+
+        print(json.dumps(bench_tools(args.model), indent=1))
+        return 0
     logging.basicConfig(level=logging.ERROR)  # the fallbacks log warnings on purpose
     synth = None
     if not args.no_audio:

@@ -276,3 +276,15 @@ def test_a_model_cannot_unlock_a_door_without_a_spoken_yes(server: ScriptedServe
         assert registry.states()["kitchen_light"] == "on"
     finally:
         registry.close()
+
+
+@pytest.mark.parametrize(("status", "reason"), [(500, "http_500"), (429, "rate_limit"),
+                                                (401, "http_401")])
+def test_an_error_status_falls_back_at_once_without_client_retries(
+        home: Home, server: ScriptedServer, status: int, reason: str) -> None:
+    server.script(Reply(status=status), Reply(text="A retried request must not get here."))
+    answer = home.ask("what is love")
+    assert answer.handled_by == "local_llm" and home.said == ["Local answer."]
+    assert answer.slots["cloud_error"] == reason
+    assert len(server.requests) == 1, "the client retried by itself"
+    assert home.cloud.client().max_retries == 0

@@ -3,6 +3,7 @@ behind llama-cpp-python's own OpenAI-compatible server (the cloud client's real 
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import os
@@ -201,3 +202,110 @@ def test_cloud_client_against_llama_cpp_server(llama_server: str) -> None:
     answer = router.answer("What is the capital of France?", said.append)
     assert answer.handled_by == "cloud", answer.slots
     assert said and all(s.strip() for s in said)
+
+
+def test_a_fetched_model_is_named_in_the_config(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """`assistant models fetch qwen2.5-0.5b-instruct` (here from a loopback server, sha256
+    checked) then local_llm.model: qwen2.5-0.5b-instruct loads that file."""
+    import hashlib
+    import http.server
+    import threading
+
+    from assistant import models
+    from assistant.brain.llm_local import resolve_model_path
+
+    payload = b"GGUF" + bytes(range(256)) * 64
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    monkeypatch.setenv("ASSISTANT_MODELS_DIR", str(tmp_path))
+    official = models.REGISTRY["qwen2.5-0.5b-instruct"]
+    config = LocalLlmConfig(model="qwen2.5-0.5b-instruct")
+    try:
+        with pytest.raises(ModelMissingError, match="models fetch qwen2.5-0.5b-instruct"):
+            resolve_model_path(config)
+        served = {official.name: dataclasses.replace(
+            official, url=f"http://127.0.0.1:{httpd.server_address[1]}/q.gguf",
+            sha256=hashlib.sha256(payload).hexdigest(), size=len(payload))}
+        said: list[str] = []
+        path = models.fetch(official.name, None, said.append, served)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert path == tmp_path / "qwen2.5-0.5b-instruct-q4_k_m.gguf" and path.read_bytes() == payload
+    assert any("local_llm.model: qwen2.5-0.5b-instruct" in line for line in said)
+    assert resolve_model_path(config) == path
+    assert resolve_model_path(LocalLlmConfig(model=str(path))) == path, "a path works too"
+
+
+def test_the_registry_pins_the_publishers_files() -> None:
+    from assistant import models
+
+    for name in ("qwen2.5-0.5b-instruct", "qwen2.5-1.5b-instruct"):
+        spec = models.REGISTRY[name]
+        assert spec.url.startswith("https://huggingface.co/Qwen/") and "/resolve/" in spec.url
+        assert spec.url.endswith(spec.target) and spec.target.endswith("-q4_k_m.gguf")
+        assert len(spec.sha256) == 64 and spec.size > 400_000_000
+
+
+@pytest.mark.parametrize(("load", "preload", "at_start"), [
+    ("auto", True, True), ("auto", False, False), ("start", False, True), ("lazy", True, False)])
+def test_the_model_loads_at_start_for_run(model: Path, load: str, preload: bool,
+                                          at_start: bool) -> None:
+    """`assistant run` builds with preload: local_llm.load auto (the default) loads and warms
+    the model at start, on a thread; one-shot commands and lazy load it at the first question."""
+    from assistant.brain.router import build_router
+
+    config = Config(llm=LlmConfig(enabled=False),
+                    local_llm=LocalLlmConfig(model=str(model), load=load))  # type: ignore[arg-type]
+    router = build_router(config, None, Recorder(), preload=preload)
+    llm = router.local_llm
+    assert isinstance(llm, LocalLLM)
+    deadline = time.monotonic() + 30
+    while at_start and llm._error is None and llm._llama is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    tried = llm._error is not None or llm._llama is not None  # "GGUF" alone does not load
+    assert tried == at_start
+
+
+def test_background_load_warms_once_and_the_answer_waits_for_it(model: Path) -> None:
+    fake = FakeLlama(text="Hi there.")
+    llm = local(fake, model)
+    llm.load_in_background().join(10)
+    said, _ = ask(llm, "hello")
+    assert said == ["Hi there."]
+    assert [r.get("max_tokens") for r in fake.requests][0] == 1, "warmed on the system prompt"
+    assert fake.requests[0]["messages"][0]["content"] == "SYSTEM"
+
+
+@pytest.mark.parametrize(("text", "command"), [
+    ("switch on the fan", '{"action": "turn_off", "device": "fan"}'),
+    ("could you start the fan", '{"action": "turn_off", "device": "fan"}'),
+    ("set the kitchen light to 30 percent", '{"action": "turn_on", "device": "kitchen_light"}'),
+    ("set the kitchen light to 30 percent",
+     '{"action": "set_brightness", "device": "kitchen_light", "value": 20}'),
+])
+def test_a_model_action_against_the_commands_own_words_is_not_run(model: Path, text: str,
+                                                                  command: str) -> None:
+    executor = Recorder()
+    said, results = ask(local(FakeLlama(command=command), model, executor), text)
+    assert executor.actions == [] and results == []
+    assert said[0].startswith("Sorry, I didn't get what to do with the")
+
+
+def test_a_model_action_that_fits_the_words_runs(model: Path) -> None:
+    executor = Recorder()
+    fake = FakeLlama(command='{"action": "set_brightness", "device": "kitchen_light", "value": 30}')
+    ask(local(fake, model, executor), "set the kitchen light to 30 percent")
+    assert executor.actions == [Action("kitchen_light", "set_brightness", 30.0)]

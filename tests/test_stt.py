@@ -267,7 +267,8 @@ def test_fetch_errors_are_explained(server, tmp_path):
 
 def test_registry_and_models_dir(monkeypatch, tmp_path):
     listing = models.available()
-    assert {"vosk-small-en", "qwen2.5-0.5b-instruct", "whisper-tiny.en"} <= set(listing)
+    assert {"vosk-small-en", "qwen2.5-0.5b-instruct", "qwen2.5-1.5b-instruct",
+            "whisper-tiny.en"} <= set(listing)
     for entry in models.REGISTRY.values():
         files = entry.files or (entry,)
         assert entry.url.startswith("https://") and entry.size > 0

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from assistant.brain.claims import Fact
 from assistant.brain.tools import DeviceTools
 from assistant.brain.types import ActionResult
 from assistant.config import LlmConfig
@@ -108,12 +109,12 @@ class CloudLLM:
             if not calls:
                 if not spoken and held:
                     for question in dict.fromkeys(held):  # the model forgot to ask
-                        speak(question)
+                        speak(Fact(question))
                 if not spoken:
                     if not done:
                         raise LLMError("the model sent an empty answer", reason="empty")
                     for result in done:  # the model ran a tool but said nothing about it
-                        speak(self.tools.spoken(result))
+                        speak(Fact(self.tools.spoken(result)))
                 return LlmReply(" ".join(spoken), done, round_no)
             outcomes = [self.tools.call(c.name, c.arguments) for c in calls]
             done.extend(o.result for o in outcomes if o.result is not None)
@@ -127,11 +128,11 @@ class CloudLLM:
             if refused and (retried or round_no == MAX_ROUNDS):
                 # The model had its retry: tell the user plainly instead of a third attempt.
                 for sentence in dict.fromkeys(refused):
-                    speak(sentence)
+                    speak(Fact(sentence))
                 return LlmReply(" ".join(spoken), done, round_no)
             retried = retried or bool(refused)
         for result in done:  # out of rounds with tools still being called
-            speak(self.tools.spoken(result))
+            speak(Fact(self.tools.spoken(result)))
         return LlmReply(" ".join(spoken) or "", done, MAX_ROUNDS)
 
     def _round(self, client: Any, messages: list[dict[str, Any]],

@@ -8,6 +8,10 @@ afresh and the user never notices. If sentences were already spoken or an action
 the answer is *not* handed to another model: a second model cannot continue a half-spoken
 sentence, would repeat or contradict what was heard, and could run a toggle twice. The user
 instead hears one short "Sorry, I lost the connection." and the answer stays "cloud".
+
+A language model's words are never trusted about what happened: each sentence is checked before
+it is spoken (``assistant.brain.honest``), a false one is dropped and the reply then says what
+really happened. Dropped sentences are listed in ``Answer.slots["dropped"]``.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from assistant.brain.breaker import CircuitBreaker
+from assistant.brain.claims import Catalog
+from assistant.brain.honest import CANT_LOOK_UP, OFFLINE, HonestSpeaker, executor_query
 from assistant.brain.memory import Memory, build_messages
 from assistant.brain.tools import DeviceTools
 from assistant.brain.types import ActionResult, Answer, Executor, HandledBy
@@ -70,6 +76,7 @@ class Router:
                                                  clock)
         # Built once and never changed: an identical prefix lets llama.cpp reuse its KV cache.
         self.system_prompt = f"{llm.system_prompt}\n\n{self.tools.describe()}"
+        self.catalog = Catalog(config.devices)
         self._skipped = ""  # why the cloud was skipped in the current answer, if it was
         self._pending_before: object = None
 
@@ -92,7 +99,9 @@ class Router:
             self.memory.add(text, local.reply)
             local.timings_ms = {**local.timings_ms, **turn.timings()}
             return local
-        messages = build_messages(self.system_prompt, self.memory.messages(), text)
+        history = self.memory.messages()
+        messages = build_messages(self.system_prompt, history, text)
+        context = [str(m.get("content") or "") for m in history]
         self._skipped = ""
         self._pending_before = getattr(self.local, "pending", None)
         reasons: dict[str, str] = {}
@@ -100,30 +109,39 @@ class Router:
             ("cloud", self._cloud_path()), ("local_llm", self._local_llm_path()))
         if self._skipped:
             reasons["cloud_error"] = self._skipped
+        dropped: list[dict[str, str]] = []
         for name, path in chain:
             if path is None:
                 continue
             results: list[ActionResult] = []
+            honest = HonestSpeaker(self.catalog, turn.say, results, text, context,
+                                   executor_query(self.executor), self.tools.spoken,
+                                   offline=OFFLINE if name == "local_llm" else CANT_LOOK_UP)
             try:
-                path.answer(messages, turn.say, results)
+                path.answer(messages, honest, results)
             except (LLMError, ModelMissingError) as exc:
                 reason = getattr(exc, "reason", "model_missing")
                 reasons[f"{name}_error"] = reason
+                dropped += honest.report()
                 turn.mark(name)
                 if name == "cloud":
                     self.breaker.record_failure()
                 _LOGGER.warning("%s failed (%s): %s", name, reason, exc)
                 if turn.spoken or any(r.action.action != "query" for r in results):
                     turn.say(LOST)  # see the module docstring: never restart a begun answer
-                    return self._done(text, name, turn, results, reasons, remember=False)
+                    return self._done(text, name, turn, results, reasons, dropped,
+                                      remember=False)
                 continue
             if name == "cloud":
                 self.breaker.record_success()
+            for sentence in honest.settle(self._question()):
+                turn.say(sentence)
+            dropped += honest.report()
             turn.mark(name)
-            return self._done(text, name, turn, results, reasons, remember=True)
+            return self._done(text, name, turn, results, reasons, dropped, remember=True)
         turn.say(APOLOGY)
         _LOGGER.warning("No path could answer %r: %s", text, reasons or "no LLM configured")
-        return self._done(text, "fallback", turn, [], reasons, remember=False)
+        return self._done(text, "fallback", turn, [], reasons, dropped, remember=False)
 
     def _cloud_path(self) -> LlmPath | None:
         if self.no_cloud or self.cloud is None or not self.config.llm.enabled:
@@ -139,17 +157,27 @@ class Router:
             return None
         return self.local_llm
 
+    def _question(self) -> str | None:
+        """The question a tool call held in this answer waits on (see DeviceTools.hold)."""
+        pending = getattr(self.local, "pending", None)
+        if pending is None or pending is self._pending_before:
+            return None
+        return str(getattr(pending, "question", "")) or None
+
     def _done(self, text: str, by: HandledBy, turn: _Turn, results: list[ActionResult],
-              reasons: dict[str, str], *, remember: bool) -> Answer:
+              reasons: dict[str, str], dropped: list[dict[str, str]], *,
+              remember: bool) -> Answer:
         reply = " ".join(turn.spoken)
         if remember:
             self.memory.add(text, reply)
         # A tool call held for a yes (see DeviceTools.hold): listen for the answer at once.
-        pending = getattr(self.local, "pending", None)
-        asked = pending is not None and pending is not self._pending_before
+        question = self._question()
+        asked = question is not None
         slots: dict[str, Any] = dict(reasons)
+        if dropped:
+            slots["dropped"] = dropped  # what a model said that was not true, and why
         if asked:
-            slots["confirm"] = getattr(pending, "question", "")  # a yes/no question, as locally
+            slots["confirm"] = question  # a yes/no question, as locally
         return Answer(text=text, handled_by=by, reply=reply, slots=slots,
                       results=results, timings_ms=turn.timings(), end_conversation=not asked)
 
@@ -186,8 +214,11 @@ class _Turn:
 
 
 def build_router(config: Config, local: LocalPath | None, executor: Executor, *,
-                 no_cloud: bool = False, skills: SkillsPath | None = None) -> Router:
-    """The full chain from a config; the local model is loaded now if local_llm.load is start."""
+                 no_cloud: bool = False, preload: bool = False,
+                 skills: SkillsPath | None = None) -> Router:
+    """The full chain from a config. The local model starts loading and warming now (on a
+    thread; the first answer that needs it waits) if local_llm.load is start, or auto with
+    ``preload`` (``assistant run``)."""
     from assistant.brain.llm_cloud import CloudLLM
     from assistant.brain.llm_local import LocalLLM
 
@@ -200,10 +231,8 @@ def build_router(config: Config, local: LocalPath | None, executor: Executor, *,
         router.cloud = cloud
     if config.local_llm.enabled:
         local_llm = LocalLLM(config.local_llm, tools, router.system_prompt)
-        if config.local_llm.load == "start":
-            try:
-                local_llm.load()
-            except (LLMError, ModelMissingError) as exc:
-                _LOGGER.warning("The local LLM is not available: %s", exc)
+        load = config.local_llm.load
+        if load == "start" or (load == "auto" and preload):
+            local_llm.load_in_background()
         router.local_llm = local_llm
     return router

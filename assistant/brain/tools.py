@@ -109,18 +109,23 @@ class DeviceTools:
                       "description": "percent, only for set_brightness / set_speed"},
         }
 
-    def command_schema(self, only: Sequence[str] | None = None) -> dict[str, Any]:
+    def command_schema(self, only: Sequence[str] | None = None,
+                       query: bool = True) -> dict[str, Any]:
         """One JSON object for grammar-constrained local models: control or query in one.
 
         ``only`` narrows the enums to the devices the user named: a small model then cannot
-        pick a device nobody mentioned, nor an action none of them can do.
+        pick a device nobody mentioned, nor an action none of them can do. ``query: False``
+        leaves reading out, for a sentence that is no question (SmolLM2-135M otherwise picks it
+        for most commands).
         """
         ids = [i for i in self.devices if only is None or i in only]
         actions = dict.fromkeys(a for i in ids for a in self.actions[i])
+        if not actions:
+            query = True  # a sensor named in a command: reading it is all there is
         return {
             "type": "object",
             "properties": {
-                "action": {"type": "string", "enum": [*actions, "query"]},
+                "action": {"type": "string", "enum": [*actions, *(["query"] if query else [])]},
                 "device": {"type": "string", "enum": ids},
                 "value": {"type": "integer", "minimum": 0, "maximum": 100},
             },
