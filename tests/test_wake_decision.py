@@ -155,3 +155,29 @@ def test_whispers_reading_of_the_window(text: str, heard: bool, lenient: bool, f
 
     reading = read(text, "okay nabu", HOME)
     assert (reading.heard, reading.heard_lenient, reading.follows) == (heard, lenient, follows)
+
+
+def test_the_window_is_read_again_with_the_second_prompt_only_when_the_first_lacks_the_phrase(
+        ) -> None:
+    from assistant.wake.reading import prompts_for, read_window
+
+    first, second = prompts_for("okay nabu")
+    assert (first, second) == ("Okay Nabu.", "Okay Nabu, what time is it?")
+    # What whisper wrote for piper joe's "Okay Nabu." then 0.4 s of silence, for each prompt.
+    said = {first: " Turn on the kitchen light.", second: "Okay Nabu, turn on the kitchen light."}
+    asked: list[str] = []
+
+    def transcribe(prompt: str) -> str:
+        asked.append(prompt)
+        return said[prompt]
+
+    text, reading = read_window(transcribe, "okay nabu", HOME)
+    assert asked == [first, second] and reading.heard and text == said[second]
+    asked.clear()
+    said[first] = "Okay Nabu. Turn on the kitchen light."
+    text, reading = read_window(transcribe, "okay nabu", HOME)
+    assert asked == [first] and (reading.heard, reading.follows) == (True, "stop")
+    asked.clear()
+    said[first], said[second] = "Okay Nana, I'll call you back.", "Okay Nana, I'll call you back."
+    _text, reading = read_window(transcribe, "okay nabu", HOME)
+    assert asked == [first, second] and not reading.heard and not reading.heard_lenient

@@ -2,9 +2,10 @@
 it in the window said to the assistant?
 
 Whisper is asked only when the cheap evidence leaves a detection in doubt
-(``decision.Outcome.READ``): it costs ~0.7 CPU-s here. Prompted with the phrase starting a
-request (``prompt_for``), it writes a real "okay nabu" the same way for most voices, while a
-near-miss keeps its own words ("Okay Nana, I'll call you back"). Whether the phrase was heard,
+(``decision.Outcome.READ``): it costs ~0.7 CPU-s here, twice that for the sixth of windows read
+a second time (``prompts_for``). Prompted with the phrase, it writes a real "okay nabu" the
+same way for most voices, while a near-miss keeps its own words ("Okay Nana, I'll call you
+back"). Whether the phrase was heard,
 and whether a sentence ends after it, are features of the decision, weighed by fitted weights;
 what the rest says (``follows``) is kept for the record, not weighed: a command's phrasing must
 not cancel a wake word.
@@ -13,18 +14,36 @@ not cancel a wake word.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from assistant.wake.request import reads_as_request
 
 
-def prompt_for(phrase: str) -> str:
-    """The phrase capitalised like a name, starting a request ("Okay Nabu, what time is it?").
-    Unprompted, whisper writes the phrase for a fifth of real wake words; prompted with the
-    phrase alone ("Okay Nabu."), it takes the phrase for the prompt's own words and leaves it
-    out when a pause follows it (piper joe with 0.3 s, every time). Measured on 240 test-side
-    windows: docs/decisions.md."""
-    return phrase.title() + ", what time is it?"
+def prompts_for(phrase: str) -> tuple[str, str]:
+    """Whisper's two prompts for a wake window: the phrase alone ("Okay Nabu."), then, only if
+    that reading lacks the phrase, the phrase starting a request ("Okay Nabu, what time is
+    it?"). Unprompted, whisper writes the phrase for a fifth of real wake words. Prompted with
+    the phrase alone it hears more of them, and writes a sentence's end after the phrase when
+    the speaker paused (a feature of the decision); but for some voices it takes the phrase
+    for the prompt's own words and leaves it out when a pause follows (piper joe with 0.4 s
+    and more, every time), which the second prompt does not. Both prompts on the wake corpus,
+    fitted and held out: docs/decisions.md."""
+    name = phrase.title()
+    return name + ".", name + ", what time is it?"
+
+
+def read_window(transcribe: Callable[[str], str], phrase: str,
+                home: frozenset[str] = frozenset()) -> tuple[str, Reading]:
+    """Whisper's reading of a window (``transcribe(prompt)`` -> text): the first prompt's, or
+    the second's when the first lacks the phrase; the text and its evidence."""
+    first, second = prompts_for(phrase)
+    text = transcribe(first).strip()
+    reading = read(text, phrase, home)
+    if not (reading.heard or reading.heard_lenient):
+        text = transcribe(second).strip()
+        reading = read(text, phrase, home)
+    return text, reading
 
 
 def _sound(text: str, lenient: bool = False) -> str:
