@@ -9,9 +9,13 @@ detection's evidence with the pipeline's own ``Measurer`` (the verifier network 
 ``bench/train_verifier.py``), and fits two logistic models on the fit side only: one for a
 quiet room (the verifier, microWakeWord's peak, the first stage's probability, the room's SNR,
 the pause after the wake word) and one for a loud room, where the noisy-room model's embeddings
-add that model's and openWakeWord's opinions. ``wake.sensitivity`` levels are operating points
-on the fit side's curve: the highest score threshold at which the fit side's near-misses give
-at most ``FALSE_WAKES_PER_HOUR`` of the level. The report gives wake words kept per room level
+add that model's and openWakeWord's opinions. Between the first score's ``read_above`` (all but
+``DROP_UNREAD`` of the fit side's wake words are above it) and ``sure_above`` (above every fit
+near-miss), a second logistic model weighs that score with whisper's reading of the window
+(``bench/wake_readings.py``). ``wake.sensitivity`` levels are operating points
+on the fit side's curve: the thresholds at which the fit side's near-misses give at most
+``FALSE_WAKES_PER_HOUR`` of the level per hour of ordinary near-miss-heavy speech (the corpus is
+denser: ``REFERENCE_PER_HOUR``). The report gives wake words kept per room level
 and false wakes per hour for each level, on the fit side (fitted) and the test side (voices,
 synthesizers and sentences never used to fit or choose anything), with leave-one-synthesizer-out
 figures for the fit side.
@@ -59,9 +63,17 @@ from bench.robust_bench import RESULTS  # noqa: E402
 QUIET_FEATURES = ("verifier", "micro", "first", "noisy_only", "snr", "paused")
 LOUD_FEATURES = QUIET_FEATURES + ("noisy_model", "open")
 FALSE_WAKES_PER_HOUR = {"low": 1.0, "medium": 2.0, "high": 6.0}
-"""What each level may let through on the fit side's near-miss-heavy negatives."""
-READ_FEATURES = ("score", "paused", "heard", "heard_lenient", "then_nothing", "then_stop",
-                 "then_request", "then_talk")
+"""What each level may let through per hour of ordinary near-miss-heavy speech (below)."""
+REFERENCE_CUTOFF = 0.85
+REFERENCE_PER_HOUR = 17.8
+"""microWakeWord alone at okay_nabu's own cutoff false-woke 17.8 times per hour on the held-out
+evaluation's negatives (issue 20). The corpus here is denser in near misses (three near misses
+to one ordinary sentence, back to back): the same reference detector's false wakes per hour on
+the fit side, divided by 17.8, say how many ordinary hours one hour here stands for. That one
+number about the negative stream is all that is taken from the evaluation."""
+READ_FEATURES = ("score", "paused", "heard", "heard_lenient", "then_nothing", "then_stop")
+"""Whisper's reading: the phrase (strictly, or with b heard as w) and whether a sentence ends
+after it. What the command says is not a feature: its phrasing must not cancel a wake word."""
 DROP_UNREAD = 0.005
 """The share of the fit side's wake words whose first score may fall below the point where
 whisper is no longer asked (dropped unread)."""
@@ -164,6 +176,13 @@ def fit_model(rows: list[dict[str, Any]], names: tuple[str, ...], reading: bool 
                  {n: (float(m), float(s)) for n, m, s in zip(names, mean, spread, strict=True)})
 
 
+def ordinary_hours(rows: list[dict[str, Any]], hours: float) -> float:
+    """The negatives' hours as hours of ordinary near-miss-heavy speech (REFERENCE_PER_HOUR)."""
+    reference = sum(1 for r in rows if r["kind"] == "negative"
+                    and evidence_of(r).micro_peak >= REFERENCE_CUTOFF)
+    return max(hours, reference / REFERENCE_PER_HOUR)
+
+
 def fit(rows: list[dict[str, Any]], hours: float) -> DecisionParams:
     loud_rows = [r for r in rows if evidence_of(r).loud]
     quiet = fit_model(rows, QUIET_FEATURES)
@@ -177,7 +196,8 @@ def fit(rows: list[dict[str, Any]], hours: float) -> DecisionParams:
     second = fit_model([{**r, "_first": f} for r, f, b in zip(rows, firsts, band, strict=True) if b],
                        READ_FEATURES, reading=True)
     seconds = np.array([second.score(read_features(evidence_of(r), f)) for r, f in zip(rows, firsts, strict=True)])
-    levels = operating_points(rows, hours, firsts, seconds, read_above, sure_above)
+    levels = operating_points(rows, ordinary_hours(rows, hours), firsts, seconds, read_above,
+                              sure_above)
     return DecisionParams(quiet, loud, levels, second)
 
 
@@ -233,7 +253,9 @@ def report(rows: list[dict[str, Any]], misses: dict[str, int], hours: float,
             kept[room] = round(sum(woke(r, params, level, band) for r in wakes) / max(total, 1), 4)
         false = [r["text"] for r in rows if r["kind"] == "negative" and woke(r, params, level, band)]
         out[level] = {"kept": kept, "false_wakes": len(false),
-                      "per_hour": round(len(false) / hours, 2), "examples": false[:6]}
+                      "per_hour": round(len(false) / hours, 2),
+                      "per_ordinary_hour": round(len(false) / ordinary_hours(rows, hours), 2),
+                      "examples": false[:6]}
     return out
 
 
@@ -320,6 +342,8 @@ def main() -> int:
                      f"wake detections, {sum(r['kind'] == 'negative' for r in fit_rows)} near-miss "
                      f"detections in {fit_hours * 60:.0f} min of negatives",
         "false_wakes_per_hour_allowed": FALSE_WAKES_PER_HOUR,
+        "ordinary_hours_per_hour": {"fit": round(ordinary_hours(fit_rows, fit_hours) / fit_hours, 2),
+                                    "test": round(ordinary_hours(test_rows, test_hours) / test_hours, 2)},
         "fit": fitted, "fit_without_band": fitted_no_band,
         "test": held, "test_without_band": held_no_band,
         "test_by_synthesizer_medium": by_family(test_rows, params, "medium"),
@@ -329,7 +353,7 @@ def main() -> int:
     }
     if not args.report:
         record["fit_leave_one_synthesizer_out"] = leave_one_out(fit_rows, fit_hours)
-        params = DecisionParams(params.quiet, params.loud, params.levels, record)
+        params = DecisionParams(params.quiet, params.loud, params.levels, params.read, record)
         args.out.write_text(json.dumps(params.to_json(), indent=1) + "\n")
         print(f"-> {args.out}")
     print(json.dumps(record, indent=1))

@@ -108,7 +108,7 @@ def test_check_config_names_each_broken_model(tmp_path: Path) -> None:
     config = home(tmp_path, {
         "model: okay_nabu        # okay_nabu, hey_jarvis, alexa, hey_mycroft": f"model: {not_a_model}",
         "voice: null": f"voice: {voice}",
-        "  load: lazy": f"  load: lazy\n  model: {gguf}",
+        "  load: auto": f"  load: auto\n  model: {gguf}",
         "  engine: whisper ": f"  model: {whisper}\n  engine: whisper ",
     })
     proc = cli("check-config", "--config", str(config))

@@ -140,7 +140,7 @@ def test_second_stage_rejects_a_near_miss_the_first_let_through(config_path, tmp
     corpus.write_wav(wav, pcm)
 
     def first_stage_fires_after_the_phrase(voice: Any) -> None:
-        voice.pipeline.s.wake = WakeAt(1000 + len(near) / 32 + 150)
+        voice.pipeline.gate.detector = WakeAt(1000 + len(near) / 32 + 150)
 
     events, factory = run_pipeline(config_path, wav, out, first_stage_fires_after_the_phrase)
     lit = factory.pin_state  # type: ignore[attr-defined]

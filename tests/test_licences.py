@@ -34,12 +34,12 @@ def test_a_new_pin_makes_the_table_stale(tmp_path: Path, monkeypatch: pytest.Mon
                  "requirements-dev.lock", "requirements-models.lock"):
         shutil.copy(REPO / name, tmp_path / name)
     lock = tmp_path / "requirements.lock"
-    lock.write_text(lock.read_text() + "paho-mqtt==2.1.0 \\\n    --hash=sha256:" + "0" * 64 + "\n")
+    lock.write_text(lock.read_text() + "zeroconf==0.131.0 \\\n    --hash=sha256:" + "0" * 64 + "\n")
     monkeypatch.setattr(third_party, "ROOT", tmp_path)
     monkeypatch.setattr(third_party, "NOTICE", tmp_path / "THIRD_PARTY.md")
     assert third_party.main(["--check"]) == 1
     assert third_party.main([]) == 0  # rewrites the table
-    assert "| paho-mqtt | 2.1.0 |" in (tmp_path / "THIRD_PARTY.md").read_text()
+    assert "| zeroconf | 0.131.0 |" in (tmp_path / "THIRD_PARTY.md").read_text()
     assert third_party.main(["--check"]) == 0
 
 

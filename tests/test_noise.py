@@ -55,7 +55,7 @@ def run(tmp_path: Path, pcm: bytes, button_ms: float, speculative: bool = True,
             voice.pipeline.s.is_complete_command = lambda _text: False
         # Only the button starts the command: the wake word in noise (and its second stage) is
         # another test's business, and a wake before the press would change what is measured.
-        voice.pipeline.s.wake = _NeverWake()
+        voice.pipeline.gate.detector = _NeverWake()
         if vad is not None:
             voice.pipeline.s.vad = vad
         voice.source = press_at(voice.source, button_ms, voice.pipeline.request_listen)

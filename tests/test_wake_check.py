@@ -30,10 +30,11 @@ def window_around(speech: bytes, lead_s: float = 1.0) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def check() -> WakeCheck:
+def check(whisper) -> WakeCheck:  # type: ignore[no-untyped-def]
+    """The second stage as the appliance builds it: whisper reads the windows left in doubt."""
     from assistant.wake import make_wake_check
 
-    made = make_wake_check(WakeConfig())
+    made = make_wake_check(WakeConfig(), transcriber=whisper)
     assert made is not None
     return made
 
@@ -46,8 +47,11 @@ def test_a_real_wake_word_wakes_it(check: WakeCheck, synth_speech, espeak_speech
     speak = synth_speech if engine == "piper" else espeak_speech
     window = window_around(speak("Okay Nabu.") + silence(0.3) + speak("Turn on the kitchen light."))
     verdict = check.check(window, DETECTION, paused=True)
-    assert verdict.outcome is Outcome.WAKE, verdict.to_json()
-    assert verdict.evidence is not None and verdict.evidence.verifier > 0
+    # It stands: at once, or in the borderline band once the command reads as a request.
+    assert verdict.outcome in (Outcome.WAKE, Outcome.BORDERLINE), verdict.to_json()
+    assert check.settled(verdict, "turn on the kitchen light"), verdict.to_json()
+    assert verdict.evidence is not None and verdict.evidence.reading is not None
+    assert verdict.evidence.reading.heard
 
 
 @pytest.mark.parametrize("text", ["The weather was nice today so we went for a walk.",
@@ -114,9 +118,7 @@ def test_frozen_evidence_rows_replay_to_the_recorded_outcomes() -> None:
         got = {"wake": 0, "borderline": 0, "drop": 0}
         kept = false = 0
         for row in frozen["rows"]:
-            e = dict(row["evidence"])
-            e["detector"] = Detector(e["detector"])
-            verdict = decide(WakeEvidence(**e), params, level)
+            verdict = decide(WakeEvidence.from_json(row["evidence"]), params, level)
             got[verdict.outcome.value] += 1
             if verdict.outcome is Outcome.WAKE:
                 kept += row["kind"] == "wake"

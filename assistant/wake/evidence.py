@@ -102,7 +102,7 @@ class Measurer:
         self.home = home
 
     def read(self, window: bytes, evidence: WakeEvidence) -> WakeEvidence:
-        """The evidence with whisper's reading of the window added (~0.4 CPU-s here)."""
+        """The evidence with whisper's reading of the window added (~0.7 CPU-s here)."""
         if self.transcriber is None:
             return evidence
         text = self.transcriber.transcribe(window, prompt=prompt_for(self.phrase)).text.strip()

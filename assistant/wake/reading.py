@@ -2,11 +2,12 @@
 it in the window said to the assistant?
 
 Whisper is asked only when the cheap evidence leaves a detection in doubt
-(``decision.Outcome.READ``): it costs ~0.4 CPU-s here. Prompted with the phrase ("Okay Nabu."),
-it writes a real "okay nabu" the same way for most voices, while a near-miss keeps its own words
-("Okay Nana, I'll call you back"); what follows the phrase in its reading separates "Okay Nabu.
-Turn on the light." from "Okay Naboo from Star Wars was a beautiful planet", which no acoustic
-model here tells apart. Both are features of the decision, weighed by fitted weights.
+(``decision.Outcome.READ``): it costs ~0.7 CPU-s here. Prompted with the phrase starting a
+request (``prompt_for``), it writes a real "okay nabu" the same way for most voices, while a
+near-miss keeps its own words ("Okay Nana, I'll call you back"). Whether the phrase was heard,
+and whether a sentence ends after it, are features of the decision, weighed by fitted weights;
+what the rest says (``follows``) is kept for the record, not weighed: a command's phrasing must
+not cancel a wake word.
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ from assistant.wake.request import reads_as_request
 
 
 def prompt_for(phrase: str) -> str:
-    """Capitalised like a name ("Okay Nabu."): with "Okay nabu." whisper went on writing "okay,
-    now we ..." for half of the real wake words."""
-    return phrase.title() + "."
+    """The phrase capitalised like a name, starting a request ("Okay Nabu, what time is it?").
+    Unprompted, whisper writes the phrase for a fifth of real wake words; prompted with the
+    phrase alone ("Okay Nabu."), it takes the phrase for the prompt's own words and leaves it
+    out when a pause follows it (piper joe with 0.3 s, every time). Measured on 240 test-side
+    windows: docs/decisions.md."""
+    return phrase.title() + ", what time is it?"
 
 
 def _sound(text: str, lenient: bool = False) -> str:
