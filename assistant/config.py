@@ -502,6 +502,9 @@ class _Loader:
             raise self.error(" or ".join(errors), key, node)
         if origin is Literal:
             value = self.scalar(node, key)
+            if (value not in get_args(hint) and isinstance(node, yaml.ScalarNode)
+                    and node.value in get_args(hint)):
+                value = node.value  # YAML 1.1 reads a bare off / on / no as a boolean
             if value not in get_args(hint):
                 allowed = ", ".join(repr(a) for a in get_args(hint))
                 raise self.error(f"{value!r} is not one of {allowed}", key, node)

@@ -80,6 +80,8 @@ def build_voice(
         recheck=recheck,
         recheck_answer=recheck.answer if recheck is not None else None,
         arbiter=arbiter,
+        grammar=_grammar(config, intents),
+        stt_name=config.stt.engine,
     )
     pipeline = Pipeline(
         stages,
@@ -186,6 +188,23 @@ def _stt_grammar(config: Config) -> list[str] | None:
     from assistant.brain.phrases import grammar_phrases
 
     return grammar_phrases(config.devices)
+
+
+def _grammar(config: Config, intents: Any) -> Any:
+    """The grammar fast path's recognizer (``stt.fast_path: grammar``), compiled from the home
+    as ``bench/grammar_study.py`` compiles it (cached beside the state file)."""
+    if config.stt.fast_path != "grammar":
+        return None
+    if config.intents.language != "en":
+        _LOGGER.warning("stt.fast_path: grammar is English only; %r commands go to %s",
+                        config.intents.language, config.stt.engine)
+        return None
+    from assistant.grammar import build_grammar, make_recognizer
+
+    grammar = build_grammar(config, intents)
+    _LOGGER.info("grammar fast path: %d templates, %d words, %d arcs", grammar.templates_kept,
+                 len(grammar.words), len(grammar.graph.arcs))
+    return make_recognizer(config, grammar)
 
 
 def _recheck(config: Config, transcriber: Any, intents: Any) -> Any:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from assistant.audio.chunk import BYTES_PER_MS
 from assistant.pipeline.stages import SpeechResult, WakeStart
 from assistant.vad import Endpointer, paused_after_wake, wake_tail_ms
 from assistant.wake import WakeVerdict
+
+if TYPE_CHECKING:
+    from assistant.pipeline.fast_path import Listening
 
 
 @dataclass
@@ -60,6 +64,8 @@ class Command:
     """The NoiseGate's decision for each 10 ms frame of ``audio``."""
     heard: list[bool] = field(default_factory=list)
     """For each frame, whether the microphone was heard (not zeroed under the wake chime)."""
+    grammar: Listening | None = None
+    """The grammar fast path's view of this command (``stt.fast_path: grammar``)."""
 
     def paused(self) -> bool:
         """Whether the speaker paused after the wake word (``paused_after_wake``). The audio

@@ -22,6 +22,7 @@ from itertools import zip_longest
 from assistant.audio.chunk import AudioChunk
 from assistant.events import EventBus, EventType
 from assistant.pipeline.command import Command
+from assistant.pipeline.fast_path import FastPath
 from assistant.pipeline.speech import Speech
 from assistant.pipeline.stages import Mode, Stages, Trigger, WakeStart
 from assistant.pipeline.turn import Turns
@@ -59,7 +60,8 @@ class Pipeline:
         self.muted = False
         self.gate = WakeGate(stages.wake, stages.second_stage, refractory, bus, self._lag_ms,
                              stages.arbiter)
-        self.speech = Speech(stages, clock, realtime)
+        self.fast = FastPath(stages.grammar, realtime) if stages.grammar is not None else None
+        self.speech = Speech(stages, clock, realtime, self.fast)
         self.turns = Turns(stages, bus, self.gate, self.speech, self._lag_ms, clock, realtime)
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="brain")
         self._listen_requested = threading.Event()
@@ -111,6 +113,8 @@ class Pipeline:
         finally:
             self.speech.close()
             self.gate.close()
+            if self.fast is not None:
+                self.fast.close()
             self._worker.shutdown(wait=True)
 
     def process(self, chunk: AudioChunk) -> None:
@@ -159,6 +163,9 @@ class Pipeline:
                       after_wake=start is not None,
                       answering=self.turns.yes_no and start is None)
         self.turns.yes_no = False
+        if self.fast is not None and not cmd.answering:
+            # The answer to a yes/no question stays with the transcriber's own check of it.
+            cmd.grammar = self.fast.begin(start.window if start is not None else b"")
         cmd.endpointer.start(t_ms)
         cmd.level.start(t_ms)
         self._command = cmd
@@ -196,7 +203,7 @@ class Pipeline:
             if decision is Decision.SPEECH_STARTED:
                 self.bus.emit(EventType.SPEECH_START, audio_ms=round(t_ms, 1))
             elif decision is Decision.SHORT_PAUSE:
-                self.speech.speculate(cmd)
+                self._pause(cmd)
             elif decision is Decision.TIMEOUT:
                 self.bus.emit(EventType.TIMEOUT, audio_ms=round(t_ms, 1))
                 self.gate.settle(cmd)
@@ -208,11 +215,25 @@ class Pipeline:
             if level is not None and self._level_ended(cmd, level, t_ms, heard):
                 self._end_of_speech(cmd, chunk, "level")
                 return
+        if self.fast is not None:
+            self.fast.hear(cmd)
+            settled = self.fast.poll(cmd)
+            if settled == "end":
+                self._end_of_speech(cmd, chunk, "grammar")
+                return
+            if settled == "reject":
+                self.speech.speculate(cmd)  # the grammar's peek did not stand: whisper's turn
         if (cmd.speculative_due and cmd.speculative is not None and cmd.speculative.done()
                 and not cmd.level.in_speech):
             self.speech.speculate(cmd)
         if self.speech.complete(cmd):
             self._end_of_speech(cmd, chunk, "speculative")
+
+    def _pause(self, cmd: Command) -> None:
+        """A short pause: the grammar's result so far, if it has one to give, else (or once the
+        grammar rejects it, see ``FastPath.poll``) whisper's speculative transcript."""
+        if self.fast is None or not self.fast.peek(cmd):
+            self.speech.speculate(cmd)
 
     def _level_ended(self, cmd: Command, level_db: float, t_ms: float, heard: bool) -> bool:
         """True when the level has been back at the background for silence_s after speech.
@@ -232,7 +253,7 @@ class Pipeline:
             return False
         if decision is Decision.SHORT_PAUSE:
             if cmd.endpointer.started:
-                self.speech.speculate(cmd)
+                self._pause(cmd)
             return False
         lv = cmd.level
         spoke_ms = lv.speech_end_ms - (lv.speech_start_ms or lv.speech_end_ms)
@@ -275,6 +296,8 @@ class Pipeline:
             self._listen_requested.set()
 
     def _back_to_idle(self, t_ms: float) -> None:
+        if self.fast is not None and self._command is not None:
+            self.fast.cancel(self._command.grammar)
         self.mode = Mode.IDLE
         self._command = None
         self._turn = None

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 
 from assistant.audio.chunk import BYTES_PER_MS
 from assistant.pipeline.command import Command
+from assistant.pipeline.fast_path import FastPath
 from assistant.pipeline.stages import SpeechResult, Stages
 from assistant.stt import Transcript
 
@@ -14,10 +16,12 @@ from assistant.stt import Transcript
 class Speech:
     """Transcribes on a worker thread of its own, one transcript at a time."""
 
-    def __init__(self, stages: Stages, clock: Callable[[], float], realtime: bool):
+    def __init__(self, stages: Stages, clock: Callable[[], float], realtime: bool,
+                 fast: FastPath | None = None):
         self.s = stages
         self.clock = clock
         self.realtime = realtime
+        self.fast = fast
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stt")
 
     def close(self) -> None:
@@ -69,7 +73,7 @@ class Speech:
 
     def _result(self, heard: Transcript, pcm: bytes, started: float) -> SpeechResult:
         return SpeechResult(heard, self.s.normalize(heard.text.strip()), pcm,
-                            (self.clock() - started) * 1000.0)
+                            (self.clock() - started) * 1000.0, stt=self.s.stt_name)
 
     def _recheck(self, recheck: Callable[[bytes, Transcript], Transcript],
                  result: SpeechResult) -> SpeechResult:
@@ -80,7 +84,20 @@ class Speech:
         return checked
 
     def final(self, cmd: Command, speech_end_ms: float) -> SpeechResult:
-        """Reuse the speculative transcript when nothing but silence came after it."""
+        """The grammar's sentence when its guard accepts it (no transcriber, no recheck: the
+        guard has weighed it against the audio); else the transcriber's, reusing the speculative
+        transcript when nothing but silence came after it."""
+        waited = self.clock()
+        grammar = self.fast.final(cmd, speech_end_ms) if self.fast is not None else None
+        if grammar is not None and grammar.accepted:
+            if cmd.speculative is not None:
+                cmd.speculative.cancel()  # queued behind nothing useful any more
+            return SpeechResult(Transcript(grammar.text), self.s.normalize(grammar.text),
+                                cmd.spoken(), grammar.finish_ms,
+                                (self.clock() - waited) * 1000.0, "grammar", grammar)
+        return replace(self._transcribed(cmd, speech_end_ms), grammar=grammar)
+
+    def _transcribed(self, cmd: Command, speech_end_ms: float) -> SpeechResult:
         speech_bytes = int((speech_end_ms - cmd.endpointer.start_ms) * BYTES_PER_MS)
         future = cmd.speculative
         if future is None or cmd.speculative_bytes < speech_bytes:

@@ -11,6 +11,7 @@ import numpy as np
 
 from assistant.audio.player import Player
 from assistant.brain.types import Answer
+from assistant.grammar.types import GrammarRecognizer, GrammarResult
 from assistant.stt import Transcriber, Transcript
 from assistant.tts import Synthesizer
 from assistant.vad import Endpointer, MicroVadScorer
@@ -80,6 +81,11 @@ class Stages:
     """The same for the answer to a yes/no question (``Recheck.answer``)."""
     arbiter: Arbiter | None = None
     """Asked once the wake word stands whether this appliance answers; None: it always does."""
+    grammar: GrammarRecognizer | None = None
+    """The grammar fast path (``stt.fast_path: grammar``): hears each command while it is
+    spoken; what its guard accepts is the transcript, and ``transcriber`` is not run."""
+    stt_name: str = "whisper"
+    """The transcriber's engine, as events name it."""
 
 
 class Mode(enum.Enum):
@@ -117,3 +123,7 @@ class SpeechResult:
     """The audio it was made from (the recheck weighs commands against it)."""
     stt_ms: float
     wait_ms: float = 0.0
+    stt: str = "whisper"
+    """Which engine settled the transcript: "grammar", or the transcriber's."""
+    grammar: GrammarResult | None = None
+    """The grammar's result for the command, accepted or not (None without the fast path)."""

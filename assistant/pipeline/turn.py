@@ -7,6 +7,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from assistant.brain.repair import lost_prefix
 from assistant.events import EventBus, EventType
@@ -57,7 +58,8 @@ class Turns:
             confidence = None if heard.confidence is None else round(heard.confidence, 3)
             self.bus.emit(EventType.TRANSCRIPT, text=result.text, raw=heard.text.strip(),
                           confidence=confidence, lag_ms=round(self.lag_ms(speech_end_ms), 1),
-                          heard=heard.heard, doubt=heard.doubt, wake_tail_ms=cmd.tail_ms())
+                          heard=heard.heard, doubt=heard.doubt, wake_tail_ms=cmd.tail_ms(),
+                          stt=result.stt, **_grammar_fields(result))
             if result.text:
                 self.answer(result.text, speech_end_ms, timings, heard.confidence, heard.doubt)
         except Exception as exc:  # one failed turn must not end the appliance
@@ -115,3 +117,21 @@ class Turns:
         # wake word: the next turn starts listening as soon as the question has been spoken.
         self.follow_up = not answer.end_conversation and not self.cancel.is_set()
         self.yes_no = self.follow_up and "confirm" in answer.slots
+
+
+def _grammar_fields(result: SpeechResult) -> dict[str, Any]:
+    """What the grammar fast path made of the command, for the TRANSCRIPT event and the log."""
+    grammar = result.grammar
+    if grammar is None:
+        return {}
+    if result.stt == "grammar":
+        _LOGGER.info("command settled by the grammar: %r (margin %.2f, %.0f ms CPU)",
+                     grammar.text, grammar.verdict.margin, grammar.cpu_s * 1000.0)
+    else:
+        _LOGGER.info("grammar's %r not accepted (%s): the transcriber decides", grammar.text,
+                     grammar.verdict.reason.value)
+    return {"grammar": {"text": grammar.text, "accepted": grammar.accepted,
+                        "reason": grammar.verdict.reason.value,
+                        "margin": round(grammar.verdict.margin, 3),
+                        "cpu_ms": round(grammar.cpu_s * 1000.0, 1),
+                        "finish_ms": round(grammar.finish_ms, 1)}}
