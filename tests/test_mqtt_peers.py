@@ -4,6 +4,7 @@ device lists and drives them through their owner's command topic (and executor).
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -91,6 +92,10 @@ def test_no_discovery_for_another_rooms_devices_and_offline_owner(rooms: tuple[B
     assert not [t for t in ha.last if t.startswith("homeassistant/") and "assistant_kitchen/living_room__" in t]
     ha.close()
     living.close()  # the living room goes away: its last will says offline
+    lamp = kitchen.registry.get("living_room__reading_lamp")
+    deadline = time.monotonic() + 5.0
+    while lamp.owner_online is not False and time.monotonic() < deadline:
+        time.sleep(0.02)  # the will reaches the kitchen through the broker, a moment later
     answer = kitchen.brain.answer("turn off the reading lamp", lambda _s: None)
     assert "offline" in answer.reply and not answer.results[0].ok
 

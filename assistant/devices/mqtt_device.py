@@ -80,6 +80,11 @@ class MqttDevice(Device):
         return self.mqtt.owner
 
     @property
+    def owner_online(self) -> bool | None:
+        """What the owning appliance's availability topic last said; None before it said anything."""
+        return self._owner_online
+
+    @property
     def state(self) -> State:
         with self._cond:
             return self._state
