@@ -338,3 +338,18 @@ def test_a_language_model_tool_call_on_a_confirm_device_is_held(own_home) -> Non
     assert brain.hold(Action("back_door", "unlock")) == "Unlock the back door?"
     assert brain.hold(Action("lamp", "turn_on")) is None
     assert _said(brain, "yes")[1] == [("back_door", "unlock")]
+
+
+def test_the_light_in_a_home_of_several_is_asked_about_when_the_appliance_has_no_room(
+        intents, registry) -> None:  # type: ignore[no-untyped-def]
+    """The example appliance has no area: "the light" means one of three, so it asks which;
+    "the lights" and "all the lights" mean them all (issue 20's held-out run: "turn on the
+    lights in the kitchen" heard as "turn on the light" switched on two other rooms' lights)."""
+    brain = LocalBrain(intents, DeviceExecutor(registry), clock=Clock())
+    reply, ran = _said(brain, "turn on the light")
+    assert reply == "Which one: the kitchen light, the living room lamp or the bedroom light?"
+    assert ran == [] and registry.states()["kitchen_light"] == "off"
+    assert _said(brain, "the bedroom one")[1] == [("bedroom_light", "turn_on")]
+    assert registry.states()["kitchen_light"] == "off"
+    assert len(_said(brain, "turn off all the lights")[1]) == 3
+    assert len(_said(brain, "turn on the lights")[1]) == 3

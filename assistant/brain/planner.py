@@ -131,6 +131,11 @@ class Planner:
                 return UnknownEntity(self.intent, "name", phrase, plain(self.slots))
             return self._say(f"There are no {plural} in the {area[1]}.")
         devices = found.devices
+        if (area is None and not self.area and self.response in HERE_RESPONSES
+                and len(devices) > 1 and not _says_plural(self.text, plural)):
+            # "the light" in a home of several, from an appliance with no room of its own: one
+            # of them was meant, so ask which (Home Assistant does not match these without one).
+            return _Targets(devices, choose=True)
         where = area[1] if area is not None else None
         if area is None and self.response in HERE_RESPONSES and self.area:
             devices = prefer_area(devices, self.area)
@@ -203,6 +208,12 @@ class Planner:
         # Without an area: the one where the appliance stands, else the first in the config.
         here = [d for d in sensors if self.area and d.area == self.area]
         return self._match([Action((here or sensors)[0].id, "query")], reply="state")
+
+
+def _says_plural(text: str, plural: str) -> bool:
+    """Whether the sentence spoke of its devices in the plural ("the lights", not "the light")."""
+    words = set(re.findall(r"[a-z']+", text.lower()))
+    return plural.split()[-1] in words or bool(words & {"all", "every", "everything"})
 
 
 def _group_noun(domains: frozenset[str], classes: frozenset[str]) -> str:
