@@ -195,22 +195,35 @@ def wake_tail_ms(loud: Sequence[bool], gap_ms: float = WAKE_TAIL_GAP_MS,
     tail). The smoothed level falls after the real one, so the cut lands inside the pause,
     never in the speech after it.
     """
-    gap = int(gap_ms // FRAME_MS)
+    return settled_tail_ms(loud, gap_ms, max_ms, then_ms) or 0.0
+
+
+def settled_tail_ms(loud: Sequence[bool], gap_ms: float = WAKE_TAIL_GAP_MS,
+                    max_ms: float = WAKE_TAIL_MAX_MS, then_ms: float = WAKE_TAIL_THEN_MS
+                    ) -> float | None:
+    """Pure: ``wake_tail_ms`` of the frames so far once no later frame can change it; None
+    while one still may (the grammar fast path waits for it before it hears anything: the wake
+    word's last syllable reads as some word of the home)."""
+    if len(loud) < 3:
+        return None
     if not any(loud[:3]):
         return 0.0  # the wake word was over when the command began
+    gap = int(gap_ms // FRAME_MS)
     loud_before = quiet = 0
     for i, frame in enumerate(loud):
         if frame:
             if quiet >= gap:
-                start = i - quiet
+                if not 0 < loud_before * FRAME_MS <= max_ms:
+                    return 0.0
                 after = sum(loud[i:])
-                return start * FRAME_MS if (0 < loud_before * FRAME_MS <= max_ms
-                                            and after * FRAME_MS >= then_ms) else 0.0
+                return (i - quiet) * FRAME_MS if after * FRAME_MS >= then_ms else None
             loud_before += 1
             quiet = 0
         else:
             quiet += 1
-    return 0.0
+        if loud_before * FRAME_MS > max_ms:
+            return 0.0  # too long for a tail: the command ran straight on from the wake word
+    return None
 
 
 WAKE_PAUSE_MS = 200.0

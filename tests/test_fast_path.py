@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from assistant.config import parse_config
-from assistant.pipeline.fast_path import settled_tail_ms
+from assistant.vad import settled_tail_ms
 from bench import corpus
 from tests.test_e2e import EXAMPLE, command_recording, run_pipeline
 

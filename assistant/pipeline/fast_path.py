@@ -13,45 +13,18 @@ past). What the guard rejects goes to the open-vocabulary transcriber, recheck a
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from assistant.audio.chunk import BYTES_PER_MS
 from assistant.grammar.types import GrammarRecognizer, GrammarResult
 from assistant.pipeline.command import Command
-from assistant.vad import FRAME_MS, WAKE_TAIL_GAP_MS, WAKE_TAIL_MAX_MS, WAKE_TAIL_THEN_MS
+from assistant.vad import FRAME_MS, settled_tail_ms
 
 _LOGGER = logging.getLogger(__name__)
 
 PRIME_MS = 1500.0
 """How much of the audio before the wake word's detection primes the recognizer's level."""
-
-
-def settled_tail_ms(loud: Sequence[bool]) -> float | None:
-    """Pure: ``wake_tail_ms`` of a command's frames once no later frame can change it; None
-    while it still may (the grammar waits for it before it hears anything: the wake word's last
-    syllable in its audio reads as some word of the home)."""
-    if len(loud) < 3:
-        return None
-    if not any(loud[:3]):
-        return 0.0
-    gap = int(WAKE_TAIL_GAP_MS // FRAME_MS)
-    loud_before = quiet = 0
-    for i, frame in enumerate(loud):
-        if frame:
-            if quiet >= gap:
-                if not 0 < loud_before * FRAME_MS <= WAKE_TAIL_MAX_MS:
-                    return 0.0
-                after = sum(loud[i:])
-                return (i - quiet) * FRAME_MS if after * FRAME_MS >= WAKE_TAIL_THEN_MS else None
-            loud_before += 1
-            quiet = 0
-        else:
-            quiet += 1
-        if loud_before * FRAME_MS > WAKE_TAIL_MAX_MS:
-            return 0.0  # too long for a tail: the command ran straight on from the wake word
-    return None
 
 
 @dataclass
