@@ -2,10 +2,10 @@
 it in the window said to the assistant?
 
 Whisper is asked only when the cheap evidence leaves a detection in doubt
-(``decision.Outcome.READ``): it costs ~0.7 CPU-s here, twice that for the sixth of windows read
-a second time (``prompts_for``). Prompted with the phrase, it writes a real "okay nabu" the
-same way for most voices, while a near-miss keeps its own words ("Okay Nana, I'll call you
-back"). Whether the phrase was heard,
+(``decision.Outcome.READ``): it costs ~0.7 CPU-s here, twice that for the windows read a
+second time (``prompts_for``: 18 % of the wake corpus's fit windows, 30 % of its test windows).
+Prompted with the phrase, it writes a real "okay nabu" the same way for most voices, while a
+near-miss keeps its own words ("Okay Nana, I'll call you back"). Whether the phrase was heard,
 and whether a sentence ends after it, are features of the decision, weighed by fitted weights;
 what the rest says (``follows``) is kept for the record, not weighed: a command's phrasing must
 not cancel a wake word.
