@@ -33,21 +33,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from assistant.config import load_config  # noqa: E402
 from bench import corpus, wake_corpus  # noqa: E402
 from bench.grammar_cases import QUESTIONS  # noqa: E402
-from bench.rig import press_at, run_wav, shared_models  # noqa: E402
+from bench.rig import NeverWake, press_at, run_wav, shared_models  # noqa: E402
 from bench.robust_cases import CHATTER, COMMANDS, UNKNOWN_COMMANDS, Expect  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 
-
-class _NeverWake:
-    """Only the button starts a command: the wake word is another bench's business."""
-
-    def process(self, chunk: Any) -> None:
-        return None
-
-    def reset(self) -> None:
-        pass
 
 
 def cpu_s() -> float:
@@ -74,7 +65,7 @@ def one(config: Any, pcm: bytes, tmp: Path) -> tuple[list[Any], float]:
     spent: list[float] = []
 
     def prepare(voice: Any) -> None:
-        voice.pipeline.gate.detector = _NeverWake()
+        voice.pipeline.gate.detector = NeverWake()  # only the button starts a command
         voice.source = press_at(voice.source, 500.0, voice.pipeline.request_listen)
         spent.append(cpu_s())  # building the appliance is start-up, not the command's cost
 

@@ -45,6 +45,17 @@ def run_wav(config: Any, wav: Path, out: Path, *, realtime: bool = False,
     return events
 
 
+class NeverWake:
+    """A first stage that never fires: for runs where only a button press starts the command
+    (set as ``voice.pipeline.gate.detector``)."""
+
+    def process(self, chunk: Any) -> None:
+        return None
+
+    def reset(self) -> None:
+        pass
+
+
 def press_at(source: Any, t_ms: float, press: Callable[[], None]) -> Iterator[Any]:
     """The source's chunks, calling press() (a button) once audio time reaches t_ms."""
     pressed = False

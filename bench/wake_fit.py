@@ -245,6 +245,7 @@ def report(rows: list[dict[str, Any]], misses: dict[str, int], hours: float,
     """Per level: the share of wake recordings kept per room (first-stage misses count as
     lost), and the false wakes in the negatives."""
     out: dict[str, Any] = {}
+    ordinary = ordinary_hours(rows, hours)
     for level in params.levels:
         kept = {}
         for room in ("clean", "20", "10"):
@@ -254,7 +255,7 @@ def report(rows: list[dict[str, Any]], misses: dict[str, int], hours: float,
         false = [r["text"] for r in rows if r["kind"] == "negative" and woke(r, params, level, band)]
         out[level] = {"kept": kept, "false_wakes": len(false),
                       "per_hour": round(len(false) / hours, 2),
-                      "per_ordinary_hour": round(len(false) / ordinary_hours(rows, hours), 2),
+                      "per_ordinary_hour": round(len(false) / ordinary, 2),
                       "examples": false[:6]}
     return out
 

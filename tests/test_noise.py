@@ -14,7 +14,7 @@ from assistant.audio.clean import AudioCleaner, CleanedSource
 from assistant.config import load_config, parse_config
 from assistant.events import Event
 from bench import corpus
-from bench.rig import press_at, run_wav
+from bench.rig import NeverWake, press_at, run_wav
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "config" / "assistant.yaml"
@@ -55,7 +55,7 @@ def run(tmp_path: Path, pcm: bytes, button_ms: float, speculative: bool = True,
             voice.pipeline.s.is_complete_command = lambda _text: False
         # Only the button starts the command: the wake word in noise (and its second stage) is
         # another test's business, and a wake before the press would change what is measured.
-        voice.pipeline.gate.detector = _NeverWake()
+        voice.pipeline.gate.detector = NeverWake()
         if vad is not None:
             voice.pipeline.s.vad = vad
         voice.source = press_at(voice.source, button_ms, voice.pipeline.request_listen)
@@ -72,13 +72,6 @@ class _DeafVad:
     def reset(self) -> None:
         pass
 
-
-class _NeverWake:
-    def process(self, chunk: AudioChunk) -> None:
-        return None
-
-    def reset(self) -> None:
-        pass
 
 
 def end_of_speech(events: list[Event]) -> dict:
