@@ -123,6 +123,29 @@ def _on_off_blocks(domain: str, nouns: str) -> list[dict[str, Any]]:
     ]
 
 
+def said_class(quantity: str, classes: set[str], language: str = "en") -> str | None:
+    """Of ``classes``, the sensor class whose words the spoken quantity says most of ("rainfall
+    intensity": precipitation_intensity, not precipitation), or None when none or a tie."""
+    import re
+
+    spoken = " " + " ".join(quantity.lower().split()) + " "
+    best: dict[str, int] = {}
+    for cls in classes:
+        words = (table(language).get("sensor") or {}).get(cls)
+        if not words:
+            continue
+        pattern = (str(words).replace("(", "(?:").replace("[", "(?:").replace("]", ")?")
+                   .replace(" ", r"\s*"))  # the table's (a|b) [c] as a regular expression
+        found = [len(m.group(0)) for m in re.finditer(rf"(?<= ){pattern}(?= )", spoken)]
+        if found:
+            best[cls] = max(found)
+    if not best:
+        return None
+    top = max(best.values())
+    winners = [cls for cls, size in best.items() if size == top]
+    return winners[0] if len(winners) == 1 else None
+
+
 def _sensor_blocks(cls: str, quantity: str) -> list[dict[str, Any]]:
     fixed = {"domain": "sensor", "device_class": cls}
     said = f"({quantity})"

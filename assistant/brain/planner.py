@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.brain.classes import state_word
+from assistant.brain.classes import said_class, state_word
 from assistant.brain.plan import IntentMatch, UnknownEntity
 from assistant.brain.targets import Found, Wanted, match_targets, prefer_area, which_one
 from assistant.brain.types import Action
@@ -113,7 +113,11 @@ class Planner:
             if found.problem == "area" and area is not None:
                 return self._say(f"There is no {name[1]} in the {area[1]}.")
             if found.problem == "duplicate":
-                return _Targets(found.devices, choose=True)
+                said = said_class(str(self.slots["quantity"][1]), {
+                    d.device_class for d in found.devices if d.device_class}) \
+                    if "quantity" in self.slots else None
+                alike = tuple(d for d in found.devices if said is None or d.device_class == said)
+                return _Targets(alike, choose=len(alike) > 1)
             if not found.ok:  # the words hassil matched are not the whole name: its device
                 found = Found((matched,))
             return _Targets(found.devices)

@@ -86,7 +86,11 @@ def same_area(a: str | None, b: str | None) -> bool:
 
 def which_one(devices: Iterable[DeviceConfig]) -> str:
     """ "Which one: the kitchen light or the bedroom light?" for look-alikes (by area)."""
+    devices = list(devices)
     phrases = [f"the {_described(d)}" for d in devices]
+    if len(set(phrases)) < len(phrases):  # same name, same area: say what each one measures
+        phrases = [f"{p} for {d.device_class.replace('_', ' ')}" if d.device_class else p
+                   for p, d in zip(phrases, devices, strict=True)]
     listed = ", ".join(phrases[:-1]) + " or " + phrases[-1] if len(phrases) > 1 else phrases[0]
     return f"Which one: {listed}?"
 
