@@ -126,24 +126,24 @@ def _on_off_blocks(domain: str, nouns: str) -> list[dict[str, Any]]:
 def said_class(quantity: str, classes: set[str], language: str = "en") -> str | None:
     """Of ``classes``, the sensor class whose words the spoken quantity says most of ("rainfall
     intensity": precipitation_intensity, not precipitation), or None when none or a tie."""
-    import re
-
-    spoken = " " + " ".join(quantity.lower().split()) + " "
-    best: dict[str, int] = {}
-    for cls in classes:
-        words = (table(language).get("sensor") or {}).get(cls)
-        if not words:
-            continue
-        pattern = (str(words).replace("(", "(?:").replace("[", "(?:").replace("]", ")?")
-                   .replace(" ", r"\s*"))  # the table's (a|b) [c] as a regular expression
-        found = [len(m.group(0)) for m in re.finditer(rf"(?<= ){pattern}(?= )", spoken)]
-        if found:
-            best[cls] = max(found)
-    if not best:
-        return None
-    top = max(best.values())
+    spoken = f" {' '.join(quantity.lower().split())} "
+    phrases = _sensor_phrases(language)
+    best = {cls: max((len(p) for p in phrases.get(cls, ()) if f" {p} " in spoken), default=0)
+            for cls in classes}
+    top = max(best.values(), default=0)
     winners = [cls for cls, size in best.items() if size == top]
-    return winners[0] if len(winners) == 1 else None
+    return winners[0] if top and len(winners) == 1 else None
+
+
+@functools.cache
+def _sensor_phrases(language: str) -> dict[str, frozenset[str]]:
+    """Every phrase each sensor class's words allow, expanded by hassil as the sentences are."""
+    from hassil.parse_expression import parse_sentence
+    from hassil.sample import sample_expression
+
+    return {cls: frozenset(" ".join(p.split()) for p in
+                           sample_expression(parse_sentence(str(words)).expression))
+            for cls, words in (table(language).get("sensor") or {}).items()}
 
 
 def _sensor_blocks(cls: str, quantity: str) -> list[dict[str, Any]]:

@@ -100,6 +100,15 @@ class Planner:
                       for d in targets.devices if d.kind == "binary_sensor" and d.device_class)
         return self._match(actions, group=targets.group, state_words=words, **kwargs)
 
+    def _by_quantity(self, alike: tuple[DeviceConfig, ...]) -> tuple[DeviceConfig, ...]:
+        """Look-alikes narrowed to the one whose class the question's quantity names, if it
+        names one of theirs ("the rainfall intensity of the garden rain sensor")."""
+        if "quantity" not in self.slots:
+            return alike
+        said = said_class(str(self.slots["quantity"][1]),
+                          {d.device_class for d in alike if d.device_class})
+        return tuple(d for d in alike if said is None or d.device_class == said)
+
     def _targets(self, domain: str | None) -> _Targets | IntentMatch | UnknownEntity | None:
         """The devices a sentence names and how to speak of them together, or why none."""
         name, area = self.slots.get("name"), self.slots.get("area")
@@ -113,10 +122,7 @@ class Planner:
             if found.problem == "area" and area is not None:
                 return self._say(f"There is no {name[1]} in the {area[1]}.")
             if found.problem == "duplicate":
-                said = said_class(str(self.slots["quantity"][1]), {
-                    d.device_class for d in found.devices if d.device_class}) \
-                    if "quantity" in self.slots else None
-                alike = tuple(d for d in found.devices if said is None or d.device_class == said)
+                alike = self._by_quantity(found.devices)
                 return _Targets(alike, choose=len(alike) > 1)
             if not found.ok:  # the words hassil matched are not the whole name: its device
                 found = Found((matched,))
