@@ -23,6 +23,7 @@ stages add up to the process's CPU; "loop" is everything outside them (reading a
 audio, noise suppression, the endpointer, events, the player). Stages: the first wake stage,
 the second wake stage (its verifier, and whisper's reading when it is in doubt), VAD, grammar
 recognizer, whisper transcripts (speculative, final and the recheck), brain, reply synthesis.
+Peak RSS is in the JSON only: this process also holds the voices it synthesizes with.
 Writes bench/results/pi_budget.json and .md.
 """
 
@@ -45,6 +46,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import corpus, wake_corpus  # noqa: E402
+from bench.fast_path_bench import expected  # noqa: E402
+from bench.pipeline_bench import percentile  # noqa: E402
+from bench.rig import forget_last_recording  # noqa: E402
 from bench.robust_cases import COMMANDS, Expect  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -161,8 +165,7 @@ def instrument(voice: Any, ledger: Ledger) -> None:
     pipeline.gate.second = s.second_stage
     if pipeline.fast is not None:
         pipeline.fast.recognizer = s.grammar
-    s.wake.reset()
-    s.vad.reset()
+    forget_last_recording(voice)
 
 
 def config_text(profile: str, state: Path) -> str:
@@ -197,8 +200,7 @@ def judge(events: list[Any], exp: Expect) -> bool:
     done = [a for r in replies for a in r["actions"] if a["ok"]]
     if exp.action is None:
         return replies[0]["intent"] == exp.intent and not done
-    return any(a["device"] == exp.device and a["action"] == exp.action
-               and (exp.value is None or a.get("value") == exp.value) for a in done)
+    return any(expected(a, exp) for a in done)
 
 
 def measure(share: str, profile: str, voices: int, commands: int) -> dict[str, Any]:
@@ -282,11 +284,6 @@ def peak_rss_mb() -> float:
     return float("nan")
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else float("nan")
-
-
 def summarize(run: dict[str, Any]) -> dict[str, Any]:
     idle = run["rows"][0]
     idle_rate = sum(idle["cpu_s"].values()) / idle["audio_s"]
@@ -298,27 +295,27 @@ def summarize(run: dict[str, Any]) -> dict[str, Any]:
                            "commands": len(cmds), "ok": sum(bool(r.get("ok")) for r in cmds),
                            "idle_cpu_per_audio_s": round(idle_rate, 4),
                            "cpu_per_command_s": {"median": round(statistics.median(totals), 3),
-                                                 "p95": round(pct(totals, 0.95), 3)},
+                                                 "p95": round(percentile(totals, 0.95), 3)},
                            "cpu_by_stage_s": per_stage, "peak_rss_mb": round(run["peak_rss_mb"])}
     for key, rows in (("to_gpio_ms", [r for r in cmds if r.get("device_command")]),
                       ("to_audio_ms", cmds)):
         values = [r[key] for r in rows if key in r]
         out[key] = {"median": round(statistics.median(values)) if values else None,
-                    "p95": round(pct(values, 0.95)) if values else None, "n": len(values)}
+                    "p95": round(percentile(values, 0.95)) if values else None, "n": len(values)}
     out["grammar_settled"] = sum(r.get("stt") == "grammar" for r in cmds)
     return out
 
 
 def table(summaries: list[dict[str, Any]]) -> str:
     lines = ["| CPU | profile | ok | command end → GPIO, median / p95 ms | → first reply audio | "
-             "CPU-s per command, median / p95 | idle CPU-s per audio-s | peak RSS MB |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
+             "CPU-s per command, median / p95 | idle CPU-s per audio-s |",
+             "|---|---|---:|---:|---:|---:|---:|"]
     for s in summaries:
         g, a, c = s["to_gpio_ms"], s["to_audio_ms"], s["cpu_per_command_s"]
         lines.append(f"| {NAMES.get(s['share'], s['share'])} | {s['profile']} | "
                      f"{s['ok']}/{s['commands']} | {g['median']} / {g['p95']} | "
                      f"{a['median']} / {a['p95']} | {c['median']} / {c['p95']} | "
-                     f"{s['idle_cpu_per_audio_s']} | {s['peak_rss_mb']} |")
+                     f"{s['idle_cpu_per_audio_s']} |")
     stages = sorted({k for s in summaries for k in s["cpu_by_stage_s"]})
     lines += ["", "Mean CPU-s per command by stage (the recording's whole run, listening included):",
               "", "| CPU | profile | " + " | ".join(stages) + " |",

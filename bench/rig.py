@@ -134,10 +134,10 @@ class Rig:
         wav = self.work / "in.wav"
         corpus.write_wav(wav, pcm)
         return run_wav(self.config, wav, self.work / "out.wav", realtime=realtime,
-                       prepare=_forget_last_recording)
+                       prepare=forget_last_recording)
 
 
-def _forget_last_recording(voice: Any) -> None:
+def forget_last_recording(voice: Any) -> None:
     # The wake detector and VAD are shared between runs: forget the previous recording's audio.
     voice.pipeline.s.wake.reset()
     voice.pipeline.s.vad.reset()
