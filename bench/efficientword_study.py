@@ -100,10 +100,9 @@ def evaluate() -> int:
     sys.path.insert(0, str(ROOT))
     from assistant.wake.decision import PARAMS, DecisionParams, score
     from bench import wake_fit
-
-    params = DecisionParams.from_json(json.loads(PARAMS.read_text()))
     from bench.train_verifier import engine_of
 
+    params = DecisionParams.from_json(json.loads(PARAMS.read_text()))
     sides = {}
     fit_rows: list[dict[str, object]] = []
     for split in ("fit", "test"):
@@ -123,43 +122,33 @@ def evaluate() -> int:
     for engine in set(engines):
         mine = engines == engine
         fit_knn[mine] = knn_score(fv[mine], fv[fw & ~mine][:, 0], fv[~fw & ~mine][:, 0])
+    knn = {"fit": fit_knn, "test": knn_score(sides["test"][0], refs_pos, refs_neg)}
+    _, wake, first = sides["fit"]
+    names = ("first", "efficientword")
+    model = wake_fit.fit_logistic(np.stack([first, knn["fit"]], axis=1), wake.astype(float), names)
+
+    def both(split: str) -> np.ndarray:
+        return np.array([model.score(dict(zip(names, row, strict=True)))
+                         for row in zip(sides[split][2], knn[split], strict=True)])
+
+    cut_both = np.quantile(both("fit")[~wake], 0.98)
+    cut_first = np.quantile(first[~wake], 0.98)
     report: dict[str, dict[str, float]] = {}
-    fitted: tuple[np.ndarray, float, np.ndarray, np.ndarray] | None = None
     for split in ("fit", "test"):
-        vectors, wake, first = sides[split]
-        knn = fit_knn if split == "fit" else knn_score(vectors, refs_pos, refs_neg)
-        x = np.stack([first, knn], axis=1)
-        if fitted is None:
-            mean, spread = x.mean(0), x.std(0) + 1e-9
-            w, b = logistic((x - mean) / spread, wake.astype(float))
-            combined_fit = ((x - mean) / spread) @ w + b
-            cut = np.quantile(combined_fit[~wake], 0.98)
-            cut_first = np.quantile(first[~wake], 0.98)
-            fitted = (w, b, mean, spread)
-            cuts = (cut, cut_first)
-        w, b, mean, spread = fitted
-        combined = ((x - mean) / spread) @ w + b
+        _, wake, first = sides[split]
+        combined, near = both(split), knn[split]
         report[split] = {
-            "auc_efficientword": round(auc(knn[wake], knn[~wake]), 3),
+            "auc_efficientword": round(auc(near[wake], near[~wake]), 3),
             "auc_cheap_score": round(auc(first[wake], first[~wake]), 3),
             "auc_both": round(auc(combined[wake], combined[~wake]), 3),
-            "kept_cheap_at_2pct_fit_near_misses": round(float((first[wake] >= cuts[1]).mean()), 3),
-            "kept_both_at_2pct_fit_near_misses": round(float((combined[wake] >= cuts[0]).mean()), 3),
-            "near_misses_through_cheap": round(float((first[~wake] >= cuts[1]).mean()), 3),
-            "near_misses_through_both": round(float((combined[~wake] >= cuts[0]).mean()), 3),
+            "kept_cheap_at_2pct_fit_near_misses": round(float((first[wake] >= cut_first).mean()), 3),
+            "kept_both_at_2pct_fit_near_misses": round(float((combined[wake] >= cut_both).mean()), 3),
+            "near_misses_through_cheap": round(float((first[~wake] >= cut_first).mean()), 3),
+            "near_misses_through_both": round(float((combined[~wake] >= cut_both).mean()), 3),
             "wakes": int(wake.sum()), "near_misses": int((~wake).sum())}
     print(json.dumps(report, indent=1))
     (RESULTS / "efficientword_study.json").write_text(json.dumps(report, indent=1) + "\n")
     return 0
-
-
-def logistic(x: np.ndarray, y: np.ndarray, steps: int = 3000, l2: float = 1e-3) -> tuple[np.ndarray, float]:
-    w, b = np.zeros(x.shape[1]), 0.0
-    for _ in range(steps):
-        p = 1.0 / (1.0 + np.exp(-(x @ w + b)))
-        w -= 0.5 * (x.T @ (p - y) / len(y) + l2 * w)
-        b -= 0.5 * float((p - y).mean())
-    return w, b
 
 
 def main() -> int:

@@ -159,7 +159,12 @@ def fit_model(rows: list[dict[str, Any]], names: tuple[str, ...], reading: bool 
         x = np.array([[read_features(evidence_of(r), r["_first"])[n] for n in names] for r in rows])
     else:
         x = np.array([[features(evidence_of(r))[n] for n in names] for r in rows])
-    y = np.array([1.0 if r["kind"] == "wake" else 0.0 for r in rows])
+    return fit_logistic(x, np.array([1.0 if r["kind"] == "wake" else 0.0 for r in rows]), names)
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, names: tuple[str, ...]) -> Model:
+    """A logistic model of the columns of x (named ``names``) for labels y, the two classes
+    weighted equally."""
     mean, spread = x.mean(axis=0), x.std(axis=0) + 1e-6
     z = np.hstack([(x - mean) / spread, np.ones((len(x), 1))])
     w_class = np.where(y > 0, 0.5 / max(y.mean(), 1e-9), 0.5 / max(1 - y.mean(), 1e-9))
