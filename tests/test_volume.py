@@ -55,6 +55,8 @@ def test_the_players_gain_follows_the_level(tmp_path: Path) -> None:
     assert volume_command("HassMediaPlayerMute", {}, volume) == "I'm already muted."
     assert volume_command("HassMediaPlayerUnmute", {}, volume) == "Unmuted. The volume is 50 percent."
     assert played_peak(gain) == 2500
+    # Not muted: nothing to undo, and the reply does not claim it did.
+    assert volume_command("HassMediaPlayerUnmute", {}, volume) == "I'm not muted. The volume is 50 percent."
 
 
 def test_up_down_and_the_limits(tmp_path: Path) -> None:

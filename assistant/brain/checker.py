@@ -130,7 +130,7 @@ def _change(claim: Claim, ev: Evidence, catalog: Catalog) -> tuple[str, frozense
         return "nothing_done", frozenset()
     if not matching:
         return "not_done", frozenset()
-    if ref.unknown and not ref.devices:
+    if ref.unknown:  # "the front door and the kitchen door": said of a thing this home lacks too
         return "unknown_device", frozenset()
     if ref.devices - hit:
         return "not_this_device", frozenset()
@@ -172,7 +172,7 @@ def _state(claim: Claim, ev: Evidence, catalog: Catalog) -> tuple[str, frozenset
         kinds = _STATE_KINDS.get(claim.state or "")
     else:  # a reading: degrees from a sensor, a percentage from a dimmer
         kinds = frozenset({"sensor"}) if claim.unit != "%" else frozenset({"light", "fan"})
-    if claim.ref.unknown and not claim.ref.devices:
+    if claim.ref.unknown:
         return "unknown_device", frozenset()
     targets = _targets(claim, ev, catalog, kinds)
     if not targets:

@@ -460,10 +460,17 @@ def extract(sentence: str, catalog: Catalog, asked_live: bool = False,
     elif parts and all(_ACK_RE.match(p) and not _OUTCOME_RE.search(p) for p in parts):
         return [Claim("ack", text=" ".join(parts))]
     claims: list[Claim] = []
+    subjects = ""
     for part in parts:
         if _ACK_RE.match(part) and not _OUTCOME_RE.search(part):
             continue
-        claims.extend(_part_claims(part, catalog, asked_live))
+        found = _part_claims(f"{subjects} {part}".strip(), catalog, asked_live)
+        claims.extend(found)
+        # "The kitchen door, the hall door and the front door are locked": a piece that only
+        # names things is the subject of what the next piece says.
+        ref = catalog.refer(part)
+        named = bool(ref.devices or ref.generic or ref.unknown)
+        subjects = f"{subjects} {part}".strip() if not found and named else ""
     if question and not any(c.kind == "change" for c in claims) and echoes(sentence, question):
         claims.append(Claim("change", frozenset({"echo"}), text=normalize(sentence)))
     return claims

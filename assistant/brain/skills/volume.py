@@ -286,6 +286,8 @@ def volume_command(intent: str, slots: dict[str, Any], volume: VolumeControl) ->
             after = volume.set(muted=True)
             return "Muted." if after.muted else "I couldn't mute the speaker."
         if intent == "HassMediaPlayerUnmute":
+            if not before.muted:
+                return _level_words(before, "I'm not muted. The volume is")
             after = volume.set(muted=False)
             return _level_words(after, "Unmuted. The volume is")
         if intent == "HassSetVolume":
