@@ -158,8 +158,8 @@ def judge(case: Mapping[str, Any], turn: Turn, devices: Sequence[Any]) -> list[F
         if generic and not named:
             kinds = _GENERIC_KINDS[generic.group(1)]
             said = generic.group(3)
-            real = {str(turn.after.get(d.id)) for d in devices if d.kind in kinds}
-            if (real != {said}) != bool(generic.group(2) or negated):
+            states = {str(turn.after.get(d.id)) for d in devices if d.kind in kinds}
+            if (states != {said}) != bool(generic.group(2) or negated):
                 out.append(FalseClaim(sentence, f"says all {generic.group(1)} are {said}"))
         if _VOLUME_WORDS.search(low) and not negated:
             said = re.findall(r"(?<![\w.])(\d+(?:\.\d+)?)(?!\w|\.\d)", low)
