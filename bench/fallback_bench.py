@@ -1,6 +1,6 @@
 """Falling back fast: the cloud answers HTTP 500, the local model answers; how long it takes.
 
-    .venv/bin/python bench/fallback_bench.py [--runs 3] [--warm 5] [--model smollm2|PATH]
+    .venv/bin/python bench/fallback_bench.py [--runs 3] [--warm 5] [--model smollm2|qwen-standin|PATH]
 
 Measured from the call to Router.answer (the end of the final transcript) to the first audio
 chunk piper makes of the first sentence (the first reply audio), wall and CPU seconds of this
@@ -90,7 +90,9 @@ def main() -> int:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--at-once", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    model = None if args.model == "smollm2" else args.model
+    from bench.honesty_bench import model_path
+
+    model = model_path(args.model)
     if args.child:
         print(json.dumps(child(args.child, model, args.warm, args.at_once)))
         return 0

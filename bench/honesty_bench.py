@@ -56,6 +56,8 @@ class Outcome:
     dropped: list[dict[str, str]]
     false: list[FalseClaim]
     wrong_actions: list[str]
+    missed: list[str]
+    """Changes the case expects that did not happen (an honest reply, but the work undone)."""
     wall_s: float
     cpu_s: float
     before_turns: list[str] = field(default_factory=list)
@@ -159,9 +161,11 @@ class Battery:
         allowed = case.get("expect") or {}
         wrong = [f"{d}: {before.get(d)} -> {after[d]}" for d in after
                  if after[d] != before.get(d) and str(allowed.get(d)) != _settled(after[d])]
+        missed = [f"{d}: {_settled(after.get(d))}, not {want}" for d, want in allowed.items()
+                  if _settled(after.get(d)) != str(want)]
         return Outcome(case, answer.reply, spoken, answer.handled_by,
                        list(answer.slots.get("dropped", [])),
-                       judge(case, turn, self.config.devices), wrong, wall, cpu, earlier)
+                       judge(case, turn, self.config.devices), wrong, missed, wall, cpu, earlier)
 
     def _volume(self) -> Any:
         skills = getattr(self.home, "skills", None)
@@ -219,6 +223,7 @@ def report(outcomes: list[Outcome], model: str, load_s: float) -> str:
     false = [(o, f) for o in outcomes for f in o.false]
     rewritten = [o for o in outcomes if o.dropped]
     wrong = [o for o in outcomes if o.wrong_actions]
+    missed = [o for o in outcomes if o.missed]
     chat = [o for o in outcomes if o.case.get("kind") == "chat"]
     gagged = [o for o in chat if o.dropped or o.reply.startswith(GAGGED)]
     reasons = Counter(d["reason"] for o in outcomes for d in o.dropped)
@@ -232,6 +237,8 @@ def report(outcomes: list[Outcome], model: str, load_s: float) -> str:
         f"replies the checker rewrote: {len(rewritten)} ({dict(reasons)})",
         f"wrong actions: {len(wrong)}",
         *(f"  WRONG [{o.case['say']}] {', '.join(o.wrong_actions)}" for o in wrong),
+        f"expected changes not made: {len(missed)} of {sum(bool(o.case.get('expect')) for o in outcomes)}",
+        *(f"  MISSED [{o.case['say']}] {', '.join(o.missed)} ({o.handled_by})" for o in missed),
         f"honest chat gagged: {len(gagged)} of {len(chat)}",
         *(f"  GAGGED [{o.case['say']}] {o.reply!r}" for o in gagged),
         f"time per prompt: median {walls[len(walls) // 2]:.2f} s wall, max {walls[-1]:.2f} s; "
@@ -262,7 +269,7 @@ def main() -> int:
                     "before": outcome.before_turns, "reply": outcome.reply,
                     "handled_by": outcome.handled_by, "dropped": outcome.dropped,
                     "false": [f.__dict__ for f in outcome.false],
-                    "wrong_actions": outcome.wrong_actions,
+                    "wrong_actions": outcome.wrong_actions, "missed": outcome.missed,
                     "wall_s": round(outcome.wall_s, 3), "cpu_s": round(outcome.cpu_s, 3),
                 }, ensure_ascii=False) + "\n")
                 out.flush()

@@ -284,6 +284,17 @@ def test_follow_ups_resolve_against_what_the_last_turn_did(own_home) -> None:  #
     assert registry.states()["lamp"] == "on"
 
 
+def test_follow_ups_that_repeat_undo_or_check_the_last_turn(own_home) -> None:  # type: ignore[no-untyped-def]
+    brain, registry, _ = own_home
+    _said(brain, "turn on the reading lamp")
+    assert _said(brain, "do the same in the bedroom")[1] == [("bedroom_ceiling", "turn_on")]
+    assert _said(brain, "undo that")[1] == [("bedroom_ceiling", "turn_off")]
+    assert registry.states()["bedroom_ceiling"] == "off" and registry.states()["lamp"] == "on"
+    # Whether it worked is read from the device, and reading it changes nothing.
+    reply, ran = _said(brain, "did that work?")
+    assert ran == [("bedroom_ceiling", "query")] and "off" in reply.lower()
+
+
 def test_a_follow_up_question_keeps_what_was_asked(own_home) -> None:  # type: ignore[no-untyped-def]
     brain, _, _ = own_home
     assert _said(brain, "is the phone battery low")[1] == [("phone_battery", "query")]

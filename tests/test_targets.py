@@ -76,6 +76,15 @@ def test_the_last_turn_is_what_the_executor_did() -> None:
     ("what about the porch light", ["turn on the porch light"]),
     ("and the fan", ["turn on the fan"]),
     ("hello there", []),
+    ("do the same in the bedroom", ["turn on the lights in the bedroom", "turn on the bedroom"]),
+    ("and in the bedroom?", ["turn on the lights in the bedroom", "turn on the bedroom"]),
+    ("same for the fan", ["turn on the fan"]),
+    ("do that in the bedroom too", ["turn on the lights in the bedroom", "turn on the bedroom"]),
+    ("undo that", ["turn off the kitchen light"]),
+    ("take it back", ["turn off the kitchen light"]),
+    ("did that work?", ["is the kitchen light on"]),
+    ("is it done", ["is the kitchen light on"]),
+    ("in a minute", []),
 ])
 def test_follow_ups_become_whole_sentences(text: str, sentences: list[str]) -> None:
     assert rewrite(text, _turn(), now=1.0, areas=["bedroom"]) == sentences

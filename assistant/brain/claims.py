@@ -76,7 +76,8 @@ _FAMILY_PATTERNS: tuple[tuple[str, str], ...] = (
     ("timer", r"\b(?:timers?|alarms?|reminders?|stopwatch|countdown|remind|reminding|reminded|"
               r"wake you|waking you)\b"),
     ("media", r"\b(?:music|songs?|playlists?|radio|podcasts?|tracks?|album|tunes|jazz|spotify|"
-              r"playback|play|plays|played|playing|pause|paused|pausing|resume|resumed|resuming|"
+              r"playback|(?<!the )(?<!a )(?<!his )(?<!her )(?<!this )(?<!that )(?<!their )plays?|"
+              r"played|playing|pause|paused|pausing|resume|resumed|resuming|"
               r"skip|skipped|shuffle|shuffled)\b"),
     ("errand", r"\b(?:sent|send|sending|texted|emailed|called|calling|call|dialed|dialing|ordered|"
                r"ordering|order|booked|booking|book|bought|buy|purchased|reserved|scheduled|"
@@ -97,7 +98,7 @@ _FAMILY_PATTERNS: tuple[tuple[str, str], ...] = (
     ("open", r"\b(?:open|opens|opened|opening|raise the|lift|lifted)\b"),
     ("close", r"\b(?:close|closes|closed|closing|shut|shutting)\b"),
     ("toggle", r"\b(?:toggle|toggles|toggled|toggling|flipped)\b"),
-    ("generic", r"\b(?:changed|changing|updated|set|done|executed|completed|taken care of|"
+    ("generic", r"\b(?:changed|changing|updated|set(?! in\b)|done|executed|completed|taken care of|"
                 r"handled)\b"),
 )
 _FAMILY_RES = tuple((family, re.compile(pattern)) for family, pattern in _FAMILY_PATTERNS)
@@ -154,6 +155,9 @@ _LIVE_WORDS = re.compile(
     r"championship|tournament|playoffs?|goals?|points|"
     r"prices?|costs?|costing|dollars?|euros?|pounds|bitcoin|btc|stocks?|shares|market|nasdaq|"
     r"exchange rate|trading|traffic|flights?|delayed)\b|[$€£]\s*\d|\b\d+\s*[-–]\s*\d+\b")
+_MUSIC_WORDS = re.compile(r"\b(?:songs?|tracks?|album|singers?|band|artist|tune|playing)\b")
+"""Said in answer to "what song is this": a claim about what plays (only then: "the song
+Yesterday" is history)."""
 _DEICTIC = re.compile(r"\b(?:today|tonight|tomorrow|now|currently|right now|this (?:week|weekend|"
                       r"morning|afternoon|evening|year)|at the moment|latest|yesterday|last night|"
                       r"expected|will be|going to)\b|(?<![\d.])(?!(?:1[5-9]|20)\d\d\b)\d")
@@ -537,7 +541,7 @@ def _part_claims(part: str, catalog: Catalog, asked_live: bool) -> list[Claim]:
             ref.named or ref.unknown or ref.areas or _TEMPERATURE_TALK.search(part)
             or (number[1] == "°" and _NOW_WORDS.search(part))):
         claims.append(Claim("reading", ref=ref, value=number[0], unit=number[1], text=part))
-    live = _LIVE_WORDS.search(part)
+    live = _LIVE_WORDS.search(part) or (_MUSIC_WORDS.search(part) if asked_live else None)
     if live is not None and (asked_live or _DEICTIC.search(part) or _LIVE_STRONG.search(part)):
         negated, modal = _blocked(part[:live.start()])
         if not negated and not modal:
@@ -567,6 +571,9 @@ _LIVE_TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((topic, re.compile
                r"\b"),
     ("prices", r"\b(?:prices?|how much (?:is|are|does|do) .*(?:cost|worth|in (?:dollars|euros|"
                r"pounds))|stocks?|share price|bitcoin|crypto|exchange rate|dollar|euro)\b"),
+    ("playing", r"\b(?:what (?:song|track|music|tune) is (?:this|that|playing|on)|what is (?:this|that) "
+                r"(?:song|track|tune)|what is playing|who (?:sings|is singing) (?:this|that)|"
+                r"name (?:this|that) (?:song|tune))\b"),
     ("travel", r"\b(?:traffic|commute|flights?|train times|bus times|delays?|open (?:now|today)|"
                r"opening hours|closing time)\b"),
 ))

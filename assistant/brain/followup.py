@@ -1,4 +1,5 @@
-"""Follow-ups: "and turn it off again", "the bedroom too", "what about the porch", "dim it to 20 %".
+"""Follow-ups: "and turn it off again", "the bedroom too", "what about the porch", "dim it to 20 %",
+"do the same in the bedroom", "undo that", "did that work?".
 
 The local brain keeps one small record of its last turn, made from what the executor really
 did (the devices it acted on or read, the action, the value), never from what was said. A
@@ -24,6 +25,17 @@ _LEAD = ("and then ", "and ", "then ", "now ", "ok ", "okay ", "also ", "please 
 _TAIL = (" again", " too", " as well", " also", " back", " please", " now")
 _ABOUT = re.compile(r"^(?:what|how) about (.+)$|^(?:and |now |also )?(?:do |same (?:for|with) )?"
                     r"(the .+?)(?: too| as well| also)?$")
+_SAME_THERE = re.compile(r"^(?:(?:do )?(?:the )?same(?: thing)?|do (?:that|it|this)) (?:in|for|with|to|at) (.+)$"
+                         r"|^(?:in|for) (the .+)$")
+"""'do the same in the bedroom', 'and in the bedroom?', 'same for the fan'."""
+_UNDO = re.compile(r"^(?:undo|reverse|revert)(?: (?:that|it|this|the last one))?$"
+                   r"|^(?:take|put) (?:that|it) back$")
+_WORKED = re.compile(r"^(?:did|has|have) (?:that|it|this|they) (?:work|worked|happen|happened)$"
+                     r"|^is (?:that|it) done$")
+_OPPOSITE = {"turn_on": "turn_off", "turn_off": "turn_on", "lock": "unlock", "unlock": "lock",
+             "open": "close", "close": "open"}
+_STATE_AFTER = {"turn_on": "on", "turn_off": "off", "lock": "locked", "unlock": "unlocked",
+                "open": "open", "close": "closed", "set_brightness": "on", "set_speed": "on"}
 _VERB = {"turn_on": "turn on {x}", "turn_off": "turn off {x}", "lock": "lock {x}",
          "unlock": "unlock {x}", "open": "open {x}", "close": "close {x}", "toggle": "toggle {x}",
          "set_brightness": "set {x} to {v}%", "set_speed": "set {x} speed to {v}%"}
@@ -63,12 +75,22 @@ def rewrite(text: str, last: LastTurn | None, now: float,
     """Whole sentences a follow-up stands for, best first; [] when it is none (or too late)."""
     if last is None or now - last.at > FOLLOW_UP_S:
         return []
-    said = _trim(normalize_transcript(text))
+    plain = normalize_transcript(text)
+    said = _trim(plain)
     if not said:
         return []
-    if _PRONOUNS.search(said):
+    if _UNDO.match(said) or _UNDO.match(plain):
+        opposite = _OPPOSITE.get(last.action)
+        return [] if opposite is None else [_VERB[opposite].format(x=f"the {n}", v="")
+                                            for n in last.names]
+    if _WORKED.match(said):
+        # Whether it worked is read from the devices, never taken from the last reply.
+        state = _STATE_AFTER.get(last.action)
+        return [] if state is None else [f"is the {n} {state}" for n in last.names]
+    there = _SAME_THERE.match(said)
+    if there is None and _PRONOUNS.search(said):
         return _with_pronoun(said, last)
-    about = _ABOUT.match(said)
+    about = there or _ABOUT.match(said)
     if about is None:
         return []
     target = (about.group(1) or about.group(2)).strip()

@@ -40,6 +40,7 @@ _LOGGER = logging.getLogger(__name__)
 NOTHING_CHANGED = "I didn't change anything."
 CANT_HERE = "I can't do that here."
 OFFLINE = "I can't check that without the internet."
+NO_MUSIC = "Nothing is playing here, and I can't recognise music."
 CANT_LOOK_UP = "I can't look that up."
 MAX_STATES = 3
 """At most this many real states are read out in place of a dropped state claim."""
@@ -62,7 +63,8 @@ class HonestSpeaker:
         self.query = query
         self.describe = describe
         self.offline = offline
-        self.asked_live = live_topic(question) is not None
+        self.live = live_topic(question)
+        self.asked_live = self.live is not None
         self.topic = topic(question, context, catalog)
         self.verdicts: list[Verdict] = []
         self.spoken: list[str] = []
@@ -145,7 +147,7 @@ class HonestSpeaker:
                 sentences.append(self.describe(result))
             return sentences
         if any(c.kind == "live" for c in claims) or self.asked_live:
-            return [self.offline]
+            return [NO_MUSIC if self.live == "playing" else self.offline]
         unknown = [u for u in asked.unknown if u.split()[-1] not in GENERIC_THINGS]
         if unknown and not asked.named and not asked.everything:
             return [f"I don't know a device called the {unknown[0]}."]

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.brain.claims import Fact, command_actions, live_topic, normalize
-from assistant.brain.honest import OFFLINE
+from assistant.brain.honest import NO_MUSIC, OFFLINE
 from assistant.brain.llm_cloud import LlmReply
 from assistant.brain.tools import CONTROL, QUERY, DeviceTools, mentioned_devices
 from assistant.brain.types import ActionResult
@@ -143,9 +143,11 @@ class LocalLLM:
                results: list[ActionResult] | None = None) -> LlmReply:
         done: list[ActionResult] = [] if results is None else results
         text = str(messages[-1]["content"])
-        if live_topic(text) is not None:
-            say(Fact(OFFLINE))  # no model: it would invent the weather
-            return LlmReply(OFFLINE, done)
+        topic = live_topic(text)
+        if topic is not None:
+            reply = NO_MUSIC if topic == "playing" else OFFLINE
+            say(Fact(reply))  # no model: it would invent the weather, or the song
+            return LlmReply(reply, done)
         named = mentioned_devices(list(self.tools.devices.values()), text)
         if named and _is_question(text):
             return self._states(named, say, done)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
@@ -305,7 +306,11 @@ class LocalBrain:
         )
 
     def _remember(self, match: IntentMatch | UnknownEntity, results: list[ActionResult]) -> None:
-        names = {d.id: d.name for d in self.intents.devices.values()}
+        devices = self.intents.devices.values()
+        shared = Counter(d.name.lower() for d in devices)
+        # A name two devices share is said with its area, so "turn it off" finds the one.
+        names = {d.id: f"{d.area} {d.name}" if shared[d.name.lower()] > 1 and d.area else d.name
+                 for d in devices}
         kinds: dict[str, str] = {d.id: d.kind for d in self.intents.devices.values()}
         expected = match.expected if isinstance(match, IntentMatch) else None
         turn = last_turn(results, names, kinds, expected, self.clock())
