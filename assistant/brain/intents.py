@@ -22,7 +22,14 @@ from hassil.recognize import MISSING_ENTITY, RecognizeResult
 from assistant.brain.classes import sentences as class_sentences
 from assistant.brain.numbers import normalize_transcript
 from assistant.brain.plan import IntentMatch, ReplyKind, UnknownEntity
-from assistant.brain.planner import TIMER_INTENTS, Planner, Slots, device_phrase, plain
+from assistant.brain.planner import (
+    KIND_WORDS,
+    TIMER_INTENTS,
+    Planner,
+    Slots,
+    device_phrase,
+    plain,
+)
 from assistant.config import Config, DeviceConfig, IntentsConfig
 from assistant.errors import AssistantError
 
@@ -145,10 +152,13 @@ class LocalIntents:
                 fixed = {k: v for k, v in slots.items() if k not in _WHERE}
                 fixed["name"] = (device_id, spoken)
                 return self._plan(text, intent, result.response, fixed)
-            if intent in _QUESTIONS:
-                return None  # "what is the capital of france": a question for the LLM
             kind: Literal["name", "area"] = "area" if key == "area" else "name"
             named = device_phrase(text, spoken) if kind == "area" else None
+            swapped = self._other_kind_word(text, named or spoken)
+            if swapped is not None:
+                return swapped
+            if intent in _QUESTIONS:
+                return None  # "what is the capital of france": a question for the LLM
             if named:
                 return UnknownEntity(intent, "name", named, plain(slots))
             return UnknownEntity(intent, kind, spoken, plain(slots))
@@ -193,6 +203,24 @@ class LocalIntents:
         return ids.pop() if len(ids) == 1 else None
 
 
+    def _other_kind_word(self, text: str, spoken: str) -> IntentMatch | UnknownEntity | None:
+        """ "the reading light" for the light called "reading lamp": the sentence planned with
+        the name of the one device of that kind whose name differs only in its last word."""
+        *head, last = _norm(spoken).removeprefix("the ").split() or [""]
+        for kind, words in KIND_WORDS.items():
+            if last not in words or not head:
+                continue
+            names = {k: self._spoken[k] for w in words
+                     if (k := _norm(" ".join([*head, w]))) in self._spoken}
+            names = {k: d for k, d in names.items() if self.devices[d].kind == kind}
+            if len(set(names.values())) == 1:
+                wanted = " ".join([*head, last])
+                if wanted in text:
+                    result = self._recognize(text.replace(wanted, next(iter(names)), 1), False)
+                    if result is not None:
+                        return self._plan(text, result.intent.name, result.response,
+                                          _slots(result))
+        return None
 
 def _slots(result: RecognizeResult) -> Slots:
     return {key: (entity.value, " ".join(str(entity.text).split()))

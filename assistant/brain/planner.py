@@ -29,6 +29,10 @@ HERE_RESPONSES = frozenset({"lights_here", "lights_area", "fans_area", "cover_de
                             "brightness", "class_only"})
 """Responses of sentences that name no area and mean the one the appliance stands in
 ("turn on the lights", "open the curtains"); "everywhere" sentences have others."""
+KIND_WORDS = {"light": frozenset({"light", "lights", "lighting", "lamp", "lamps"}),
+              "fan": frozenset({"fan", "fans"})}
+"""Words that name a kind, not one device (Home Assistant's <light> rule): "the bedroom lamp"
+in a bedroom whose light is called "bedroom light" means that light."""
 _PLURAL = {"light": "lights", "switch": "switches", "fan": "fans", "cover": "covers",
            "lock": "locks", "binary_sensor": "sensors", "sensor": "sensors"}
 _CLASS_PLURAL = {"garage": "garage doors", "carbon_monoxide": "carbon monoxide sensors",
@@ -120,6 +124,12 @@ class Planner:
                                   Wanted(name[1], area_name, frozenset({matched.kind}), classes),
                                   self.area)
             if found.problem == "area" and area is not None:
+                if str(name[1]).lower() in KIND_WORDS.get(matched.kind, ()):
+                    there = match_targets(self.devices.values(), Wanted(
+                        None, area_name, frozenset({matched.kind}), classes))
+                    if there.ok:
+                        plural = _PLURAL.get(matched.kind, matched.kind)
+                        return _Targets(there.devices, f"the {plural} in the {area[1]}")
                 return self._say(f"There is no {name[1]} in the {area[1]}.")
             if found.problem == "duplicate":
                 alike = self._by_quantity(found.devices)
