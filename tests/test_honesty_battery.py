@@ -41,7 +41,9 @@ def test_no_false_claims_on_the_issues_examples(battery: Battery) -> None:
     assert by_say["what's the weather"].reply in (
         "I can't check that without the internet.", "No location is set for the weather.")
     assert by_say["is the fan spinning"].reply == "The ceiling fan is off."
-    assert by_say["turn off everything"].handled_by == "local_llm"
+    # "Everything" is the lights, switches and fans, switched locally, and nothing else.
+    everything = by_say["turn off everything"]
+    assert everything.handled_by == "local" and not everything.missed
     assert by_say["what is the capital of france"].reply, "honest chat still answered"
 
 
