@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -48,6 +49,10 @@ _WHERE = ("area", "device_class", "domain")
 _DOMAIN_OF_RESPONSE = {"lock": "lock", "cover": "cover", "cover_device_class": "cover"}
 # An unmatched "name" longer than this, or starting with these words, is a wildcard that
 # swallowed a question ("is there motion"), not a device someone named.
+_WHEN_WORDS = re.compile(r" (?:currently|right now|at the moment|at present|presently|now|still)"
+                         r"(?= )")
+"""Words of time that change neither a question nor a command, dropped when the sentence
+matches only without them."""
 _MAX_NAME_WORDS = 4
 _NOT_A_NAME = {"is", "are", "what", "what's", "how", "who", "where", "there", "it", "a", "an",
                "turn", "switch", "set", "on", "off", "everything", "all", "anything", "something"}
@@ -107,6 +112,13 @@ class LocalIntents:
 
     def _match(self, normalized: str) -> IntentMatch | UnknownEntity | None:
         result = self._recognize(normalized, allow_unmatched=False)
+        if result is None:
+            # "is the front door currently locked", "is the light still on": the same question.
+            plain = " ".join(_WHEN_WORDS.sub(" ", f" {normalized} ").split())
+            if plain and plain != normalized:
+                result = self._recognize(plain, allow_unmatched=False)
+                if result is not None:
+                    normalized = plain
         if result is not None:
             found = self._plan(normalized, result.intent.name, result.response, _slots(result))
             _LOGGER.debug("%r -> %s", normalized, found)
