@@ -293,6 +293,9 @@ def test_follow_ups_that_repeat_undo_or_check_the_last_turn(own_home) -> None:  
     # Whether it worked is read from the device, and reading it changes nothing.
     reply, ran = _said(brain, "did that work?")
     assert ran == [("bedroom_ceiling", "query")] and "off" in reply.lower()
+    # "now" in front is a follow-up's, not a word of time: the last action, on the lamp.
+    _said(brain, "turn off the bedroom ceiling light")
+    assert _said(brain, "now the reading lamp")[1] == [("lamp", "turn_off")]
 
 
 def test_a_follow_up_question_keeps_what_was_asked(own_home) -> None:  # type: ignore[no-untyped-def]

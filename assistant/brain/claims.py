@@ -82,7 +82,7 @@ _FAMILY_PATTERNS: tuple[tuple[str, str], ...] = (
     ("errand", r"\b(?:sent|send|sending|texted|emailed|called|calling|call|dialed|dialing|ordered|"
                r"ordering|order|booked|booking|book|bought|buy|purchased|reserved|scheduled|"
                r"scheduling|notified|added|adding|add|noted|saved|remembered|memorized|recorded|"
-               r"recording)\b"),
+               r"recording|remember|keep (?:that|it|this) in mind|make a note)\b"),
     ("on", rf"\b{_PHRASAL}{_GAP}\s+on\b|\b(?:activate|activates|activated|activating|enable|"
            r"enables|enabled|enabling|start|starts|started|starting|lit|light(?:s|ed|ing)? up|"
            r"brew|brewing|brewed)\b"),

@@ -49,10 +49,10 @@ _WHERE = ("area", "device_class", "domain")
 _DOMAIN_OF_RESPONSE = {"lock": "lock", "cover": "cover", "cover_device_class": "cover"}
 # An unmatched "name" longer than this, or starting with these words, is a wildcard that
 # swallowed a question ("is there motion"), not a device someone named.
-_WHEN_WORDS = re.compile(r" (?:currently|right now|at the moment|at present|presently|now|still)"
-                         r"(?= )")
+_WHEN_WORDS = re.compile(r"(?<=\w) (?:currently|right now|at the moment|at present|presently|now|"
+                         r"still)(?= )")
 """Words of time that change neither a question nor a command, dropped when the sentence
-matches only without them."""
+matches only without them; not at its start, where "now the fan" is a follow-up."""
 _MAX_NAME_WORDS = 4
 _NOT_A_NAME = {"is", "are", "what", "what's", "how", "who", "where", "there", "it", "a", "an",
                "turn", "switch", "set", "on", "off", "everything", "all", "anything", "something"}
