@@ -18,14 +18,9 @@ from typing import Any
 
 import yaml
 
-from assistant.config import (
-    _ID_RE,
-    DeviceConfig,
-    SceneAction,
-    SceneConfig,
-    _Loader,
-    compose_yaml,
-)
+from assistant.config.checks import _ID_RE
+from assistant.config.devices import DeviceConfig, SceneAction, SceneConfig
+from assistant.config.nodes import _Loader, compose_yaml
 from assistant.errors import ConfigError
 
 MAX_BYTES = 1_000_000

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
-from assistant.config import LlmConfig
+from assistant.config.sections import LlmConfig
 from assistant.errors import AssistantError
 
 
