@@ -267,30 +267,3 @@ class Fan(OnOffDevice):
             out = OutputDevice(config.pin, active_high=config.active_high, initial_value=False,
                                pin_factory=pin_factory)
             super().__init__(config, out)
-
-
-def build_device(config: DeviceConfig, pin_factory: Factory,
-                 sysfs_root: Path = SYSFS_ROOT, mqtt: Any = None) -> Device:
-    """The device for one config entry; only the pins that entry names are opened. ``mqtt``:
-    the transport for devices reached over MQTT (``mqtt_device.MqttTransport``)."""
-    from assistant.devices.covers import MomentaryCover, RelayCover
-
-    kind = config.kind
-    if config.mqtt is not None:
-        if mqtt is None:
-            raise DeviceError(f"{config.id!r} is reached over MQTT, and MQTT is not set up")
-        from assistant.devices.mqtt_device import MqttDevice
-
-        return MqttDevice(config, mqtt)
-    if kind == "sensor":
-        return Sensor(config, sysfs_root)
-    if kind == "cover":
-        if {"open", "close"} <= set(config.pins):
-            return RelayCover(config, pin_factory)
-        return MomentaryCover(config, pin_factory)
-    classes: dict[str, Any] = {"light": Light, "switch": Switch, "fan": Fan, "lock": Lock,
-                               "binary_sensor": BinarySensor}
-    if kind not in classes:
-        raise DeviceError(f"unknown device kind {kind!r}")
-    device: Device = classes[kind](config, pin_factory)
-    return device

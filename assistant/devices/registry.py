@@ -15,7 +15,8 @@ from typing import Any
 from gpiozero import Factory
 
 from assistant.config import Config
-from assistant.devices.kinds import Device, State, build_device
+from assistant.devices.build import build_device
+from assistant.devices.kinds import Device, State
 from assistant.devices.sensors import SYSFS_ROOT
 from assistant.devices.state import StateStore
 from assistant.errors import DeviceError
