@@ -4,15 +4,32 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from assistant.audio.chunk import BYTES_PER_MS
+from assistant.grammar.types import GrammarResult
 from assistant.pipeline.stages import SpeechResult, WakeStart
 from assistant.vad import Endpointer, paused_after_wake, wake_tail_ms
 from assistant.wake import WakeVerdict
 
-if TYPE_CHECKING:
-    from assistant.pipeline.fast_path import Listening
+
+@dataclass
+class Listening:
+    """The recognizer's view of one command (touched only by the audio loop, except
+    ``peek``'s result)."""
+
+    offset: int | None = None
+    """Where in the command's audio the grammar's audio starts (after the wake word's tail);
+    None until that is known."""
+    fed: int = 0
+    """Bytes of the command's audio handed to the recognizer."""
+    feeding: Future[None] | None = None
+    peek: Future[GrammarResult | None] | None = None
+    peek_bytes: int = 0
+    """The command's audio length at the peek."""
+    stale: bool = False
+    """A peek ended the recognizer's utterance: more of it needs a restart from ``offset``."""
+    taken: bool = False
+    """The peek's verdict was acted on (an end of speech, or whisper's speculation)."""
 
 
 @dataclass

@@ -14,37 +14,16 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 
 from assistant.audio.chunk import BYTES_PER_MS
 from assistant.grammar.types import GrammarRecognizer, GrammarResult
-from assistant.pipeline.command import Command
+from assistant.pipeline.command import Command, Listening
 from assistant.vad import FRAME_MS, settled_tail_ms
 
 _LOGGER = logging.getLogger(__name__)
 
 PRIME_MS = 1500.0
 """How much of the audio before the wake word's detection primes the recognizer's level."""
-
-
-@dataclass
-class Listening:
-    """The recognizer's view of one command (touched only by the audio loop, except
-    ``peek``'s result)."""
-
-    offset: int | None = None
-    """Where in the command's audio the grammar's audio starts (after the wake word's tail);
-    None until that is known."""
-    fed: int = 0
-    """Bytes of the command's audio handed to the recognizer."""
-    feeding: Future[None] | None = None
-    peek: Future[GrammarResult | None] | None = None
-    peek_bytes: int = 0
-    """The command's audio length at the peek."""
-    stale: bool = False
-    """A peek ended the recognizer's utterance: more of it needs a restart from ``offset``."""
-    taken: bool = False
-    """The peek's verdict was acted on (an end of speech, or whisper's speculation)."""
 
 
 class FastPath:
