@@ -298,6 +298,21 @@ def test_follow_ups_that_repeat_undo_or_check_the_last_turn(own_home) -> None:  
     assert _said(brain, "now the reading lamp")[1] == [("lamp", "turn_off")]
 
 
+def test_them_all_is_every_device_of_the_recent_turns(own_home) -> None:  # type: ignore[no-untyped-def]
+    brain, registry, clock = own_home
+    _said(brain, "turn on the reading lamp")
+    clock.now += 10
+    _said(brain, "turn on the bedroom ceiling light")
+    # "turn it off" is the last turn's device; "them all", every device of the recent turns.
+    assert sorted(_said(brain, "turn them all off")[1]) == [("bedroom_ceiling", "turn_off"),
+                                                           ("lamp", "turn_off")]
+    _said(brain, "turn on the reading lamp")
+    clock.now += 61
+    _said(brain, "turn on the bedroom ceiling light")
+    assert _said(brain, "turn them all off")[1] == [("bedroom_ceiling", "turn_off")]
+    assert registry.states()["lamp"] == "on"
+
+
 def test_a_follow_up_question_keeps_what_was_asked(own_home) -> None:  # type: ignore[no-untyped-def]
     brain, _, _ = own_home
     assert _said(brain, "is the phone battery low")[1] == [("phone_battery", "query")]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from assistant.brain.numbers import normalize_transcript
 from assistant.brain.types import ActionResult
@@ -56,6 +56,18 @@ class LastTurn:
     """The state a question asked about ("locked"), for "what about the back door"."""
     at: float
     """When, on the brain's clock (s)."""
+    before: tuple[tuple[str, float], ...] = ()
+    """The devices of the turns before it within FOLLOW_UP_S, with when, for "turn them all
+    off" after "turn on the kitchen light", "turn on the bedroom light"."""
+
+
+def with_earlier(turn: LastTurn, previous: LastTurn | None) -> LastTurn:
+    """The new turn, remembering the devices of the turns before it that are still recent."""
+    if previous is None:
+        return turn
+    earlier = [*previous.before, *((n, previous.at) for n in previous.names)]
+    kept = {n: at for n, at in earlier if turn.at - at <= FOLLOW_UP_S and n not in turn.names}
+    return replace(turn, before=tuple(kept.items()))
 
 
 def last_turn(results: Sequence[ActionResult], names: dict[str, str], kinds: dict[str, str],
@@ -115,10 +127,18 @@ def _trim(said: str) -> str:
     return said.strip()
 
 
+_ALL_OF_THEM = re.compile(r"\b(?:them all|all of them|both of them|them both|all those|all these)\b")
+
+
 def _with_pronoun(said: str, last: LastTurn) -> list[str]:
-    """ "turn it off" -> "turn the kitchen light off", once per device of the last turn."""
+    """ "turn it off" -> "turn the kitchen light off", once per device of the last turn; "turn
+    them all off", once per device of the last turns."""
     out = []
-    for name in last.names:
+    names = last.names
+    if _ALL_OF_THEM.search(said):
+        names = (*(n for n, _ in last.before), *last.names)
+        said = _ALL_OF_THEM.sub("them", said)
+    for name in names:
         sentence = _PRONOUNS.sub(f"the {name}", said, count=1)
         sentence = re.sub(r"\bmake the (.+?) (brighter|lighter)$", r"brighten the \1", sentence)
         sentence = re.sub(r"\bmake the (.+?) (dimmer|darker)$", r"dim the \1", sentence)

@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from assistant.brain.answers import is_answer, read_answer, restatements
-from assistant.brain.followup import LastTurn, last_turn, rewrite
+from assistant.brain.followup import LastTurn, last_turn, rewrite, with_earlier
 from assistant.brain.intents import IntentMatch, LocalIntents, UnknownEntity
 from assistant.brain.numbers import normalize_transcript
 from assistant.brain.repair import (
@@ -315,7 +315,7 @@ class LocalBrain:
         expected = match.expected if isinstance(match, IntentMatch) else None
         turn = last_turn(results, names, kinds, expected, self.clock())
         if turn is not None:
-            self.last = turn
+            self.last = with_earlier(turn, self.last)
 
     # -- which one ---------------------------------------------------------------------------
     def _ask_which(self, text: str, match: IntentMatch, start: float) -> Answer:
