@@ -472,12 +472,15 @@ def extract(sentence: str, catalog: Catalog, asked_live: bool = False,
         claims.extend(found)
         # "The kitchen door, the hall door and the front door are locked": a piece that only
         # names things is the subject of what the next piece says.
-        ref = catalog.refer(part)
-        named = bool(ref.devices or ref.generic or ref.unknown)
-        subjects = f"{subjects} {part}".strip() if not found and named else ""
+        subjects = f"{subjects} {part}".strip() if not found and _names_things(part, catalog) else ""
     if question and not any(c.kind == "change" for c in claims) and echoes(sentence, question):
         claims.append(Claim("change", frozenset({"echo"}), text=normalize(sentence)))
     return claims
+
+
+def _names_things(part: str, catalog: Catalog) -> bool:
+    ref = catalog.refer(part)
+    return bool(ref.devices or ref.generic or ref.unknown)
 
 
 def _change(part: str, state: re.Match[str] | None) -> tuple[frozenset[str], bool] | None:
