@@ -64,13 +64,17 @@ class HonestSpeaker:
         self.describe = describe
         self.offline = offline
         self.live = live_topic(question)
-        self.asked_live = self.live is not None
+        """The live topic the question asked about ("weather", "playing", ...), or None."""
         self.topic = topic(question, context, catalog)
         self.verdicts: list[Verdict] = []
         self.spoken: list[str] = []
         self.covered: set[str] = set()
         self._poisoned = False
         self._held: list[str] = []
+
+    @property
+    def asked_live(self) -> bool:
+        return self.live is not None
 
     def __call__(self, sentence: str) -> None:
         if isinstance(sentence, Fact):
