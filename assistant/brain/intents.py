@@ -47,12 +47,12 @@ _COMMAND_WORDS = ("turn on", "turn off", "open", "close", "lock", "unlock", "dim
                   "what's the date", "never mind")
 _WHERE = ("area", "device_class", "domain")
 _DOMAIN_OF_RESPONSE = {"lock": "lock", "cover": "cover", "cover_device_class": "cover"}
-# An unmatched "name" longer than this, or starting with these words, is a wildcard that
-# swallowed a question ("is there motion"), not a device someone named.
 _WHEN_WORDS = re.compile(r"(?<=\w) (?:currently|right now|at the moment|at present|presently|now|"
                          r"still)(?= )")
 """Words of time that change neither a question nor a command, dropped when the sentence
 matches only without them; not at its start, where "now the fan" is a follow-up."""
+# An unmatched "name" longer than this, or starting with these words, is a wildcard that
+# swallowed a question ("is there motion"), not a device someone named.
 _MAX_NAME_WORDS = 4
 _NOT_A_NAME = {"is", "are", "what", "what's", "how", "who", "where", "there", "it", "a", "an",
                "turn", "switch", "set", "on", "off", "everything", "all", "anything", "something"}
@@ -214,7 +214,6 @@ class LocalIntents:
                 if d.kind == domain and d.area and _norm(d.area) == _norm(spoken)}
         return ids.pop() if len(ids) == 1 else None
 
-
     def _other_kind_word(self, text: str, spoken: str) -> IntentMatch | UnknownEntity | None:
         """ "the reading light" for the light called "reading lamp": the sentence planned with
         the name of the one device of that kind whose name differs only in its last word."""
@@ -233,6 +232,7 @@ class LocalIntents:
                         return self._plan(text, result.intent.name, result.response,
                                           _slots(result))
         return None
+
 
 def _slots(result: RecognizeResult) -> Slots:
     return {key: (entity.value, " ".join(str(entity.text).split()))

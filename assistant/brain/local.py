@@ -311,7 +311,7 @@ class LocalBrain:
         # A name two devices share is said with its area, so "turn it off" finds the one.
         names = {d.id: f"{d.area} {d.name}" if shared[d.name.lower()] > 1 and d.area else d.name
                  for d in devices}
-        kinds: dict[str, str] = {d.id: d.kind for d in self.intents.devices.values()}
+        kinds: dict[str, str] = {d.id: d.kind for d in devices}
         expected = match.expected if isinstance(match, IntentMatch) else None
         turn = last_turn(results, names, kinds, expected, self.clock())
         if turn is not None:
