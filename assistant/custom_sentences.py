@@ -18,9 +18,9 @@ from typing import Any
 
 import yaml
 
-from assistant.config.checks import _ID_RE
+from assistant.config.checks import ID_RE
 from assistant.config.devices import DeviceConfig, SceneAction, SceneConfig
-from assistant.config.nodes import _Loader, compose_yaml
+from assistant.config.nodes import NodeLoader, compose_yaml
 from assistant.errors import ConfigError
 
 MAX_BYTES = 1_000_000
@@ -81,11 +81,11 @@ def check_extra_sentences(text: str, file: str, devices: tuple[DeviceConfig, ...
     root = compose_yaml(text, file)
     if root is None:
         return ExtraSentences()
-    return _Checker(_Loader(file), devices, language, here).check(root)
+    return _Checker(NodeLoader(file), devices, language, here).check(root)
 
 
 class _Checker:
-    def __init__(self, loader: _Loader, devices: tuple[DeviceConfig, ...], language: str,
+    def __init__(self, loader: NodeLoader, devices: tuple[DeviceConfig, ...], language: str,
                  here: str | None = None):
         self.loader = loader
         self.devices = {d.id: d for d in devices}
@@ -314,7 +314,7 @@ class _Checker:
         out: dict[str, SceneConfig] = {}
         for (name, scene), (key_node, value) in zip(scenes.items(), node.value, strict=True):
             path = f"scenes.{name}"
-            if not _ID_RE.match(name):
+            if not ID_RE.match(name):
                 raise self.error("a scene id is lower-case letters, digits and _ only", path,
                                  key_node)
             nodes: dict[str, yaml.Node] = scene.__dict__.get("_nodes", {})

@@ -19,17 +19,17 @@ from assistant.config.sections import (
 from assistant.errors import ConfigError
 
 if TYPE_CHECKING:
-    from assistant.config.nodes import _Loader
+    from assistant.config.nodes import NodeLoader
 
 
-_ID_RE = re.compile(r"^[a-z0-9_]+$")
+ID_RE = re.compile(r"^[a-z0-9_]+$")
 _PIN_NAMES = {"cover": {"open", "close", "toggle", "sensor"}}
 _AUDIO_RANGES = {"noise_suppression": (0, 4), "auto_gain_dbfs": (0, 31)}
 _WAKE_RANGES = {"noise_suppression": (0, 4)}
 
 
 def _check_ranges(section: Any, prefix: str, ranges: dict[str, tuple[int, int]],
-                  loader: _Loader) -> None:
+                  loader: NodeLoader) -> None:
     """Whole-number settings where 0 means off, each within its range."""
     nodes: dict[str, yaml.Node] = section.__dict__.get("_nodes", {})
     for name, (low, high) in ranges.items():
@@ -39,11 +39,11 @@ def _check_ranges(section: Any, prefix: str, ranges: dict[str, tuple[int, int]],
                                nodes.get(name))
 
 
-def _check_audio(config: Config, loader: _Loader) -> None:
+def check_audio(config: Config, loader: NodeLoader) -> None:
     _check_ranges(config.audio, "audio", _AUDIO_RANGES, loader)
 
 
-def _check_wake(config: Config, loader: _Loader) -> None:
+def check_wake(config: Config, loader: NodeLoader) -> None:
     _check_ranges(config.wake, "wake", _WAKE_RANGES, loader)
     nodes: dict[str, yaml.Node] = config.wake.__dict__.get("_nodes", {})
     if config.wake.threshold is not None and not 0.0 < config.wake.threshold < 1.0:
@@ -51,7 +51,7 @@ def _check_wake(config: Config, loader: _Loader) -> None:
                            "wake.threshold", nodes.get("threshold"))
 
 
-def _check_llm(config: Config, loader: _Loader) -> None:
+def check_llm(config: Config, loader: NodeLoader) -> None:
     """A key in the config is refused without being shown: the error goes to a terminal or a
     journal, where a key must never be."""
     from assistant.secrets import credential_in_url, looks_like_a_key
@@ -76,7 +76,7 @@ def _check_llm(config: Config, loader: _Loader) -> None:
                            nodes.get("base_url"))
 
 
-def _check_weather(config: Config, loader: _Loader) -> None:
+def check_weather(config: Config, loader: NodeLoader) -> None:
     weather = config.weather
     nodes: dict[str, yaml.Node] = weather.__dict__.get("_nodes", {})
     for name, limit in (("latitude", 90.0), ("longitude", 180.0)):
@@ -93,7 +93,7 @@ def _check_weather(config: Config, loader: _Loader) -> None:
             raise loader.error("must be more than 0", f"weather.{name}", nodes.get(name))
 
 
-def _check_web(config: Config, loader: _Loader) -> None:
+def check_web(config: Config, loader: NodeLoader) -> None:
     nodes: dict[str, yaml.Node] = config.web.__dict__.get("_nodes", {})
     if not 1 <= config.web.port <= 65535:
         raise loader.error(f"{config.web.port} is not a TCP port (1-65535)", "web.port",
@@ -103,7 +103,7 @@ def _check_web(config: Config, loader: _Loader) -> None:
                            nodes.get("history_days"))
 
 
-def _check_feedback(config: Config, loader: _Loader) -> None:
+def check_feedback(config: Config, loader: NodeLoader) -> None:
     used = {pin: d.id for d in config.devices for pin in device_pins(d).values()}
     nodes: dict[str, yaml.Node] = config.feedback.__dict__.get("_nodes", {})
     pins = {"led_pin": config.feedback.led_pin, "button_pin": config.feedback.button_pin}
@@ -118,11 +118,7 @@ def _check_feedback(config: Config, loader: _Loader) -> None:
         used[pin] = key
 
 
-def _child(node: yaml.MappingNode, name: str) -> yaml.Node | None:
-    return next((v for k, v in node.value if k.value == name), None)
-
-
-def _check_devices(config: Config, loader: _Loader, devices_node: yaml.Node | None) -> None:
+def check_devices(config: Config, loader: NodeLoader, devices_node: yaml.Node | None) -> None:
     """Checks across devices: unique ids, unique pins, the pins each kind needs."""
     items = devices_node.value if isinstance(devices_node, yaml.SequenceNode) else []
     seen_ids: dict[str, int] = {}
@@ -139,7 +135,7 @@ def _check_devices(config: Config, loader: _Loader, devices_node: yaml.Node | No
             where = nodes.get(field_name, node)
             return loader.error(message, f"{key}.{field_name}" if field_name else key, where)
 
-        if not _ID_RE.match(device.id):
+        if not ID_RE.match(device.id):
             raise fail("an id is lower-case letters, digits and _ only", "id")
         if device.id in seen_ids:
             raise fail(f"duplicate device id {device.id!r} (first used in devices[{seen_ids[device.id]}])", "id")
@@ -269,7 +265,7 @@ def _check_mqtt_device(device: DeviceConfig, fail: Any) -> None:
         raise fail("mqtt.timeout_s must be more than 0 seconds", "mqtt")
 
 
-def _check_mqtt(config: Config, loader: _Loader) -> None:
+def check_mqtt(config: Config, loader: NodeLoader) -> None:
     """The mqtt section, and the devices that need it."""
     mqtt = config.mqtt
     if mqtt is None:

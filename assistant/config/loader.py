@@ -9,20 +9,17 @@ from typing import Any
 import yaml
 
 from assistant.config.checks import (
-    _check_audio,
-    _check_devices,
-    _check_feedback,
-    _check_llm,
-    _check_mqtt,
-    _check_wake,
-    _check_weather,
-    _check_web,
-    _child,
+    check_audio,
+    check_devices,
+    check_feedback,
+    check_llm,
+    check_mqtt,
+    check_wake,
+    check_weather,
+    check_web,
 )
-from assistant.config.nodes import _Loader, compose_yaml
-from assistant.config.sections import (
-    Config,
-)
+from assistant.config.nodes import NodeLoader, child_node, compose_yaml
+from assistant.config.sections import Config
 from assistant.errors import ConfigError
 
 
@@ -37,24 +34,24 @@ def load_config(path: str | Path) -> Config:
 
 
 def parse_config(text: str, file: str = "<config>") -> Config:
-    loader = _Loader(file)
+    loader = NodeLoader(file)
     root = compose_yaml(text, file)
     config = Config() if root is None else loader.build(Config, root, "")
     config = dataclasses.replace(config, source_path=file)
     config = apply_profile(config)
-    devices_node = _child(root, "devices") if isinstance(root, yaml.MappingNode) else None
-    _check_devices(config, loader, devices_node)
-    _check_feedback(config, loader)
-    _check_audio(config, loader)
-    _check_wake(config, loader)
-    _check_web(config, loader)
-    _check_llm(config, loader)
-    _check_weather(config, loader)
-    _check_mqtt(config, loader)
+    devices_node = child_node(root, "devices") if isinstance(root, yaml.MappingNode) else None
+    check_devices(config, loader, devices_node)
+    check_feedback(config, loader)
+    check_audio(config, loader)
+    check_wake(config, loader)
+    check_web(config, loader)
+    check_llm(config, loader)
+    check_weather(config, loader)
+    check_mqtt(config, loader)
     return _with_extra_sentences(config, loader)
 
 
-def _with_extra_sentences(config: Config, loader: _Loader) -> Config:
+def _with_extra_sentences(config: Config, loader: NodeLoader) -> Config:
     """The extra sentences file, validated now, so a mistake in it stops the start (and
     check-config) with its file and line instead of failing a command later."""
     if not config.intents.extra_sentences:

@@ -14,7 +14,7 @@ from assistant.errors import ConfigError
 _NOT_YAML = {"source_path", "extra", "scenes"}
 
 
-class _Loader:
+class NodeLoader:
     """Builds dataclasses from YAML nodes, raising ConfigError with file, key and line."""
 
     def __init__(self, file: str):
@@ -112,6 +112,11 @@ def _is_null(node: yaml.Node) -> bool:
 MAX_DEPTH = 20
 """Deepest nesting of mappings and lists a config (or extra sentences) file may have: the
 real ones need 7; PyYAML's composer recurses, and hundreds of levels overflow its stack."""
+
+
+def child_node(node: yaml.MappingNode, name: str) -> yaml.Node | None:
+    """The value node under ``name`` in a mapping node, or None."""
+    return next((v for k, v in node.value if k.value == name), None)
 
 
 def compose_yaml(text: str, file: str) -> yaml.Node | None:

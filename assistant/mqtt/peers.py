@@ -117,7 +117,7 @@ def _remote(base: str, room: str | None, entry: Any, taken: set[tuple[Any, ...]]
 
 
 def _key(name: str, area: str | None, kind: str, device_class: str | None) -> tuple[Any, ...]:
-    """What must differ between two devices of one home (``config._check_devices``): one name
+    """What must differ between two devices of one home (``config.checks.check_devices``): one name
     may be used again in another area, or for another kind or class of device."""
     return (_norm(name), area, kind, device_class)
 
